@@ -1,0 +1,103 @@
+/*
+ * One log event on its way from a harvester to an output: the line, its
+ * typed ECS fields, tags and flags. Events are reused: lf_event_reset()
+ * keeps every allocation, so the hot path allocates nothing per line.
+ */
+#ifndef LF_LF_EVENT_H
+#define LF_LF_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum lf_value_type {
+    LF_VALUE_STRING,
+    LF_VALUE_INT,
+    LF_VALUE_FLOAT,
+    LF_VALUE_BOOL,
+    LF_VALUE_TIMESTAMP,
+};
+
+struct lf_value {
+    enum lf_value_type type;
+    union {
+        struct {
+            const char *ptr; /* borrowed, see lf_event_set_str() */
+            size_t len;
+        } str;
+        int64_t i;
+        double f;
+        bool b;
+        int64_t ts_ns; /* nanoseconds since the Unix epoch, UTC */
+    } u;
+};
+
+struct lf_field {
+    const char *key; /* dotted ECS path; borrowed, must outlive the event */
+    struct lf_value value;
+};
+
+/* Tags, written to the document as `tags`. */
+enum lf_event_tag {
+    LF_TAG_PARSE_FAILURE = 1u << 0,     /* "_parse_failure" */
+    LF_TAG_TIMESTAMP_FAILURE = 1u << 1, /* "_timestamp_failure" */
+};
+
+/* Flags, written to the document as `log.flags`. */
+enum lf_log_flag {
+    LF_LOG_FLAG_TRUNCATED = 1u << 0, /* "truncated": line cut at max bytes */
+};
+
+/* Storage for strings an event derives from its line; never moves. */
+struct lf_arena_block;
+
+struct lf_event {
+    const char *message; /* the line without its terminator; borrowed */
+    size_t message_len;
+    struct lf_field *fields; /* owned array, `field_count` used */
+    size_t field_count;
+    size_t field_cap;
+    unsigned tags;      /* enum lf_event_tag bits */
+    unsigned log_flags; /* enum lf_log_flag bits */
+    struct lf_arena_block *arena;
+};
+
+void lf_event_init(struct lf_event *ev);
+void lf_event_cleanup(struct lf_event *ev);
+
+/* Drops fields, tags, flags and arena strings; keeps the storage. */
+void lf_event_reset(struct lf_event *ev);
+
+/*
+ * Sets `key` to `value`, replacing an existing field of the same key. `key`
+ * and any string in `value` are borrowed: they must live until the event is
+ * reset (the line, the configuration, a literal, or lf_event_copy_str()).
+ */
+void lf_event_set(struct lf_event *ev, const char *key,
+                  const struct lf_value *value);
+void lf_event_set_str(struct lf_event *ev, const char *key, const char *ptr,
+                      size_t len);
+void lf_event_set_int(struct lf_event *ev, const char *key, int64_t i);
+void lf_event_set_float(struct lf_event *ev, const char *key, double f);
+void lf_event_set_bool(struct lf_event *ev, const char *key, bool b);
+void lf_event_set_timestamp(struct lf_event *ev, const char *key,
+                            int64_t ts_ns);
+
+/* Returns the field's value, or NULL when the event has no such key. */
+const struct lf_value *lf_event_get(const struct lf_event *ev,
+                                    const char *key);
+
+/* Removes `key`; returns true when it was present. */
+bool lf_event_remove(struct lf_event *ev, const char *key);
+
+/*
+ * Copies `len` bytes into the event's arena and returns the copy (NUL
+ * terminated). It stays valid until the event is reset or cleaned up.
+ */
+const char *lf_event_copy_str(struct lf_event *ev, const char *ptr,
+                              size_t len);
+
+/* Returns `size` bytes of arena storage, valid until the next reset. */
+char *lf_event_alloc(struct lf_event *ev, size_t size);
+
+#endif

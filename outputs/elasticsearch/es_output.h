@@ -1,0 +1,94 @@
+/*
+ * Elasticsearch output: batches events into `_bulk` requests, compresses
+ * them, keeps `workers` requests in flight on the agent's loop, and reports
+ * a final result for every event it accepted.
+ *
+ * Every accepted event is reported exactly once through on_result, after
+ * Elasticsearch acknowledged it (2xx), answered 409 to its `create` (the
+ * document already exists: a resend), or rejected it permanently. Items
+ * answered 429 or 5xx, and whole requests that fail (connection refused,
+ * timeout, 429, 5xx), are retried inside the output with jittered
+ * exponential backoff and are not reported until they resolve.
+ */
+#ifndef LF_OUTPUTS_ELASTICSEARCH_ES_OUTPUT_H
+#define LF_OUTPUTS_ELASTICSEARCH_ES_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "lf/event.h"
+#include "outputs/elasticsearch/es_config.h"
+
+/* Opaque to the output: the agent's handle for one event's acknowledgement. */
+struct lf_ack_ref {
+    void *source;
+    uint64_t ticket;
+};
+
+enum lf_delivery {
+    LF_DELIVERY_INDEXED,   /* 2xx */
+    LF_DELIVERY_DUPLICATE, /* 409 on create: it was indexed before */
+    LF_DELIVERY_REJECTED,  /* permanent error, logged with its reason */
+};
+
+struct lf_es_output_callbacks {
+    void *arg;
+    /* Called once per accepted event. May be called from inside publish. */
+    void (*on_result)(void *arg, struct lf_ack_ref ref,
+                      enum lf_delivery result);
+    /* Called when the output has room again after publish returned FULL. */
+    void (*on_ready)(void *arg);
+};
+
+/* Counters since start; read with lf_es_output_stats(). */
+struct lf_es_stats {
+    uint64_t events_indexed;
+    uint64_t events_duplicate;
+    uint64_t events_rejected;
+    uint64_t events_retried;   /* item-level retries (429/5xx items) */
+    uint64_t requests_sent;
+    uint64_t requests_failed;  /* transport errors and non-2xx replies */
+    uint64_t bytes_sent;       /* request bodies after compression */
+};
+
+struct lf_es_output;
+
+/*
+ * Creates the output on `loop`. `config` is borrowed and must outlive the
+ * output. Returns 0, or a negative LF_E* code.
+ */
+int lf_es_output_new(uv_loop_t *loop, const struct lf_es_config *config,
+                     const struct lf_es_output_callbacks *callbacks,
+                     struct lf_es_output **out);
+
+/*
+ * Encodes `ev` with `doc_id` as its `_id` into the open batch. The event is
+ * copied; the caller may reset it right after. Returns 0, or LF_EFULL when
+ * the output holds as many batches as it may (nothing was taken: pause the
+ * source and publish again after on_ready).
+ */
+int lf_es_output_publish(struct lf_es_output *output,
+                         const struct lf_event *ev, const char *doc_id,
+                         struct lf_ack_ref ref);
+
+/* Sends the open batch now instead of waiting for flush_interval. */
+void lf_es_output_flush(struct lf_es_output *output);
+
+/* Returns the number of accepted events without a result yet. */
+size_t lf_es_output_pending(const struct lf_es_output *output);
+
+void lf_es_output_stats(const struct lf_es_output *output,
+                        struct lf_es_stats *out);
+
+/*
+ * Stops sending, cancels requests in flight (their events get no result,
+ * so their offsets are never committed) and frees the output once every
+ * libuv handle is closed; then calls `done(arg)` if it is not NULL.
+ */
+void lf_es_output_close(struct lf_es_output *output,
+                        void (*done)(void *arg), void *arg);
+
+#endif
