@@ -41,6 +41,7 @@ struct lf_field {
 enum lf_event_tag {
     LF_TAG_PARSE_FAILURE = 1u << 0,     /* "_parse_failure" */
     LF_TAG_TIMESTAMP_FAILURE = 1u << 1, /* "_timestamp_failure" */
+    LF_TAG_CONVERSION_FAILURE = 1u << 2, /* "_field_conversion_failure" */
 };
 
 /* Flags, written to the document as `log.flags`. */

@@ -1,0 +1,66 @@
+/*
+ * Asynchronous HTTP client: libcurl's multi interface driven by the agent's
+ * libuv loop (a uv_poll_t per socket and one uv_timer_t). Connections are
+ * kept alive and reused between requests to the same host.
+ */
+#ifndef LF_AGENT_NET_HTTP_CLIENT_H
+#define LF_AGENT_NET_HTTP_CLIENT_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "lf/buf.h"
+
+struct lf_http_client;
+
+struct lf_http_request {
+    const char *method;          /* "GET", "POST", ... */
+    const char *url;             /* copied by lf_http_client_send() */
+    const char *const *headers;  /* "Name: value" strings, copied */
+    size_t header_count;
+    const char *body;            /* borrowed until the callback runs */
+    size_t body_len;
+    long timeout_ms;             /* whole transfer; 0 means no limit */
+};
+
+struct lf_http_response {
+    int error;        /* 0, or LF_ECONNREFUSED, LF_ETIMEDOUT, LF_ERESOLVE,
+                         LF_ETLS, LF_EHTTP (other transport failure) */
+    long status;      /* HTTP status; 0 when error != 0 */
+    const char *body; /* NUL-terminated, valid only during the callback */
+    size_t body_len;
+    const char *error_text; /* libcurl's detail when error != 0, else "" */
+    double total_s;         /* transfer time in seconds */
+};
+
+/*
+ * Called once per request with its result, also when the client is closed
+ * with the request still in flight (error LF_ECANCELED).
+ */
+typedef void (*lf_http_done_cb)(void *arg, const struct lf_http_response *res);
+
+/* Creates a client on `loop`. Returns 0 or a negative LF_E* code. */
+int lf_http_client_new(uv_loop_t *loop, struct lf_http_client **out);
+
+/*
+ * Starts a request. Returns 0 and later calls `cb(arg, ...)` exactly once,
+ * never from inside this call; or returns a negative LF_E* code and never
+ * calls `cb`.
+ */
+int lf_http_client_send(struct lf_http_client *client,
+                        const struct lf_http_request *req, lf_http_done_cb cb,
+                        void *arg);
+
+/* Returns the number of requests started and not yet completed. */
+size_t lf_http_client_active(const struct lf_http_client *client);
+
+/*
+ * Cancels requests in flight (their callbacks run with LF_ECANCELED),
+ * closes every handle and frees the client once they are closed, then
+ * calls `done(arg)` if it is not NULL.
+ */
+void lf_http_client_close(struct lf_http_client *client,
+                          void (*done)(void *arg), void *arg);
+
+#endif

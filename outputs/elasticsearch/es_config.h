@@ -1,0 +1,43 @@
+/*
+ * Settings of the Elasticsearch output (`output.elasticsearch`).
+ */
+#ifndef LF_OUTPUTS_ELASTICSEARCH_ES_CONFIG_H
+#define LF_OUTPUTS_ELASTICSEARCH_ES_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lf/conf.h"
+
+struct lf_es_config {
+    const char **hosts;       /* base URLs, "http://127.0.0.1:9200" */
+    size_t host_count;
+    const char *index;        /* data stream or index name */
+    const char *pipeline;     /* ingest pipeline, or NULL */
+    const char *username;     /* basic auth, or NULL */
+    const char *password;
+    const char *api_key;      /* "id:key" base64 form, or NULL */
+    bool compress;            /* gzip request bodies */
+    int compression_level;    /* libdeflate level, 1..12 */
+    size_t bulk_max_size;     /* events per request */
+    size_t bulk_max_bytes;    /* request body bytes before compression */
+    long long flush_interval_ms; /* send a partial batch after this long */
+    int workers;              /* requests in flight */
+    long long timeout_ms;     /* per request */
+    long long backoff_init_ms;
+    long long backoff_max_ms;
+};
+
+/*
+ * Reads the `output.elasticsearch` map at `section` (a missing node gives
+ * the defaults). Strings are borrowed from the document, the hosts array is
+ * owned. Returns 0 or LF_ECONFIG with a message naming key and line.
+ */
+int lf_es_config_parse(const struct lf_conf_node *section,
+                       struct lf_es_config *out, char *errbuf,
+                       size_t errlen);
+
+/* Frees what lf_es_config_parse() allocated; accepts a zeroed config. */
+void lf_es_config_cleanup(struct lf_es_config *config);
+
+#endif
