@@ -1,12 +1,134 @@
 /*
- * Command line entry point.
+ * Command line: parses options, loads the configuration and runs the
+ * agent, or only validates the configuration with `test config`.
  */
+#include "agent/agent.h"
+#include "agent/config/config.h"
+#include "lf/log.h"
 #include "lf_build_config.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#define DEFAULT_CONFIG_PATH "/etc/logferry/logferry.yml"
+
+static void print_usage(FILE *out)
 {
-    printf("logferry %s\n", LF_VERSION);
-    return 0;
+    fprintf(out,
+            "Usage: logferry [-c FILE] [--once]\n"
+            "       logferry test config [-c FILE]\n"
+            "       logferry --version | --help\n"
+            "\n"
+            "Tails log files, parses each line into Elastic Common Schema\n"
+            "fields and ships the documents to Elasticsearch.\n"
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE  configuration file (default: %s)\n"
+            "      --once         read every matched file to its end, ship\n"
+            "                     it, wait for acknowledgements and exit\n"
+            "  -V, --version      print the version and exit\n"
+            "  -h, --help         print this help and exit\n"
+            "\n"
+            "Commands:\n"
+            "  test config        validate the configuration and exit\n"
+            "\n"
+            "Runs until SIGTERM or SIGINT, then stops reading, sends what\n"
+            "is batched and saves the acknowledged offsets.\n"
+            "\n"
+            "Exit status: 0 success, 1 events could not be delivered or\n"
+            "state could not be saved, 2 invalid command line or\n"
+            "configuration.\n",
+            DEFAULT_CONFIG_PATH);
+}
+
+struct options {
+    const char *config_path;
+    bool once;
+    bool test_config;
+};
+
+/* Returns -1 to continue, or the exit code to stop with. */
+static int parse_options(int argc, char **argv, struct options *opts)
+{
+    static const struct option long_options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"once", no_argument, NULL, 'o'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    opts->config_path = DEFAULT_CONFIG_PATH;
+    while ((c = getopt_long(argc, argv, "c:Vh", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            opts->config_path = optarg;
+            break;
+        case 'o':
+            opts->once = true;
+            break;
+        case 'V':
+            printf("logferry %s\n", LF_VERSION);
+            return LF_EXIT_OK;
+        case 'h':
+            print_usage(stdout);
+            return LF_EXIT_OK;
+        default:
+            fprintf(stderr, "Run 'logferry --help' for usage.\n");
+            return LF_EXIT_USAGE;
+        }
+    }
+
+    if (optind < argc) {
+        if (argc - optind == 2 && strcmp(argv[optind], "test") == 0 &&
+            strcmp(argv[optind + 1], "config") == 0) {
+            opts->test_config = true;
+        } else {
+            fprintf(stderr, "logferry: unknown command '%s'; expected "
+                    "'test config'. Run 'logferry --help' for usage.\n",
+                    argv[optind]);
+            return LF_EXIT_USAGE;
+        }
+    }
+    if (opts->test_config && opts->once) {
+        fprintf(stderr, "logferry: --once cannot be combined with "
+                "'test config'\n");
+        return LF_EXIT_USAGE;
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct lf_config config;
+    struct options opts = {0};
+    char errbuf[1024];
+    int rc;
+
+    rc = parse_options(argc, argv, &opts);
+    if (rc >= 0) {
+        return rc;
+    }
+
+    memset(&config, 0, sizeof(config));
+    if (lf_config_load(opts.config_path, &config, errbuf, sizeof(errbuf)) !=
+        0) {
+        fprintf(stderr, "logferry: %s\n", errbuf);
+        lf_config_cleanup(&config);
+        return LF_EXIT_USAGE;
+    }
+    if (opts.test_config) {
+        printf("Config OK: %s (%zu input%s, output elasticsearch %s)\n",
+               opts.config_path, config.input_count,
+               config.input_count == 1 ? "" : "s", config.es.hosts[0]);
+        lf_config_cleanup(&config);
+        return LF_EXIT_OK;
+    }
+
+    lf_log_set_level(config.log_level);
+    rc = lf_agent_run(&config, opts.once);
+    lf_config_cleanup(&config);
+    return rc;
 }

@@ -1,0 +1,334 @@
+/*
+ * Agent lifecycle. Starting opens the registry (and its lock), the output
+ * and the inputs; stopping drains what was read, waits for
+ * acknowledgements up to shutdown.timeout, saves the registry and closes
+ * every handle so that the loop ends by itself.
+ */
+#include "agent/agent.h"
+#include "agent/input/input.h"
+#include "agent/pipeline/pipeline.h"
+#include "agent/registry/registry.h"
+#include "lf/error.h"
+#include "lf/log.h"
+#include "lf/mem.h"
+#include "lf_build_config.h"
+#include "outputs/elasticsearch/es_output.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+/* While draining, how often the agent checks for outstanding events. */
+#define DRAIN_CHECK_MS 50
+
+enum agent_state {
+    AGENT_RUNNING,
+    AGENT_DRAINING, /* reading stopped or done, waiting for results */
+    AGENT_CLOSING,
+};
+
+struct agent {
+    const struct lf_config *config;
+    bool once;
+    enum agent_state state;
+    int exit_code;
+    uv_loop_t loop;
+    struct lf_registry *registry;
+    struct lf_pipeline *pipeline;
+    struct lf_es_output *output;
+    struct lf_inputs *inputs;
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    uv_timer_t registry_timer;
+    uv_timer_t drain_timer;
+    uint64_t drain_unresolved; /* outstanding events at the last progress */
+    uint64_t drain_progress_ms; /* loop time of the last progress */
+    uint64_t drain_started_ms;
+};
+
+static void save_registry(struct agent *agent)
+{
+    char errbuf[512];
+
+    if (!lf_registry_dirty(agent->registry)) {
+        return;
+    }
+    if (lf_registry_save(agent->registry, errbuf, sizeof(errbuf)) != 0) {
+        lf_log_error("registry", "%s; offsets stay in memory and the save "
+                     "is retried", errbuf);
+    }
+}
+
+static void on_registry_timer(uv_timer_t *timer)
+{
+    save_registry(timer->data);
+}
+
+static void log_summary(struct agent *agent)
+{
+    struct lf_pipeline_stats ps;
+    struct lf_input_stats is;
+    struct lf_es_stats es;
+
+    lf_pipeline_stats(agent->pipeline, &ps);
+    lf_inputs_stats(agent->inputs, &is);
+    lf_es_output_stats(agent->output, &es);
+    lf_log_info("agent",
+                "summary: lines_read=%" PRIu64 " truncated=%" PRIu64
+                " published=%" PRIu64 " indexed=%" PRIu64
+                " duplicates=%" PRIu64 " rejected=%" PRIu64
+                " parse_failures=%" PRIu64 " requests=%" PRIu64
+                " request_failures=%" PRIu64 " files_opened=%" PRIu64,
+                is.lines_read, is.lines_truncated, ps.events_published,
+                ps.events_indexed, ps.events_duplicate, ps.events_rejected,
+                ps.parse_failures, es.requests_sent, es.requests_failed,
+                is.files_opened);
+}
+
+static void close_handle(uv_handle_t *handle)
+{
+    if (!uv_is_closing(handle)) {
+        uv_close(handle, NULL);
+    }
+}
+
+static void close_any(uv_handle_t *handle, void *arg)
+{
+    (void)arg;
+    close_handle(handle);
+}
+
+/* Saves state and closes everything; uv_run() returns afterwards. */
+static void finish(struct agent *agent, int exit_code)
+{
+    if (agent->state == AGENT_CLOSING) {
+        return;
+    }
+    agent->state = AGENT_CLOSING;
+    agent->exit_code = exit_code;
+
+    log_summary(agent);
+    save_registry(agent);
+    lf_inputs_close(agent->inputs);
+    lf_es_output_close(agent->output, NULL, NULL);
+    close_handle((uv_handle_t *)&agent->sigterm);
+    close_handle((uv_handle_t *)&agent->sigint);
+    close_handle((uv_handle_t *)&agent->registry_timer);
+    close_handle((uv_handle_t *)&agent->drain_timer);
+}
+
+static void finish_drain(struct agent *agent)
+{
+    struct lf_pipeline_stats stats;
+
+    lf_pipeline_stats(agent->pipeline, &stats);
+    if (agent->once && stats.events_rejected > 0) {
+        lf_log_error("agent", "%" PRIu64 " events were rejected by "
+                     "Elasticsearch (reasons logged above); their lines "
+                     "are not in the index", stats.events_rejected);
+        finish(agent, LF_EXIT_FAILURE);
+        return;
+    }
+    lf_log_info("agent", "every event read was acknowledged");
+    finish(agent, LF_EXIT_OK);
+}
+
+static void give_up_drain(struct agent *agent, uint64_t unresolved)
+{
+    double timeout_s = (double)agent->config->shutdown_timeout_ms / 1000.0;
+
+    lf_log_error("agent",
+                 "%" PRIu64 " events were not acknowledged within "
+                 "shutdown.timeout=%.3gs; their offsets are not saved, so "
+                 "the next run sends them again",
+                 unresolved, timeout_s);
+    finish(agent, LF_EXIT_FAILURE);
+}
+
+/*
+ * On stop the wait is bounded by shutdown.timeout from the signal. With
+ * --once it is bounded by shutdown.timeout without progress, so a long
+ * backlog may take as long as it needs while a dead cluster still ends
+ * the run.
+ */
+static void on_drain_timer(uv_timer_t *timer)
+{
+    struct agent *agent = timer->data;
+    uint64_t unresolved = lf_pipeline_unresolved(agent->pipeline);
+    uint64_t now = uv_now(&agent->loop);
+    uint64_t timeout = (uint64_t)agent->config->shutdown_timeout_ms;
+
+    if (unresolved != agent->drain_unresolved) {
+        agent->drain_unresolved = unresolved;
+        agent->drain_progress_ms = now;
+    }
+    if (agent->state == AGENT_RUNNING) {
+        /* A --once run still reading: give up only on a stuck output. */
+        if (unresolved > 0 && now - agent->drain_progress_ms >= timeout) {
+            give_up_drain(agent, unresolved);
+        }
+        return;
+    }
+    if (unresolved == 0) {
+        finish_drain(agent);
+        return;
+    }
+    if (agent->once ? now - agent->drain_progress_ms >= timeout
+                    : now - agent->drain_started_ms >= timeout) {
+        give_up_drain(agent, unresolved);
+    }
+}
+
+static void start_drain(struct agent *agent)
+{
+    uint64_t now = uv_now(&agent->loop);
+
+    agent->state = AGENT_DRAINING;
+    agent->drain_started_ms = now;
+    agent->drain_progress_ms = now;
+    agent->drain_unresolved = lf_pipeline_unresolved(agent->pipeline);
+    lf_es_output_flush(agent->output);
+    uv_timer_start(&agent->drain_timer, on_drain_timer, 0, DRAIN_CHECK_MS);
+}
+
+static void on_caught_up(void *arg)
+{
+    struct agent *agent = arg;
+
+    if (agent->state == AGENT_RUNNING) {
+        lf_log_info("agent", "every matched file was read to its end; "
+                    "waiting for acknowledgements");
+        lf_inputs_stop(agent->inputs);
+        start_drain(agent);
+    }
+}
+
+static void on_signal(uv_signal_t *handle, int signum)
+{
+    struct agent *agent = handle->data;
+
+    if (agent->state != AGENT_RUNNING) {
+        lf_log_warn("agent", "received %s again while stopping; stopping "
+                    "now without waiting", strsignal(signum));
+        finish(agent, LF_EXIT_FAILURE);
+        return;
+    }
+    lf_log_info("agent", "received %s; stopping, waiting up to %lld ms for "
+                "acknowledgements", strsignal(signum),
+                agent->config->shutdown_timeout_ms);
+    lf_inputs_stop(agent->inputs);
+    start_drain(agent);
+}
+
+static void on_output_ready(void *arg)
+{
+    struct agent *agent = arg;
+
+    if (agent->state == AGENT_RUNNING) {
+        lf_inputs_resume(agent->inputs);
+    }
+}
+
+static int start(struct agent *agent)
+{
+    struct lf_es_output_callbacks callbacks = {0};
+    struct lf_input_sink sink;
+    char errbuf[512];
+    int rc;
+
+    rc = lf_registry_open(agent->config->data_path, &agent->registry, errbuf,
+                          sizeof(errbuf));
+    if (rc != 0) {
+        lf_log_error("agent", "%s", errbuf);
+        return rc;
+    }
+    agent->pipeline = lf_pipeline_new(agent->config, agent->registry);
+
+    callbacks.arg = agent->pipeline;
+    callbacks.on_result = lf_pipeline_on_result;
+    callbacks.on_ready = on_output_ready;
+    rc = lf_es_output_new(&agent->loop, &agent->config->es, &callbacks,
+                          &agent->output);
+    if (rc != 0) {
+        lf_log_error("agent", "starting the Elasticsearch output failed: %s",
+                     lf_strerror(rc));
+        return rc;
+    }
+    lf_pipeline_set_output(agent->pipeline, agent->output);
+
+    lf_pipeline_sink(agent->pipeline, &sink, on_caught_up, agent);
+    return lf_inputs_new(&agent->loop, agent->config, &sink, agent->once,
+                         &agent->inputs);
+}
+
+static void init_handles(struct agent *agent)
+{
+    uv_signal_init(&agent->loop, &agent->sigterm);
+    agent->sigterm.data = agent;
+    uv_signal_init(&agent->loop, &agent->sigint);
+    agent->sigint.data = agent;
+    uv_timer_init(&agent->loop, &agent->registry_timer);
+    agent->registry_timer.data = agent;
+    uv_timer_init(&agent->loop, &agent->drain_timer);
+    agent->drain_timer.data = agent;
+}
+
+int lf_agent_run(const struct lf_config *config, bool once)
+{
+    struct agent agent;
+    long long flush_ms = config->registry_flush_ms;
+    int rc;
+
+    memset(&agent, 0, sizeof(agent));
+    agent.config = config;
+    agent.once = once;
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = uv_loop_init(&agent.loop);
+    if (rc != 0) {
+        lf_log_error("agent", "uv_loop_init failed: %s", uv_strerror(rc));
+        return LF_EXIT_FAILURE;
+    }
+    init_handles(&agent);
+    if (start(&agent) != 0) {
+        agent.exit_code = LF_EXIT_FAILURE;
+        goto out;
+    }
+
+    lf_log_info("agent", "logferry %s started inputs=%zu once=%s "
+                "data=%s output=%s", LF_VERSION, config->input_count,
+                once ? "true" : "false", config->data_path,
+                config->es.hosts[0]);
+    uv_signal_start(&agent.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&agent.sigint, on_signal, SIGINT);
+    uv_timer_start(&agent.registry_timer, on_registry_timer,
+                   (uint64_t)flush_ms, (uint64_t)flush_ms);
+    if (once) {
+        /* Watches for a stuck output while files are still being read. */
+        agent.drain_progress_ms = uv_now(&agent.loop);
+        uv_timer_start(&agent.drain_timer, on_drain_timer, 1000, 1000);
+    }
+    lf_inputs_start(agent.inputs);
+    uv_run(&agent.loop, UV_RUN_DEFAULT);
+    lf_log_info("agent", "stopped");
+
+out:
+    if (agent.state != AGENT_CLOSING) {
+        /* Start-up failed: close what was opened. */
+        if (agent.inputs != NULL) {
+            lf_inputs_close(agent.inputs);
+        }
+        if (agent.output != NULL) {
+            lf_es_output_close(agent.output, NULL, NULL);
+        }
+        uv_walk(&agent.loop, close_any, NULL);
+        uv_run(&agent.loop, UV_RUN_DEFAULT);
+    }
+    lf_pipeline_free(agent.pipeline);
+    lf_registry_free(agent.registry);
+    if (uv_loop_close(&agent.loop) != 0) {
+        lf_log_warn("agent", "handles were still open at exit");
+    }
+    return agent.exit_code;
+}

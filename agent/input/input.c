@@ -1,0 +1,725 @@
+/*
+ * Discovery and harvesting of log files. Reads happen on the loop thread
+ * with pread(): log files are read from the page cache, where a 64 KiB
+ * read costs microseconds, and a read budget per turn keeps one busy file
+ * from starving the others and the network.
+ */
+#include "agent/input/input.h"
+#include "agent/input/file_id.h"
+#include "agent/input/watcher.h"
+#include "lf/error.h"
+#include "lf/log.h"
+#include "lf/mem.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <libgen.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READ_CHUNK_BYTES (64 * 1024)
+#define READ_BUDGET_CHUNKS 16  /* per harvester per loop turn */
+#define SCAN_DEBOUNCE_MS 50
+
+enum harvester_state {
+    HARVESTER_WAITING_HEAD, /* no complete first line yet */
+    HARVESTER_READING,
+    HARVESTER_PAUSED, /* the sink is full */
+    HARVESTER_CLOSING,
+};
+
+struct harvester {
+    struct harvester *prev;
+    struct harvester *next;
+    struct harvester *next_ready;
+    struct lf_inputs *inputs;
+    struct lf_file_info info;
+    char *path;            /* owned; info.path points here */
+    int fd;
+    int wd;                /* inotify watch, or -1 */
+    enum harvester_state state;
+    struct lf_line_reader reader;
+    void *source;          /* the sink's per-file context */
+    bool ready;            /* queued for a read */
+    bool at_eof;           /* the last read returned no bytes */
+    bool gone;             /* no matched path refers to the file */
+    bool seen;             /* found by the scan in progress */
+    uv_timer_t close_timer;
+};
+
+/* A path that could not be opened, remembered to warn only once. */
+struct failed_path {
+    char *path;
+    int error;
+};
+
+struct lf_inputs {
+    uv_loop_t *loop;
+    const struct lf_config *config;
+    struct lf_input_sink sink;
+    bool once;
+    bool stopped;
+    struct lf_watcher *watcher;
+    struct harvester *harvesters;
+    struct harvester *ready_head;
+    struct harvester *ready_tail;
+    uv_idle_t reader;
+    uv_timer_t scan_timer;
+    uv_timer_t scan_soon;
+    char *chunk;
+    struct failed_path *failed;
+    size_t failed_count;
+    struct lf_input_stats stats;
+};
+
+static void schedule_read(struct harvester *h);
+static void harvester_close(struct harvester *h);
+static void on_reader_idle(uv_idle_t *idle);
+
+/* Failed paths */
+
+static struct failed_path *find_failed(struct lf_inputs *inputs,
+                                       const char *path)
+{
+    for (size_t i = 0; i < inputs->failed_count; i++) {
+        if (strcmp(inputs->failed[i].path, path) == 0) {
+            return &inputs->failed[i];
+        }
+    }
+    return NULL;
+}
+
+/* Logs an open failure once per path and error. */
+static void report_failure(struct lf_inputs *inputs,
+                           const struct lf_input_config *input,
+                           const char *path, const char *what, int error)
+{
+    struct failed_path *failed = find_failed(inputs, path);
+
+    if (failed != NULL && failed->error == error) {
+        return;
+    }
+    if (failed == NULL) {
+        inputs->failed = lf_realloc(inputs->failed, (inputs->failed_count + 1) *
+                                                        sizeof(*failed));
+        failed = &inputs->failed[inputs->failed_count++];
+        failed->path = lf_strdup(path);
+    }
+    failed->error = error;
+    lf_log_warn("input", "%s(\"%s\") failed: %s (%s); skipping it until it "
+                "changes input=%s",
+                what, path, lf_strerror(error), lf_err_name(error), input->id);
+}
+
+static void forget_failure(struct lf_inputs *inputs, const char *path)
+{
+    struct failed_path *failed = find_failed(inputs, path);
+
+    if (failed != NULL) {
+        lf_free(failed->path);
+        *failed = inputs->failed[--inputs->failed_count];
+    }
+}
+
+/* Harvesters */
+
+static struct harvester *find_harvester(struct lf_inputs *inputs,
+                                        uint64_t dev, uint64_t ino)
+{
+    for (struct harvester *h = inputs->harvesters; h != NULL; h = h->next) {
+        if (h->info.dev == dev && h->info.ino == ino &&
+            h->state != HARVESTER_CLOSING) {
+            return h;
+        }
+    }
+    return NULL;
+}
+
+static void set_path(struct harvester *h, const char *path)
+{
+    lf_free(h->path);
+    h->path = lf_strdup(path);
+    h->info.path = h->path;
+}
+
+/* Computes the identity once the first line is complete. */
+static int identify(struct harvester *h)
+{
+    char head[LF_FILE_HEAD_MAX];
+    struct lf_file_stat st;
+    size_t head_len;
+    uint64_t offset;
+    int rc;
+
+    rc = lf_file_read_head(h->fd, head, &head_len);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = lf_file_fstat(h->fd, &st);
+    if (rc != 0) {
+        return rc;
+    }
+    h->info.file_id = lf_file_id(&st, head, head_len);
+    h->info.size = st.size;
+
+    offset = h->inputs->sink.open_file(h->inputs->sink.arg, &h->info,
+                                       &h->source);
+    if (offset > st.size) {
+        lf_log_warn("input",
+                    "file is smaller than its saved offset, reading it "
+                    "from the start path=%s offset=%llu size=%llu",
+                    h->path, (unsigned long long)offset,
+                    (unsigned long long)st.size);
+        offset = 0;
+    }
+    lf_line_reader_init(&h->reader, h->info.input->max_line_bytes, offset);
+    h->state = HARVESTER_READING;
+    lf_log_info("input", "harvesting file path=%s input=%s offset=%llu",
+                h->path, h->info.input->id, (unsigned long long)offset);
+    return 0;
+}
+
+/*
+ * Sends every line of `len` bytes at the reader's offset to the sink.
+ * Returns LF_EFULL when the sink refused a line; the reader then stands at
+ * that line's start.
+ */
+static int feed(struct harvester *h, const char *data, size_t len)
+{
+    struct lf_inputs *inputs = h->inputs;
+    struct lf_line line;
+    bool found;
+
+    while (len > 0) {
+        size_t used = lf_line_reader_next(&h->reader, data, len, &line, &found);
+        data += used;
+        len -= used;
+        if (!found) {
+            break;
+        }
+        if (inputs->sink.on_line(inputs->sink.arg, h->source, &h->info,
+                                 &line) == LF_EFULL) {
+            lf_line_reader_reset(&h->reader, line.offset);
+            return LF_EFULL;
+        }
+        inputs->stats.lines_read++;
+        inputs->stats.bytes_read += line.end_offset - line.offset;
+        if (line.truncated) {
+            inputs->stats.lines_truncated++;
+        }
+    }
+    return 0;
+}
+
+/* Reads up to the per-turn budget. Returns true when more may remain. */
+static bool read_some(struct harvester *h)
+{
+    struct lf_inputs *inputs = h->inputs;
+
+    for (int i = 0; i < READ_BUDGET_CHUNKS; i++) {
+        ssize_t n = pread(h->fd, inputs->chunk, READ_CHUNK_BYTES,
+                          (off_t)h->reader.offset);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            lf_log_error("input", "read(\"%s\") failed: %s (%s); closing it",
+                         h->path, lf_strerror(-errno), lf_err_name(-errno));
+            harvester_close(h);
+            return false;
+        }
+        if (n == 0) {
+            h->at_eof = true;
+            return false;
+        }
+        h->at_eof = false;
+        if (feed(h, inputs->chunk, (size_t)n) == LF_EFULL) {
+            h->state = HARVESTER_PAUSED;
+            return false;
+        }
+    }
+    return true;
+}
+
+static void on_close_timer(uv_timer_t *timer)
+{
+    struct harvester *h = timer->data;
+
+    if (h->gone && h->at_eof && h->state == HARVESTER_READING) {
+        lf_log_info("input", "closing file that was renamed or removed "
+                    "path=%s offset=%llu", h->path,
+                    (unsigned long long)h->reader.offset);
+        harvester_close(h);
+    }
+}
+
+/* Decides what happens after a read turn that reached the end. */
+static void after_eof(struct harvester *h)
+{
+    struct lf_inputs *inputs = h->inputs;
+
+    if (inputs->once) {
+        harvester_close(h);
+        return;
+    }
+    if (h->gone) {
+        uv_timer_start(&h->close_timer, on_close_timer,
+                       LF_INPUT_CLOSE_GONE_MS, 0);
+    }
+}
+
+static void harvest(struct harvester *h)
+{
+    int rc;
+
+    if (h->state == HARVESTER_WAITING_HEAD) {
+        rc = identify(h);
+        if (rc == LF_EAGAIN) {
+            h->at_eof = true;
+            if (h->inputs->once) {
+                harvester_close(h);
+            }
+            return;
+        }
+        if (rc != 0) {
+            lf_log_error("input", "reading the first line of \"%s\" failed: "
+                         "%s; closing it", h->path, lf_strerror(rc));
+            harvester_close(h);
+            return;
+        }
+    }
+    if (h->state != HARVESTER_READING) {
+        return;
+    }
+    if (read_some(h)) {
+        schedule_read(h);
+    } else if (h->state == HARVESTER_READING && h->at_eof) {
+        after_eof(h);
+    }
+}
+
+static void free_harvester(uv_handle_t *handle)
+{
+    struct harvester *h = handle->data;
+
+    lf_free(h->path);
+    lf_free(h);
+}
+
+static void unlink_harvester(struct harvester *h)
+{
+    struct lf_inputs *inputs = h->inputs;
+
+    if (h->prev != NULL) {
+        h->prev->next = h->next;
+    } else {
+        inputs->harvesters = h->next;
+    }
+    if (h->next != NULL) {
+        h->next->prev = h->prev;
+    }
+}
+
+static void release_harvester(struct harvester *h)
+{
+    unlink_harvester(h);
+    uv_close((uv_handle_t *)&h->close_timer, free_harvester);
+}
+
+static void harvester_close(struct harvester *h)
+{
+    struct lf_inputs *inputs = h->inputs;
+
+    if (h->state == HARVESTER_CLOSING) {
+        return;
+    }
+    if (h->state != HARVESTER_WAITING_HEAD) {
+        lf_line_reader_cleanup(&h->reader);
+    }
+    h->state = HARVESTER_CLOSING;
+    if (h->wd >= 0 && inputs->watcher != NULL) {
+        lf_watcher_remove(inputs->watcher, h->wd);
+    }
+    close(h->fd);
+    if (h->source != NULL) {
+        inputs->sink.close_file(inputs->sink.arg, h->source);
+    }
+    inputs->stats.files_closed++;
+    inputs->stats.harvesters_open--;
+
+    /* A queued harvester is released by the reader when it comes up. */
+    if (!h->ready) {
+        release_harvester(h);
+    }
+}
+
+static void open_harvester(struct lf_inputs *inputs,
+                           const struct lf_input_config *input,
+                           const char *path)
+{
+    struct lf_file_stat st;
+    struct harvester *h;
+    char proc_path[64];
+    int fd;
+    int rc;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        report_failure(inputs, input, path, "open", -errno);
+        return;
+    }
+    rc = lf_file_fstat(fd, &st);
+    if (rc == 0 && !st.is_regular) {
+        rc = LF_EINVAL;
+    }
+    if (rc != 0) {
+        report_failure(inputs, input, path,
+                       rc == LF_EINVAL ? "open regular file" : "fstat", rc);
+        close(fd);
+        return;
+    }
+    forget_failure(inputs, path);
+
+    h = lf_calloc(1, sizeof(*h));
+    h->inputs = inputs;
+    h->fd = fd;
+    h->wd = -1;
+    h->seen = true;
+    h->info.input = input;
+    h->info.dev = st.dev;
+    h->info.ino = st.ino;
+    set_path(h, path);
+    uv_timer_init(inputs->loop, &h->close_timer);
+    h->close_timer.data = h;
+
+    h->next = inputs->harvesters;
+    if (h->next != NULL) {
+        h->next->prev = h;
+    }
+    inputs->harvesters = h;
+    inputs->stats.files_opened++;
+    inputs->stats.harvesters_open++;
+
+    if (inputs->watcher != NULL) {
+        /* Watch the open inode itself, whatever its name becomes. */
+        snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
+        h->wd = lf_watcher_add_file(inputs->watcher, proc_path, h);
+    }
+    schedule_read(h);
+}
+
+/* Discovery */
+
+static bool same_file(const char *path, const struct lf_file_stat *st)
+{
+    struct lf_file_stat now;
+
+    return lf_file_stat_path(path, &now) == 0 && now.dev == st->dev &&
+           now.ino == st->ino;
+}
+
+static void consider_path(struct lf_inputs *inputs,
+                          const struct lf_input_config *input,
+                          const char *path)
+{
+    struct lf_file_stat st;
+    struct harvester *h;
+    int rc;
+
+    rc = lf_file_stat_path(path, &st);
+    if (rc != 0) {
+        return; /* vanished since the glob ran */
+    }
+    if (!st.is_regular) {
+        report_failure(inputs, input, path, "open regular file", LF_EINVAL);
+        return;
+    }
+    h = find_harvester(inputs, st.dev, st.ino);
+    if (h != NULL) {
+        /* A rotated name that still matches: same file, no re-read. */
+        if (strcmp(h->path, path) != 0 && !same_file(h->path, &st)) {
+            set_path(h, path);
+        }
+        h->seen = true;
+        h->gone = false;
+        uv_timer_stop(&h->close_timer);
+        return;
+    }
+    open_harvester(inputs, input, path);
+}
+
+static void watch_dir_of(struct lf_inputs *inputs, const char *path)
+{
+    char *copy;
+
+    if (inputs->watcher == NULL) {
+        return;
+    }
+    copy = lf_strdup(path);
+    /* Errors are fine: the directory may not exist yet; the scan retries. */
+    lf_watcher_add_dir(inputs->watcher, dirname(copy), inputs);
+    lf_free(copy);
+}
+
+static void scan_pattern(struct lf_inputs *inputs,
+                         const struct lf_input_config *input,
+                         const char *pattern)
+{
+    glob_t g;
+    int rc;
+
+    watch_dir_of(inputs, pattern);
+    rc = glob(pattern, GLOB_NOSORT, NULL, &g);
+    if (rc == GLOB_NOMATCH) {
+        return;
+    }
+    if (rc != 0) {
+        lf_log_warn("input", "glob(\"%s\") failed input=%s", pattern,
+                    input->id);
+        return;
+    }
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        watch_dir_of(inputs, g.gl_pathv[i]);
+        consider_path(inputs, input, g.gl_pathv[i]);
+    }
+    globfree(&g);
+}
+
+static void scan(struct lf_inputs *inputs)
+{
+    const struct lf_config *config = inputs->config;
+
+    for (struct harvester *h = inputs->harvesters; h != NULL; h = h->next) {
+        h->seen = false;
+    }
+    for (size_t i = 0; i < config->input_count; i++) {
+        const struct lf_input_config *input = &config->inputs[i];
+        for (size_t j = 0; j < input->path_count; j++) {
+            scan_pattern(inputs, input, input->paths[j]);
+        }
+    }
+
+    /*
+     * Files no longer under any matched name are drained and closed; a
+     * read is queued for every open file in case an event was missed.
+     */
+    for (struct harvester *h = inputs->harvesters; h != NULL; h = h->next) {
+        if (h->state == HARVESTER_CLOSING) {
+            continue;
+        }
+        if (!h->seen && !h->gone) {
+            h->gone = true;
+            lf_log_info("input", "file was renamed or removed, reading it "
+                        "to its end path=%s", h->path);
+        }
+        schedule_read(h);
+    }
+}
+
+static void on_scan_timer(uv_timer_t *timer)
+{
+    struct lf_inputs *inputs = timer->data;
+
+    if (!inputs->stopped) {
+        scan(inputs);
+    }
+}
+
+static void scan_soon(struct lf_inputs *inputs)
+{
+    if (!inputs->stopped && !uv_is_active((uv_handle_t *)&inputs->scan_soon)) {
+        uv_timer_start(&inputs->scan_soon, on_scan_timer, SCAN_DEBOUNCE_MS, 0);
+    }
+}
+
+/* Reading queue */
+
+static void schedule_read(struct harvester *h)
+{
+    struct lf_inputs *inputs = h->inputs;
+
+    if (h->ready || h->state == HARVESTER_CLOSING ||
+        h->state == HARVESTER_PAUSED || inputs->stopped) {
+        return;
+    }
+    h->ready = true;
+    h->next_ready = NULL;
+    if (inputs->ready_tail != NULL) {
+        inputs->ready_tail->next_ready = h;
+    } else {
+        inputs->ready_head = h;
+    }
+    inputs->ready_tail = h;
+    uv_idle_start(&inputs->reader, on_reader_idle);
+}
+
+static bool all_caught_up(const struct lf_inputs *inputs)
+{
+    return inputs->harvesters == NULL && inputs->ready_head == NULL;
+}
+
+static void on_reader_idle(uv_idle_t *idle)
+{
+    struct lf_inputs *inputs = idle->data;
+    struct harvester *batch = inputs->ready_head;
+
+    /* Harvesters queued while this batch runs wait for the next turn. */
+    inputs->ready_head = NULL;
+    inputs->ready_tail = NULL;
+
+    while (batch != NULL) {
+        struct harvester *h = batch;
+
+        batch = h->next_ready;
+        h->ready = false;
+        if (h->state == HARVESTER_CLOSING) {
+            release_harvester(h);
+            continue;
+        }
+        if (!inputs->stopped) {
+            harvest(h);
+        }
+    }
+
+    if (inputs->ready_head == NULL) {
+        uv_idle_stop(&inputs->reader);
+    }
+    if (inputs->once && all_caught_up(inputs)) {
+        inputs->sink.on_caught_up(inputs->sink.arg);
+    }
+}
+
+static void on_watch(void *arg, enum lf_watch_event event, void *cookie)
+{
+    struct lf_inputs *inputs = arg;
+    struct harvester *h = cookie;
+
+    switch (event) {
+    case LF_WATCH_DIR_CHANGED:
+        scan_soon(inputs);
+        break;
+    case LF_WATCH_FILE_WRITTEN:
+        uv_timer_stop(&h->close_timer);
+        schedule_read(h);
+        break;
+    case LF_WATCH_FILE_MOVED:
+        schedule_read(h);
+        scan_soon(inputs);
+        break;
+    case LF_WATCH_OVERFLOW:
+        lf_log_warn("input", "inotify queue overflowed; rescanning every "
+                    "input");
+        scan_soon(inputs);
+        break;
+    }
+}
+
+/* Lifecycle */
+
+int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
+                  const struct lf_input_sink *sink, bool once,
+                  struct lf_inputs **out)
+{
+    struct lf_inputs *inputs = lf_calloc(1, sizeof(*inputs));
+    int rc;
+
+    inputs->loop = loop;
+    inputs->config = config;
+    inputs->sink = *sink;
+    inputs->once = once;
+    inputs->chunk = lf_malloc(READ_CHUNK_BYTES);
+
+    uv_idle_init(loop, &inputs->reader);
+    inputs->reader.data = inputs;
+    uv_timer_init(loop, &inputs->scan_timer);
+    inputs->scan_timer.data = inputs;
+    uv_timer_init(loop, &inputs->scan_soon);
+    inputs->scan_soon.data = inputs;
+
+    if (!once) {
+        rc = lf_watcher_new(loop, on_watch, inputs, &inputs->watcher);
+        if (rc != 0) {
+            lf_log_warn("input", "inotify_init1 failed: %s (%s); new lines "
+                        "are found by rescans every %d s",
+                        lf_strerror(rc), lf_err_name(rc),
+                        LF_INPUT_SCAN_INTERVAL_MS / 1000);
+            inputs->watcher = NULL;
+        }
+    }
+    *out = inputs;
+    return 0;
+}
+
+void lf_inputs_start(struct lf_inputs *inputs)
+{
+    scan(inputs);
+    if (!inputs->once) {
+        uv_timer_start(&inputs->scan_timer, on_scan_timer,
+                       LF_INPUT_SCAN_INTERVAL_MS, LF_INPUT_SCAN_INTERVAL_MS);
+    } else {
+        /* Nothing matched: report completion from the loop. */
+        uv_idle_start(&inputs->reader, on_reader_idle);
+    }
+    if (inputs->ready_head != NULL) {
+        uv_idle_start(&inputs->reader, on_reader_idle);
+    }
+}
+
+void lf_inputs_resume(struct lf_inputs *inputs)
+{
+    for (struct harvester *h = inputs->harvesters; h != NULL; h = h->next) {
+        if (h->state == HARVESTER_PAUSED) {
+            h->state = HARVESTER_READING;
+            schedule_read(h);
+        }
+    }
+}
+
+void lf_inputs_stop(struct lf_inputs *inputs)
+{
+    inputs->stopped = true;
+    uv_timer_stop(&inputs->scan_timer);
+    uv_timer_stop(&inputs->scan_soon);
+}
+
+void lf_inputs_stats(const struct lf_inputs *inputs,
+                     struct lf_input_stats *out)
+{
+    *out = inputs->stats;
+}
+
+static void free_inputs(uv_handle_t *handle)
+{
+    struct lf_inputs *inputs = handle->data;
+
+    for (size_t i = 0; i < inputs->failed_count; i++) {
+        lf_free(inputs->failed[i].path);
+    }
+    lf_free(inputs->failed);
+    lf_free(inputs->chunk);
+    lf_free(inputs);
+}
+
+void lf_inputs_close(struct lf_inputs *inputs)
+{
+    struct harvester *h;
+
+    lf_inputs_stop(inputs);
+    /* Nothing will read the ready list again. */
+    for (h = inputs->ready_head; h != NULL; h = h->next_ready) {
+        h->ready = false;
+    }
+    inputs->ready_head = NULL;
+    inputs->ready_tail = NULL;
+    while ((h = inputs->harvesters) != NULL) {
+        if (h->state == HARVESTER_CLOSING) {
+            release_harvester(h);
+        } else {
+            harvester_close(h);
+        }
+    }
+    lf_watcher_close(inputs->watcher);
+    uv_close((uv_handle_t *)&inputs->scan_timer, NULL);
+    uv_close((uv_handle_t *)&inputs->scan_soon, NULL);
+    uv_close((uv_handle_t *)&inputs->reader, free_inputs);
+}

@@ -1,0 +1,92 @@
+/*
+ * File inputs: discovery of the files that the inputs' globs match, one
+ * harvester per open file, and reading driven by inotify with a periodic
+ * rescan as a safety net. Lines go to a sink, which may refuse a line when
+ * the output is full; the harvester then pauses at that line's offset
+ * until lf_inputs_resume().
+ */
+#ifndef LF_AGENT_INPUT_INPUT_H
+#define LF_AGENT_INPUT_INPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "agent/config/config.h"
+#include "agent/input/line_reader.h"
+
+/* Scan for new files at least this often, even without inotify events. */
+#define LF_INPUT_SCAN_INTERVAL_MS 10000
+
+/*
+ * A file that was renamed away from every glob, or deleted, is closed once
+ * it has been read to its end and left unwritten for this long, so lines a
+ * writer adds just after a rotation are still read.
+ */
+#define LF_INPUT_CLOSE_GONE_MS 5000
+
+/* What a sink learns about the file a line comes from. */
+struct lf_file_info {
+    const struct lf_input_config *input;
+    const char *path; /* current name; changes on rename */
+    uint64_t file_id; /* see agent/input/file_id.h */
+    uint64_t dev;
+    uint64_t ino;
+    uint64_t size;
+};
+
+struct lf_input_sink {
+    void *arg;
+    /*
+     * The file's identity is known. Returns the offset to resume from and
+     * stores the sink's per-file context in *source_out.
+     */
+    uint64_t (*open_file)(void *arg, const struct lf_file_info *info,
+                          void **source_out);
+    /* Returns 0, or LF_EFULL to pause the file at this line. */
+    int (*on_line)(void *arg, void *source, const struct lf_file_info *info,
+                   const struct lf_line *line);
+    /* The harvester closed; no more lines come from `source`. */
+    void (*close_file)(void *arg, void *source);
+    /* With `once`, every matched file has been read to its end. */
+    void (*on_caught_up)(void *arg);
+};
+
+struct lf_input_stats {
+    uint64_t lines_read;
+    uint64_t bytes_read;
+    uint64_t files_opened;
+    uint64_t files_closed;
+    uint64_t lines_truncated;
+    size_t harvesters_open;
+};
+
+struct lf_inputs;
+
+/*
+ * Creates the inputs of `config` on `loop`. With `once`, files are read to
+ * their current end and closed, nothing is watched, and on_caught_up fires
+ * when all are done. `config` and `sink` are borrowed.
+ */
+int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
+                  const struct lf_input_sink *sink, bool once,
+                  struct lf_inputs **out);
+
+/* Runs the first scan and starts watching. */
+void lf_inputs_start(struct lf_inputs *inputs);
+
+/* Continues reading paused files: the sink has room again. */
+void lf_inputs_resume(struct lf_inputs *inputs);
+
+/* Stops discovery and reading; open files stay open until close. */
+void lf_inputs_stop(struct lf_inputs *inputs);
+
+void lf_inputs_stats(const struct lf_inputs *inputs,
+                     struct lf_input_stats *out);
+
+/* Closes every file and handle, then frees the inputs. */
+void lf_inputs_close(struct lf_inputs *inputs);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * Ordered acknowledgement of one file's events. Events are tracked in the
+ * order they were read; results arrive in any order (batches complete out
+ * of order and retried items come back late), and the committed offset
+ * advances only over a prefix of events that all have a final result.
+ */
+#ifndef LF_AGENT_PIPELINE_ACK_H
+#define LF_AGENT_PIPELINE_ACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lf_ack_slot;
+
+struct lf_ack_tracker {
+    uint64_t committed;      /* offset up to which every event is resolved */
+    uint64_t next_ticket;    /* ticket of the next tracked event */
+    uint64_t head_ticket;    /* ticket of the oldest unresolved event */
+    struct lf_ack_slot *ring; /* pending events, head first */
+    size_t ring_cap;          /* power of two */
+};
+
+/* Starts with nothing pending and `committed` at `offset`. */
+void lf_ack_tracker_init(struct lf_ack_tracker *tracker, uint64_t offset);
+void lf_ack_tracker_cleanup(struct lf_ack_tracker *tracker);
+
+/* Tracks an event ending at `end_offset`; returns its ticket. */
+uint64_t lf_ack_tracker_track(struct lf_ack_tracker *tracker,
+                              uint64_t end_offset);
+
+/*
+ * Records the final result of `ticket`. Returns true when the committed
+ * offset moved forward. A ticket resolved twice, or never tracked, is
+ * ignored and returns false.
+ */
+bool lf_ack_tracker_resolve(struct lf_ack_tracker *tracker, uint64_t ticket);
+
+/* Returns the number of tracked events without a result. */
+size_t lf_ack_tracker_pending(const struct lf_ack_tracker *tracker);
+
+/*
+ * Forgets the newest events from `ticket` on, which were never handed to
+ * an output, so the file can be read again from their offset.
+ */
+void lf_ack_tracker_untrack_from(struct lf_ack_tracker *tracker,
+                                 uint64_t ticket);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * Event building and acknowledgement. One event is reused for every line,
+ * so building a document allocates nothing; the output copies what it
+ * needs when it encodes the event.
+ */
+#include "agent/pipeline/pipeline.h"
+#include "agent/pipeline/ack.h"
+#include "lf/error.h"
+#include "lf/log.h"
+#include "lf/mem.h"
+#include "lf_build_config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* One file whose events are in flight or still being read. */
+struct source {
+    struct source *prev;
+    struct source *next;
+    uint64_t file_id;
+    uint64_t dev;
+    uint64_t ino;
+    char *path;              /* owned copy for the registry */
+    struct lf_ack_tracker tracker;
+    bool reading;            /* the harvester is open */
+};
+
+struct lf_pipeline {
+    const struct lf_config *config;
+    struct lf_registry *registry;
+    struct lf_es_output *output;
+    void (*on_caught_up)(void *arg);
+    void *caught_up_arg;
+    struct lf_event event;
+    char hostname[256];
+    size_t hostname_len;
+    struct source *sources;
+    uint64_t unresolved;
+    struct lf_pipeline_stats stats;
+};
+
+struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
+                                    struct lf_registry *registry)
+{
+    struct lf_pipeline *pipeline = lf_calloc(1, sizeof(*pipeline));
+
+    pipeline->config = config;
+    pipeline->registry = registry;
+    lf_event_init(&pipeline->event);
+    if (gethostname(pipeline->hostname, sizeof(pipeline->hostname)) != 0) {
+        snprintf(pipeline->hostname, sizeof(pipeline->hostname), "unknown");
+    }
+    pipeline->hostname[sizeof(pipeline->hostname) - 1] = '\0';
+    pipeline->hostname_len = strlen(pipeline->hostname);
+    return pipeline;
+}
+
+void lf_pipeline_set_output(struct lf_pipeline *pipeline,
+                            struct lf_es_output *output)
+{
+    pipeline->output = output;
+}
+
+static void free_source(struct lf_pipeline *pipeline, struct source *src)
+{
+    if (src->prev != NULL) {
+        src->prev->next = src->next;
+    } else {
+        pipeline->sources = src->next;
+    }
+    if (src->next != NULL) {
+        src->next->prev = src->prev;
+    }
+    lf_ack_tracker_cleanup(&src->tracker);
+    lf_free(src->path);
+    lf_free(src);
+    pipeline->stats.sources_open--;
+}
+
+static uint64_t open_file(void *arg, const struct lf_file_info *info,
+                          void **source_out)
+{
+    struct lf_pipeline *pipeline = arg;
+    struct source *src = lf_calloc(1, sizeof(*src));
+    struct lf_registry_entry *entry;
+    uint64_t offset = 0;
+
+    entry = lf_registry_find(pipeline->registry, info->file_id);
+    if (entry != NULL) {
+        offset = entry->offset;
+    }
+    src->file_id = info->file_id;
+    src->dev = info->dev;
+    src->ino = info->ino;
+    src->path = lf_strdup(info->path);
+    src->reading = true;
+    lf_ack_tracker_init(&src->tracker, offset);
+
+    src->next = pipeline->sources;
+    if (src->next != NULL) {
+        src->next->prev = src;
+    }
+    pipeline->sources = src;
+    pipeline->stats.sources_open++;
+    *source_out = src;
+    return offset;
+}
+
+static void close_file(void *arg, void *source)
+{
+    struct lf_pipeline *pipeline = arg;
+    struct source *src = source;
+
+    src->reading = false;
+    if (lf_ack_tracker_pending(&src->tracker) == 0) {
+        free_source(pipeline, src);
+    }
+}
+
+void lf_pipeline_doc_id(uint64_t file_id, uint64_t offset,
+                        char out[LF_DOC_ID_MAX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    char digits[16];
+    size_t n = 0;
+    size_t len = 0;
+
+    for (int shift = 60; shift >= 0; shift -= 4) {
+        out[len++] = hex[(file_id >> shift) & 0xf];
+    }
+    out[len++] = '-';
+    do {
+        digits[n++] = hex[offset & 0xf];
+        offset >>= 4;
+    } while (offset != 0);
+    while (n > 0) {
+        out[len++] = digits[--n];
+    }
+    out[len] = '\0';
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Fills the reused event for one line. */
+static void build_event(struct lf_pipeline *pipeline,
+                        const struct lf_file_info *info,
+                        const struct lf_line *line)
+{
+    const struct lf_input_config *input = info->input;
+    struct lf_event *ev = &pipeline->event;
+    int64_t read_time = now_ns();
+
+    lf_event_reset(ev);
+    ev->message = line->data;
+    ev->message_len = line->len;
+    if (line->truncated) {
+        ev->log_flags |= LF_LOG_FLAG_TRUNCATED;
+    }
+
+    if (input->parsers != NULL &&
+        lf_parser_chain_apply(input->parsers, ev, read_time) != 0) {
+        pipeline->stats.parse_failures++;
+    }
+    if (lf_event_get(ev, "@timestamp") == NULL) {
+        lf_event_set_timestamp(ev, "@timestamp", read_time);
+    }
+
+    /* The input's fields win over parsed values of the same name. */
+    for (size_t i = 0; i < input->field_count; i++) {
+        lf_event_set(ev, input->fields[i].key, &input->fields[i].value);
+    }
+    if (input->preserve_original_event) {
+        lf_event_set_str(ev, "event.original", line->data, line->len);
+    }
+    lf_event_set_str(ev, "log.file.path", info->path, strlen(info->path));
+    lf_event_set_int(ev, "log.offset", (int64_t)line->offset);
+    lf_event_set_str(ev, "host.name", pipeline->hostname,
+                     pipeline->hostname_len);
+    lf_event_set_str(ev, "agent.type", "logferry", LF_STRLEN("logferry"));
+    lf_event_set_str(ev, "agent.version", LF_VERSION, LF_STRLEN(LF_VERSION));
+    lf_event_set_str(ev, "input.type", "filestream",
+                     LF_STRLEN("filestream"));
+}
+
+static int on_line(void *arg, void *source, const struct lf_file_info *info,
+                   const struct lf_line *line)
+{
+    struct lf_pipeline *pipeline = arg;
+    struct source *src = source;
+    struct lf_ack_ref ref = {.source = src};
+    char doc_id[LF_DOC_ID_MAX + 1];
+    int rc;
+
+    if (strcmp(src->path, info->path) != 0) {
+        lf_free(src->path);
+        src->path = lf_strdup(info->path);
+    }
+
+    build_event(pipeline, info, line);
+    lf_pipeline_doc_id(src->file_id, line->offset, doc_id);
+    ref.ticket = lf_ack_tracker_track(&src->tracker, line->end_offset);
+    pipeline->unresolved++;
+
+    rc = lf_es_output_publish(pipeline->output, &pipeline->event, doc_id, ref);
+    if (rc != 0) {
+        lf_ack_tracker_untrack_from(&src->tracker, ref.ticket);
+        pipeline->unresolved--;
+        return rc;
+    }
+    pipeline->stats.events_published++;
+    return 0;
+}
+
+void lf_pipeline_on_result(void *arg, struct lf_ack_ref ref,
+                           enum lf_delivery result)
+{
+    struct lf_pipeline *pipeline = arg;
+    struct source *src = ref.source;
+
+    switch (result) {
+    case LF_DELIVERY_INDEXED:
+        pipeline->stats.events_indexed++;
+        break;
+    case LF_DELIVERY_DUPLICATE:
+        pipeline->stats.events_duplicate++;
+        break;
+    case LF_DELIVERY_REJECTED:
+        pipeline->stats.events_rejected++;
+        break;
+    }
+    pipeline->unresolved--;
+
+    if (lf_ack_tracker_resolve(&src->tracker, ref.ticket)) {
+        lf_registry_update(pipeline->registry, src->file_id,
+                           src->tracker.committed, src->path, src->dev,
+                           src->ino);
+    }
+    if (!src->reading && lf_ack_tracker_pending(&src->tracker) == 0) {
+        free_source(pipeline, src);
+    }
+}
+
+static void caught_up(void *arg)
+{
+    struct lf_pipeline *pipeline = arg;
+
+    if (pipeline->on_caught_up != NULL) {
+        pipeline->on_caught_up(pipeline->caught_up_arg);
+    }
+}
+
+void lf_pipeline_sink(struct lf_pipeline *pipeline,
+                      struct lf_input_sink *sink,
+                      void (*on_caught_up)(void *arg), void *arg)
+{
+    pipeline->on_caught_up = on_caught_up;
+    pipeline->caught_up_arg = arg;
+    sink->arg = pipeline;
+    sink->open_file = open_file;
+    sink->on_line = on_line;
+    sink->close_file = close_file;
+    sink->on_caught_up = caught_up;
+}
+
+uint64_t lf_pipeline_unresolved(const struct lf_pipeline *pipeline)
+{
+    return pipeline->unresolved;
+}
+
+void lf_pipeline_stats(const struct lf_pipeline *pipeline,
+                       struct lf_pipeline_stats *out)
+{
+    *out = pipeline->stats;
+}
+
+void lf_pipeline_free(struct lf_pipeline *pipeline)
+{
+    if (pipeline == NULL) {
+        return;
+    }
+    while (pipeline->sources != NULL) {
+        free_source(pipeline, pipeline->sources);
+    }
+    lf_event_cleanup(&pipeline->event);
+    lf_free(pipeline);
+}

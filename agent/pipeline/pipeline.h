@@ -1,0 +1,68 @@
+/*
+ * The path from a harvested line to the output and back: builds the ECS
+ * event (parsers, input fields, agent metadata), publishes it with its
+ * deterministic document id, and turns the output's results into
+ * committed offsets in the registry.
+ */
+#ifndef LF_AGENT_PIPELINE_PIPELINE_H
+#define LF_AGENT_PIPELINE_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/config/config.h"
+#include "agent/input/input.h"
+#include "agent/registry/registry.h"
+#include "outputs/elasticsearch/es_output.h"
+
+/* Length of a document id: 16 hex digits, '-', up to 16 hex digits. */
+#define LF_DOC_ID_MAX 34
+
+struct lf_pipeline_stats {
+    uint64_t events_published;
+    uint64_t events_indexed;
+    uint64_t events_duplicate;
+    uint64_t events_rejected;
+    uint64_t parse_failures;
+    size_t sources_open; /* files with events not yet resolved or open */
+};
+
+struct lf_pipeline;
+
+/*
+ * Creates a pipeline. `config` and `registry` are borrowed. The output is
+ * attached afterwards with lf_pipeline_set_output(), because the output's
+ * callbacks point back at the pipeline.
+ */
+struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
+                                    struct lf_registry *registry);
+
+void lf_pipeline_set_output(struct lf_pipeline *pipeline,
+                            struct lf_es_output *output);
+
+/*
+ * Fills the sink that lf_inputs_new() takes. `on_caught_up(arg)` runs when
+ * a `once` run has read every file to its end.
+ */
+void lf_pipeline_sink(struct lf_pipeline *pipeline,
+                      struct lf_input_sink *sink,
+                      void (*on_caught_up)(void *arg), void *arg);
+
+/* The output's result callback; `arg` is the pipeline. */
+void lf_pipeline_on_result(void *arg, struct lf_ack_ref ref,
+                           enum lf_delivery result);
+
+/* Returns the number of published events without a final result. */
+uint64_t lf_pipeline_unresolved(const struct lf_pipeline *pipeline);
+
+void lf_pipeline_stats(const struct lf_pipeline *pipeline,
+                       struct lf_pipeline_stats *out);
+
+/* Formats the document id of the event at `offset` of file `file_id`. */
+void lf_pipeline_doc_id(uint64_t file_id, uint64_t offset,
+                        char out[LF_DOC_ID_MAX + 1]);
+
+/* Frees the pipeline and every source; call after the output closed. */
+void lf_pipeline_free(struct lf_pipeline *pipeline);
+
+#endif

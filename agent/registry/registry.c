@@ -1,0 +1,465 @@
+/*
+ * Registry storage: an array of entries in memory, a small JSON document
+ * on disk. The file is rewritten whole; with one entry per tracked file it
+ * stays a few kilobytes, so rewriting is cheaper than journaling.
+ */
+#include "agent/registry/registry.h"
+#include "lf/error.h"
+#include "lf/log.h"
+#include "lf/mem.h"
+
+#include <jansson.h>
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REGISTRY_VERSION 1
+
+struct lf_registry {
+    char *dir;
+    int dir_fd;
+    int lock_fd;
+    struct lf_registry_entry **entries;
+    size_t count;
+    size_t cap;
+    bool dirty;
+    uint64_t saves;
+};
+
+static void entry_free(struct lf_registry_entry *entry)
+{
+    if (entry != NULL) {
+        lf_free(entry->path);
+        lf_free(entry);
+    }
+}
+
+void lf_registry_free(struct lf_registry *registry)
+{
+    if (registry == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < registry->count; i++) {
+        entry_free(registry->entries[i]);
+    }
+    lf_free(registry->entries);
+    if (registry->lock_fd >= 0) {
+        close(registry->lock_fd);
+    }
+    if (registry->dir_fd >= 0) {
+        close(registry->dir_fd);
+    }
+    lf_free(registry->dir);
+    lf_free(registry);
+}
+
+static int make_dirs(const char *dir)
+{
+    char *path = lf_strdup(dir);
+    int rc = 0;
+
+    for (char *p = path + 1; *p != '\0'; p++) {
+        if (*p != '/') {
+            continue;
+        }
+        *p = '\0';
+        if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+            rc = -errno;
+        }
+        *p = '/';
+        if (rc != 0) {
+            break;
+        }
+    }
+    if (rc == 0 && mkdir(path, 0750) != 0 && errno != EEXIST) {
+        rc = -errno;
+    }
+    lf_free(path);
+    return rc;
+}
+
+static struct lf_registry_entry *add_entry(struct lf_registry *registry,
+                                           uint64_t file_id)
+{
+    struct lf_registry_entry *entry = lf_calloc(1, sizeof(*entry));
+
+    if (registry->count == registry->cap) {
+        registry->cap = registry->cap == 0 ? 16 : registry->cap * 2;
+        registry->entries = lf_realloc(
+            registry->entries, registry->cap * sizeof(*registry->entries));
+    }
+    entry->file_id = file_id;
+    registry->entries[registry->count++] = entry;
+    return entry;
+}
+
+static int parse_u64(json_t *obj, const char *key, uint64_t *out)
+{
+    json_t *value = json_object_get(obj, key);
+
+    if (!json_is_integer(value) || json_integer_value(value) < 0) {
+        return LF_ECORRUPT;
+    }
+    *out = (uint64_t)json_integer_value(value);
+    return 0;
+}
+
+static int parse_entry(struct lf_registry *registry, json_t *item)
+{
+    const char *id_text = json_string_value(json_object_get(item, "id"));
+    const char *path = json_string_value(json_object_get(item, "path"));
+    struct lf_registry_entry *entry;
+    uint64_t offset;
+    uint64_t dev;
+    uint64_t ino;
+    uint64_t updated;
+    char *end;
+    uint64_t file_id;
+
+    if (id_text == NULL || path == NULL) {
+        return LF_ECORRUPT;
+    }
+    errno = 0;
+    file_id = strtoull(id_text, &end, 16);
+    if (errno != 0 || *end != '\0' || end == id_text) {
+        return LF_ECORRUPT;
+    }
+    if (parse_u64(item, "offset", &offset) != 0 ||
+        parse_u64(item, "dev", &dev) != 0 ||
+        parse_u64(item, "ino", &ino) != 0 ||
+        parse_u64(item, "updated", &updated) != 0) {
+        return LF_ECORRUPT;
+    }
+
+    entry = add_entry(registry, file_id);
+    entry->offset = offset;
+    entry->path = lf_strdup(path);
+    entry->dev = dev;
+    entry->ino = ino;
+    entry->updated_s = (int64_t)updated;
+    return 0;
+}
+
+/* Loads `name`; returns LF_ENOENT when it does not exist. */
+static int load_file(struct lf_registry *registry, const char *name,
+                     char *errbuf, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = NULL;
+    json_t *files;
+    int fd;
+    int rc = 0;
+
+    fd = openat(registry->dir_fd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        snprintf(errbuf, errlen, "open(\"%s/%s\") failed: %s", registry->dir,
+                 name, lf_strerror(rc));
+        return rc;
+    }
+    root = json_loadfd(fd, 0, &jerr);
+    close(fd);
+    if (root == NULL) {
+        snprintf(errbuf, errlen, "%s/%s:%d: invalid JSON: %s", registry->dir,
+                 name, jerr.line, jerr.text);
+        return LF_ECORRUPT;
+    }
+
+    files = json_object_get(root, "files");
+    if (json_integer_value(json_object_get(root, "version")) !=
+            REGISTRY_VERSION ||
+        !json_is_array(files)) {
+        snprintf(errbuf, errlen,
+                 "%s/%s: not a version %d registry (expected "
+                 "{\"version\":%d,\"files\":[...]})",
+                 registry->dir, name, REGISTRY_VERSION, REGISTRY_VERSION);
+        rc = LF_ECORRUPT;
+        goto out;
+    }
+    for (size_t i = 0; i < json_array_size(files); i++) {
+        rc = parse_entry(registry, json_array_get(files, i));
+        if (rc != 0) {
+            snprintf(errbuf, errlen, "%s/%s: entry %zu is invalid",
+                     registry->dir, name, i);
+            goto out;
+        }
+    }
+
+out:
+    if (rc != 0) {
+        for (size_t i = 0; i < registry->count; i++) {
+            entry_free(registry->entries[i]);
+        }
+        registry->count = 0;
+    }
+    json_decref(root);
+    return rc;
+}
+
+/*
+ * Loads the current file, or the previous one when the current one is
+ * unreadable. A missing pair means a first start.
+ */
+static int load(struct lf_registry *registry, char *errbuf, size_t errlen)
+{
+    char first_error[512];
+    int first_rc;
+    int rc;
+
+    first_rc = load_file(registry, "registry.json", first_error,
+                         sizeof(first_error));
+    if (first_rc == 0) {
+        return 0;
+    }
+
+    rc = load_file(registry, "registry.json.prev", errbuf, errlen);
+    if (rc == LF_ENOENT) {
+        if (first_rc == LF_ENOENT) {
+            return 0; /* first start */
+        }
+        snprintf(errbuf, errlen, "%s, and no previous copy exists",
+                 first_error);
+        return first_rc;
+    }
+    if (rc == 0) {
+        lf_log_error("registry",
+                     "%s; resuming from the previous copy "
+                     "registry.json.prev, lines after it are sent again",
+                     first_error);
+    }
+    return rc;
+}
+
+static int lock_dir(struct lf_registry *registry, char *errbuf, size_t errlen)
+{
+    registry->lock_fd = openat(registry->dir_fd, ".lock",
+                               O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (registry->lock_fd < 0) {
+        int rc = -errno;
+        snprintf(errbuf, errlen, "open(\"%s/.lock\") failed: %s",
+                 registry->dir, lf_strerror(rc));
+        return rc;
+    }
+    if (flock(registry->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(errbuf, errlen,
+                 "data path %s is in use by another logferry process; "
+                 "give each agent its own path.data",
+                 registry->dir);
+        return LF_EEXIST;
+    }
+    return 0;
+}
+
+int lf_registry_open(const char *dir, struct lf_registry **out, char *errbuf,
+                     size_t errlen)
+{
+    struct lf_registry *registry = lf_calloc(1, sizeof(*registry));
+    int rc;
+
+    registry->dir = lf_strdup(dir);
+    registry->dir_fd = -1;
+    registry->lock_fd = -1;
+
+    rc = make_dirs(dir);
+    if (rc != 0) {
+        snprintf(errbuf, errlen, "mkdir(\"%s\") failed: %s", dir,
+                 lf_strerror(rc));
+        goto fail;
+    }
+    registry->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (registry->dir_fd < 0) {
+        rc = -errno;
+        snprintf(errbuf, errlen, "open(\"%s\") failed: %s", dir,
+                 lf_strerror(rc));
+        goto fail;
+    }
+
+    rc = lock_dir(registry, errbuf, errlen);
+    if (rc == 0) {
+        rc = load(registry, errbuf, errlen);
+    }
+    if (rc != 0) {
+        goto fail;
+    }
+    *out = registry;
+    return 0;
+
+fail:
+    lf_registry_free(registry);
+    return rc;
+}
+
+struct lf_registry_entry *lf_registry_find(struct lf_registry *registry,
+                                           uint64_t file_id)
+{
+    for (size_t i = 0; i < registry->count; i++) {
+        if (registry->entries[i]->file_id == file_id) {
+            return registry->entries[i];
+        }
+    }
+    return NULL;
+}
+
+struct lf_registry_entry *lf_registry_update(struct lf_registry *registry,
+                                             uint64_t file_id,
+                                             uint64_t offset,
+                                             const char *path, uint64_t dev,
+                                             uint64_t ino)
+{
+    struct lf_registry_entry *entry = lf_registry_find(registry, file_id);
+
+    if (entry == NULL) {
+        entry = add_entry(registry, file_id);
+    }
+    if (entry->path == NULL || strcmp(entry->path, path) != 0) {
+        lf_free(entry->path);
+        entry->path = lf_strdup(path);
+    }
+    entry->offset = offset;
+    entry->dev = dev;
+    entry->ino = ino;
+    entry->updated_s = (int64_t)time(NULL);
+    registry->dirty = true;
+    return entry;
+}
+
+size_t lf_registry_count(const struct lf_registry *registry)
+{
+    return registry->count;
+}
+
+bool lf_registry_dirty(const struct lf_registry *registry)
+{
+    return registry->dirty;
+}
+
+uint64_t lf_registry_saves(const struct lf_registry *registry)
+{
+    return registry->saves;
+}
+
+static char *serialize(const struct lf_registry *registry)
+{
+    json_t *root = json_object();
+    json_t *files = json_array();
+    char *text;
+
+    json_object_set_new(root, "version", json_integer(REGISTRY_VERSION));
+    for (size_t i = 0; i < registry->count; i++) {
+        const struct lf_registry_entry *entry = registry->entries[i];
+        json_t *item = json_object();
+        char id[17];
+
+        snprintf(id, sizeof(id), "%016" PRIx64, entry->file_id);
+        json_object_set_new(item, "id", json_string(id));
+        json_object_set_new(item, "path", json_string(entry->path));
+        json_object_set_new(item, "offset",
+                            json_integer((json_int_t)entry->offset));
+        json_object_set_new(item, "dev", json_integer((json_int_t)entry->dev));
+        json_object_set_new(item, "ino", json_integer((json_int_t)entry->ino));
+        json_object_set_new(item, "updated",
+                            json_integer((json_int_t)entry->updated_s));
+        json_array_append_new(files, item);
+    }
+    json_object_set_new(root, "files", files);
+    text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+    json_decref(root);
+    return text;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Writes and fsyncs registry.json.new. */
+static int write_new(struct lf_registry *registry, const char *text)
+{
+    int fd;
+    int rc;
+
+    fd = openat(registry->dir_fd, "registry.json.new",
+                O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        return -errno;
+    }
+    rc = write_all(fd, text, strlen(text));
+    if (rc == 0 && write_all(fd, "\n", 1) == 0 && fsync(fd) != 0) {
+        rc = -errno;
+    }
+    close(fd);
+    return rc;
+}
+
+/*
+ * Keeps the current file as registry.json.prev through a hard link, so
+ * that registry.json itself exists at every instant.
+ */
+static int keep_previous(struct lf_registry *registry)
+{
+    unlinkat(registry->dir_fd, "registry.json.prev.tmp", 0);
+    if (linkat(registry->dir_fd, "registry.json", registry->dir_fd,
+               "registry.json.prev.tmp", 0) != 0) {
+        return errno == ENOENT ? 0 : -errno;
+    }
+    if (renameat(registry->dir_fd, "registry.json.prev.tmp", registry->dir_fd,
+                 "registry.json.prev") != 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+int lf_registry_save(struct lf_registry *registry, char *errbuf,
+                     size_t errlen)
+{
+    char *text = serialize(registry);
+    const char *step = "write registry.json.new";
+    int rc;
+
+    rc = write_new(registry, text);
+    if (rc == 0) {
+        step = "keep registry.json.prev";
+        rc = keep_previous(registry);
+    }
+    if (rc == 0) {
+        step = "rename registry.json.new";
+        if (renameat(registry->dir_fd, "registry.json.new", registry->dir_fd,
+                     "registry.json") != 0) {
+            rc = -errno;
+        }
+    }
+    if (rc == 0) {
+        step = "fsync the data folder";
+        if (fsync(registry->dir_fd) != 0) {
+            rc = -errno;
+        }
+    }
+    free(text); /* allocated by jansson with malloc */
+
+    if (rc != 0) {
+        snprintf(errbuf, errlen, "saving registry in %s failed: %s: %s",
+                 registry->dir, step, lf_strerror(rc));
+        return rc;
+    }
+    registry->dirty = false;
+    registry->saves++;
+    return 0;
+}

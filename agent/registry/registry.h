@@ -1,0 +1,72 @@
+/*
+ * The registry: the acknowledged byte offset of every file identity, kept
+ * in `registry.json` under the data path. It only ever holds offsets whose
+ * events the output acknowledged, so a restart resumes exactly there.
+ *
+ * Saving writes a new file, fsyncs it, keeps the previous version as
+ * `registry.json.prev`, renames the new one into place and fsyncs the
+ * folder. Loading falls back to the previous version, with an error
+ * logged, when the current one is unreadable; it never starts from zero
+ * silently.
+ */
+#ifndef LF_AGENT_REGISTRY_REGISTRY_H
+#define LF_AGENT_REGISTRY_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lf_registry_entry {
+    uint64_t file_id; /* see agent/input/file_id.h */
+    uint64_t offset;  /* acknowledged bytes from the start of the file */
+    char *path;       /* owned; the last name the file was read under */
+    uint64_t dev;
+    uint64_t ino;
+    int64_t updated_s; /* Unix time of the last change */
+};
+
+struct lf_registry;
+
+/*
+ * Opens the registry in folder `dir`, creating the folder if needed, and
+ * locks it so that a second agent cannot share it. Returns 0, LF_EEXIST
+ * when another process holds the lock, or another negative LF_E* code,
+ * with a message in errbuf.
+ */
+int lf_registry_open(const char *dir, struct lf_registry **out, char *errbuf,
+                     size_t errlen);
+
+/* Releases the lock and frees the registry; accepts NULL. */
+void lf_registry_free(struct lf_registry *registry);
+
+/* Returns the entry of `file_id`, or NULL. Valid until lf_registry_free. */
+struct lf_registry_entry *lf_registry_find(struct lf_registry *registry,
+                                           uint64_t file_id);
+
+/*
+ * Records that `file_id` is acknowledged up to `offset`, creating its entry
+ * if needed. `path` is copied. Returns the entry.
+ */
+struct lf_registry_entry *lf_registry_update(struct lf_registry *registry,
+                                             uint64_t file_id,
+                                             uint64_t offset,
+                                             const char *path, uint64_t dev,
+                                             uint64_t ino);
+
+/* Returns the number of entries. */
+size_t lf_registry_count(const struct lf_registry *registry);
+
+/* Returns true when entries changed since the last save. */
+bool lf_registry_dirty(const struct lf_registry *registry);
+
+/*
+ * Writes the registry durably. Returns 0 or a negative LF_E* code with a
+ * message in errbuf; the previous file stays intact on failure.
+ */
+int lf_registry_save(struct lf_registry *registry, char *errbuf,
+                     size_t errlen);
+
+/* Returns the count of successful saves since open. */
+uint64_t lf_registry_saves(const struct lf_registry *registry);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * Ordered acknowledgement: the committed offset moves only over a prefix
+ * of resolved events, whatever order results arrive in.
+ */
+#include "agent/pipeline/ack.h"
+#include "lf_test.h"
+
+static void test_ack_in_order(void)
+{
+    struct lf_ack_tracker t;
+    uint64_t a;
+    uint64_t b;
+
+    lf_ack_tracker_init(&t, 10);
+    a = lf_ack_tracker_track(&t, 20);
+    b = lf_ack_tracker_track(&t, 35);
+    LF_CHECK_INT_EQ(lf_ack_tracker_pending(&t), 2);
+    LF_CHECK(lf_ack_tracker_resolve(&t, a));
+    LF_CHECK_INT_EQ(t.committed, 20);
+    LF_CHECK(lf_ack_tracker_resolve(&t, b));
+    LF_CHECK_INT_EQ(t.committed, 35);
+    LF_CHECK_INT_EQ(lf_ack_tracker_pending(&t), 0);
+    lf_ack_tracker_cleanup(&t);
+}
+
+static void test_ack_out_of_order(void)
+{
+    struct lf_ack_tracker t;
+    uint64_t tickets[3];
+
+    lf_ack_tracker_init(&t, 0);
+    tickets[0] = lf_ack_tracker_track(&t, 5);
+    tickets[1] = lf_ack_tracker_track(&t, 9);
+    tickets[2] = lf_ack_tracker_track(&t, 14);
+
+    LF_CHECK(!lf_ack_tracker_resolve(&t, tickets[2]));
+    LF_CHECK_INT_EQ(t.committed, 0);
+    LF_CHECK(!lf_ack_tracker_resolve(&t, tickets[1]));
+    LF_CHECK_INT_EQ(t.committed, 0);
+    LF_CHECK(lf_ack_tracker_resolve(&t, tickets[0]));
+    LF_CHECK_INT_EQ(t.committed, 14);
+    lf_ack_tracker_cleanup(&t);
+}
+
+static void test_ack_ignores_double_resolve(void)
+{
+    struct lf_ack_tracker t;
+    uint64_t a;
+    uint64_t b;
+
+    lf_ack_tracker_init(&t, 0);
+    a = lf_ack_tracker_track(&t, 5);
+    b = lf_ack_tracker_track(&t, 9);
+    LF_CHECK(!lf_ack_tracker_resolve(&t, b));
+    LF_CHECK(!lf_ack_tracker_resolve(&t, b));
+    LF_CHECK(!lf_ack_tracker_resolve(&t, 77));
+    LF_CHECK_INT_EQ(lf_ack_tracker_pending(&t), 2);
+    LF_CHECK(lf_ack_tracker_resolve(&t, a));
+    LF_CHECK(!lf_ack_tracker_resolve(&t, a));
+    LF_CHECK_INT_EQ(t.committed, 9);
+    lf_ack_tracker_cleanup(&t);
+}
+
+static void test_ack_grows_ring(void)
+{
+    struct lf_ack_tracker t;
+    uint64_t first;
+
+    /* Resolve in reverse across several ring growths. */
+    lf_ack_tracker_init(&t, 0);
+    first = lf_ack_tracker_track(&t, 1);
+    for (uint64_t i = 2; i <= 1000; i++) {
+        lf_ack_tracker_track(&t, i);
+    }
+    for (uint64_t ticket = first + 999; ticket > first; ticket--) {
+        LF_CHECK(!lf_ack_tracker_resolve(&t, ticket));
+    }
+    LF_CHECK_INT_EQ(t.committed, 0);
+    LF_CHECK(lf_ack_tracker_resolve(&t, first));
+    LF_CHECK_INT_EQ(t.committed, 1000);
+    LF_CHECK_INT_EQ(lf_ack_tracker_pending(&t), 0);
+    lf_ack_tracker_cleanup(&t);
+}
+
+static void test_ack_wraps_ring(void)
+{
+    struct lf_ack_tracker t;
+
+    /* Many more events than the ring holds, few pending at a time. */
+    lf_ack_tracker_init(&t, 0);
+    for (uint64_t i = 1; i <= 10000; i++) {
+        uint64_t ticket = lf_ack_tracker_track(&t, i * 10);
+        LF_CHECK(lf_ack_tracker_resolve(&t, ticket));
+    }
+    LF_CHECK_INT_EQ(t.committed, 100000);
+    LF_CHECK_INT_EQ(t.ring_cap, 64);
+    lf_ack_tracker_cleanup(&t);
+}
+
+static void test_ack_untrack_newest(void)
+{
+    struct lf_ack_tracker t;
+    uint64_t a;
+    uint64_t b;
+
+    lf_ack_tracker_init(&t, 0);
+    a = lf_ack_tracker_track(&t, 5);
+    b = lf_ack_tracker_track(&t, 9);
+    lf_ack_tracker_untrack_from(&t, b);
+    LF_CHECK_INT_EQ(lf_ack_tracker_pending(&t), 1);
+    LF_CHECK(lf_ack_tracker_resolve(&t, a));
+    LF_CHECK_INT_EQ(t.committed, 5);
+    b = lf_ack_tracker_track(&t, 12);
+    LF_CHECK(lf_ack_tracker_resolve(&t, b));
+    LF_CHECK_INT_EQ(t.committed, 12);
+    lf_ack_tracker_cleanup(&t);
+}
+
+int main(void)
+{
+    LF_RUN(test_ack_in_order);
+    LF_RUN(test_ack_out_of_order);
+    LF_RUN(test_ack_ignores_double_resolve);
+    LF_RUN(test_ack_grows_ring);
+    LF_RUN(test_ack_wraps_ring);
+    LF_RUN(test_ack_untrack_newest);
+    return lf_test_end();
+}
