@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that building and testing logferry need,
+# when any is missing. Sourced by tests/run and examples/demo.sh.
+
+LF_BUILD_PACKAGES=(
+    meson ninja-build pkg-config gcc
+    libuv1-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
+    zlib1g-dev libdeflate-dev libyaml-dev
+)
+# Tests drive a real nginx and Python programs.
+LF_TEST_PACKAGES=(nginx-light python3)
+
+lf_install_missing() {
+    local missing=()
+    local pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+            grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    echo "Installing missing packages: ${missing[*]}"
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo="sudo"
+    fi
+    $sudo apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+            --no-install-recommends "${missing[@]}"
+}
