@@ -65,6 +65,21 @@ static void on_registry_timer(uv_timer_t *timer)
     save_registry(timer->data);
 }
 
+/*
+ * Saves at most once per registry.flush after offsets move, and never
+ * wakes the loop while nothing is acknowledged.
+ */
+static void on_commit(void *arg)
+{
+    struct agent *agent = arg;
+
+    if (agent->state != AGENT_CLOSING &&
+        !uv_is_active((uv_handle_t *)&agent->registry_timer)) {
+        uv_timer_start(&agent->registry_timer, on_registry_timer,
+                       (uint64_t)agent->config->registry_flush_ms, 0);
+    }
+}
+
 static void log_summary(struct agent *agent)
 {
     struct lf_pipeline_stats ps;
@@ -244,6 +259,7 @@ static int start(struct agent *agent)
         return rc;
     }
     agent->pipeline = lf_pipeline_new(agent->config, agent->registry);
+    lf_pipeline_on_commit(agent->pipeline, on_commit, agent);
 
     callbacks.arg = agent->pipeline;
     callbacks.on_result = lf_pipeline_on_result;
@@ -277,7 +293,6 @@ static void init_handles(struct agent *agent)
 int lf_agent_run(const struct lf_config *config, bool once)
 {
     struct agent agent;
-    long long flush_ms = config->registry_flush_ms;
     int rc;
 
     memset(&agent, 0, sizeof(agent));
@@ -302,8 +317,6 @@ int lf_agent_run(const struct lf_config *config, bool once)
                 config->es.hosts[0]);
     uv_signal_start(&agent.sigterm, on_signal, SIGTERM);
     uv_signal_start(&agent.sigint, on_signal, SIGINT);
-    uv_timer_start(&agent.registry_timer, on_registry_timer,
-                   (uint64_t)flush_ms, (uint64_t)flush_ms);
     if (once) {
         /* Watches for a stuck output while files are still being read. */
         agent.drain_progress_ms = uv_now(&agent.loop);

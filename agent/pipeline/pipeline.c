@@ -33,6 +33,8 @@ struct lf_pipeline {
     struct lf_es_output *output;
     void (*on_caught_up)(void *arg);
     void *caught_up_arg;
+    void (*on_commit)(void *arg);
+    void *commit_arg;
     struct lf_event event;
     char hostname[256];
     size_t hostname_len;
@@ -55,6 +57,13 @@ struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
     pipeline->hostname[sizeof(pipeline->hostname) - 1] = '\0';
     pipeline->hostname_len = strlen(pipeline->hostname);
     return pipeline;
+}
+
+void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
+                           void (*cb)(void *arg), void *arg)
+{
+    pipeline->on_commit = cb;
+    pipeline->commit_arg = arg;
 }
 
 void lf_pipeline_set_output(struct lf_pipeline *pipeline,
@@ -242,6 +251,9 @@ void lf_pipeline_on_result(void *arg, struct lf_ack_ref ref,
         lf_registry_update(pipeline->registry, src->file_id,
                            src->tracker.committed, src->path, src->dev,
                            src->ino);
+        if (pipeline->on_commit != NULL) {
+            pipeline->on_commit(pipeline->commit_arg);
+        }
     }
     if (!src->reading && lf_ack_tracker_pending(&src->tracker) == 0) {
         free_source(pipeline, src);

@@ -37,6 +37,13 @@ struct lf_pipeline;
 struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
                                     struct lf_registry *registry);
 
+/*
+ * Sets `cb(arg)`, called whenever an offset is committed to the registry
+ * in memory, so the owner can schedule a save.
+ */
+void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
+                           void (*cb)(void *arg), void *arg);
+
 void lf_pipeline_set_output(struct lf_pipeline *pipeline,
                             struct lf_es_output *output);
 
