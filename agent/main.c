@@ -4,6 +4,7 @@
  */
 #include "agent/agent.h"
 #include "agent/config/config.h"
+#include "agent/net/http_client.h"
 #include "lf/log.h"
 #include "lf_build_config.h"
 
@@ -128,7 +129,13 @@ int main(int argc, char **argv)
     }
 
     lf_log_set_level(config.log_level);
+    if (lf_http_global_init() != 0) {
+        fprintf(stderr, "logferry: initialising libcurl failed\n");
+        lf_config_cleanup(&config);
+        return LF_EXIT_FAILURE;
+    }
     rc = lf_agent_run(&config, opts.once);
+    lf_http_global_cleanup();
     lf_config_cleanup(&config);
     return rc;
 }

@@ -2,7 +2,6 @@
  * Names and messages of the LF_E* codes, all generated from LF_ERRNO_MAP so
  * that the enum, the names and the texts cannot drift apart.
  */
-#define _GNU_SOURCE
 #include "lf/error.h"
 
 #include <string.h>

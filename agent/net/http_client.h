@@ -40,6 +40,14 @@ struct lf_http_response {
  */
 typedef void (*lf_http_done_cb)(void *arg, const struct lf_http_response *res);
 
+/*
+ * Initialises libcurl for the process. Call once from main() before any
+ * thread starts; returns 0 or LF_EHTTP. lf_http_global_cleanup() undoes it
+ * at exit.
+ */
+int lf_http_global_init(void);
+void lf_http_global_cleanup(void);
+
 /* Creates a client on `loop`. Returns 0 or a negative LF_E* code. */
 int lf_http_client_new(uv_loop_t *loop, struct lf_http_client **out);
 
@@ -56,9 +64,11 @@ int lf_http_client_send(struct lf_http_client *client,
 size_t lf_http_client_active(const struct lf_http_client *client);
 
 /*
- * Cancels requests in flight (their callbacks run with LF_ECANCELED),
- * closes every handle and frees the client once they are closed, then
- * calls `done(arg)` if it is not NULL.
+ * Cancels requests in flight, closes every handle and frees the client once
+ * they are closed, then calls `done(arg)` if it is not NULL. Callbacks of
+ * canceled requests run from the loop with LF_ECANCELED, never inside this
+ * call; a transfer that had already finished keeps its real result. After
+ * close, lf_http_client_send() returns LF_ESTATE.
  */
 void lf_http_client_close(struct lf_http_client *client,
                           void (*done)(void *arg), void *arg);
