@@ -8,7 +8,10 @@
  * YAML 1.1 surprises (`no` becoming false) cannot happen silently.
  *
  * Error messages have the form "FILE:LINE: KEY.PATH: what is wrong, what is
- * expected" and are written to the caller's errbuf.
+ * expected" and are written to the caller's errbuf; LINE is the line of
+ * the key. An empty file is an empty map. Anchors, aliases, custom tags,
+ * non-scalar keys and several documents in one file are rejected. Limits:
+ * 16 MiB per file, 64 levels of nesting.
  */
 #ifndef LF_LF_CONF_H
 #define LF_LF_CONF_H
@@ -65,8 +68,9 @@ int lf_conf_line(const struct lf_conf_node *node);
 bool lf_conf_is_plain(const struct lf_conf_node *node);
 
 /*
- * Looks up `key` (no dots) in a map node. Returns 0, or LF_ENOENT with
- * out->json NULL when the key is absent or `map` is missing.
+ * Looks up `key` in a map node; a dotted key ("output.elasticsearch")
+ * descends one map per part. Returns 0, or LF_ENOENT with out->json NULL
+ * when the key is absent or `map` is missing.
  */
 int lf_conf_child(const struct lf_conf_node *map, const char *key,
                   struct lf_conf_node *out);
@@ -111,9 +115,11 @@ int lf_conf_scalar(const struct lf_conf_node *node, const char **out,
                    char *errbuf, size_t errlen);
 
 /*
- * Checks that a map (or a missing node) has no key outside `allowed`. An
- * unknown key returns LF_ECONFIG naming it, its line, and the valid keys.
- * A node that is not a map also returns LF_ECONFIG.
+ * Checks that a map (or a missing node) has no key outside `allowed`. A
+ * dotted allowed entry ("backoff.init") allows that nested key and checks
+ * the inner map too. An unknown key returns LF_ECONFIG naming it, its
+ * line, the closest valid key and the valid keys. A node that is not a
+ * map also returns LF_ECONFIG.
  */
 int lf_conf_check_keys(const struct lf_conf_node *map,
                        const char *const *allowed, size_t allowed_count,

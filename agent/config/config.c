@@ -1,0 +1,607 @@
+/*
+ * Builds the agent's typed configuration from the YAML document. Every key
+ * a run needs is validated here, so `logferry test config` and a real start
+ * report the same errors. Parser chains and Elasticsearch settings are read
+ * by their own modules from the nodes handed to them.
+ */
+#include "agent/config/config.h"
+#include "agent/config/conf_private.h"
+#include "lf/buf.h"
+#include "lf/error.h"
+#include "lf/mem.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Smallest accepted `max_line_bytes`. */
+#define CONFIG_MIN_MAX_LINE_BYTES 1024
+
+static const char *const root_keys[] = {
+    "path.data",        "inputs",         "output.elasticsearch",
+    "shutdown.timeout", "registry.flush", "logging.level",
+};
+
+static const char *const input_keys[] = {
+    "id",      "paths",          "fields", "preserve_original_event",
+    "parsers", "max_line_bytes",
+};
+
+/* Growable array behind lf_input_config.fields. */
+struct field_list {
+    struct lf_input_config *input;
+    size_t cap;
+};
+
+/*
+ * Frees a string that the configuration allocated but exposes as const.
+ * The integer round trip drops the qualifier without a cast warning.
+ */
+static void free_owned(const char *s)
+{
+    lf_free((void *)(uintptr_t)s);
+}
+
+/* ---- top-level settings ---- */
+
+static int parse_data_path(const struct lf_conf_node *root,
+                           struct lf_config *config, char *errbuf,
+                           size_t errlen)
+{
+    struct lf_conf_node node;
+    int rc;
+
+    rc = lf_conf_get_str(root, "path.data", LF_CONFIG_DEFAULT_DATA_PATH,
+                         &config->data_path, errbuf, errlen);
+    if (rc == 0 && config->data_path[0] == '\0') {
+        lf_conf_child(root, "path.data", &node);
+        return lf_conf_error(&node, errbuf, errlen,
+                             "expected a directory path, got an empty "
+                             "string");
+    }
+    return rc;
+}
+
+static int parse_log_level(const struct lf_conf_node *root,
+                           struct lf_config *config, char *errbuf,
+                           size_t errlen)
+{
+    struct lf_conf_node node;
+    const char *name;
+    int rc;
+
+    rc = lf_conf_get_str(root, "logging.level", "info", &name, errbuf, errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    if (lf_log_level_parse(name, &config->log_level) != 0) {
+        lf_conf_child(root, "logging.level", &node);
+        return lf_conf_expect_error(&node, errbuf, errlen,
+                                    "one of error, warn, info, debug or "
+                                    "trace");
+    }
+    return 0;
+}
+
+static int parse_settings(const struct lf_conf_node *root,
+                          struct lf_config *config, char *errbuf, size_t errlen)
+{
+    struct lf_conf_node node;
+    int rc;
+
+    rc = parse_data_path(root, config, errbuf, errlen);
+    if (rc == 0) {
+        rc = lf_conf_get_duration_ms(
+            root, "shutdown.timeout", LF_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS,
+            &config->shutdown_timeout_ms, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = lf_conf_get_duration_ms(
+            root, "registry.flush", LF_CONFIG_DEFAULT_REGISTRY_FLUSH_MS,
+            &config->registry_flush_ms, errbuf, errlen);
+    }
+    if (rc == 0 && config->registry_flush_ms == 0) {
+        lf_conf_child(root, "registry.flush", &node);
+        return lf_conf_error(&node, errbuf, errlen,
+                             "expected a duration of at least 1ms, got 0");
+    }
+    if (rc == 0) {
+        rc = parse_log_level(root, config, errbuf, errlen);
+    }
+    return rc;
+}
+
+/* ---- fields ---- */
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/*
+ * Skips "0" or a digit run without a leading zero, so "007" and "0123"
+ * stay strings instead of losing their zeros. Returns NULL when absent.
+ */
+static const char *skip_unsigned(const char *p)
+{
+    if (*p == '0') {
+        return is_digit(p[1]) ? NULL : p + 1;
+    }
+    if (!is_digit(*p)) {
+        return NULL;
+    }
+    while (is_digit(*p)) {
+        p++;
+    }
+    return p;
+}
+
+static bool parse_field_int(const char *text, int64_t *out)
+{
+    const char *sign_end = *text == '-' || *text == '+' ? text + 1 : text;
+    const char *end = skip_unsigned(sign_end);
+    long long value;
+
+    if (end == NULL || *end != '\0') {
+        return false;
+    }
+    errno = 0;
+    value = strtoll(text, NULL, 10);
+    if (errno == ERANGE) {
+        return false;
+    }
+    *out = (int64_t)value;
+    return true;
+}
+
+/* Accepts 1.5, -0.25, 1e3 and 2.5E-3: digits on both sides of a point. */
+static bool parse_field_float(const char *text, double *out)
+{
+    const char *p = *text == '-' || *text == '+' ? text + 1 : text;
+    bool fraction_or_exponent = false;
+    double value;
+
+    p = skip_unsigned(p);
+    if (p == NULL) {
+        return false;
+    }
+    if (*p == '.') {
+        p++;
+        if (!is_digit(*p)) {
+            return false;
+        }
+        while (is_digit(*p)) {
+            p++;
+        }
+        fraction_or_exponent = true;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        p += *p == '-' || *p == '+';
+        if (!is_digit(*p)) {
+            return false;
+        }
+        while (is_digit(*p)) {
+            p++;
+        }
+        fraction_or_exponent = true;
+    }
+    if (*p != '\0' || !fraction_or_exponent) {
+        return false;
+    }
+    value = strtod(text, NULL);
+    if (!isfinite(value)) {
+        return false;
+    }
+    *out = value;
+    return true;
+}
+
+static bool parse_field_bool(const char *text, bool *out)
+{
+    static const char *const true_names[] = {"true", "True", "TRUE"};
+    static const char *const false_names[] = {"false", "False", "FALSE"};
+
+    for (size_t i = 0; i < LF_ARRAY_SIZE(true_names); i++) {
+        if (strcmp(text, true_names[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcmp(text, false_names[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Converts a plain scalar that reads as an integer, a float or a boolean.
+ * Quoted scalars and everything else become strings owned by the config.
+ */
+static void field_value(const struct lf_conf_node *node, const char *text,
+                        struct lf_value *out)
+{
+    if (lf_conf_is_plain(node)) {
+        if (parse_field_int(text, &out->u.i)) {
+            out->type = LF_VALUE_INT;
+            return;
+        }
+        if (parse_field_float(text, &out->u.f)) {
+            out->type = LF_VALUE_FLOAT;
+            return;
+        }
+        if (parse_field_bool(text, &out->u.b)) {
+            out->type = LF_VALUE_BOOL;
+            return;
+        }
+    }
+    out->type = LF_VALUE_STRING;
+    out->u.str.len = strlen(text);
+    out->u.str.ptr = lf_strndup(text, out->u.str.len);
+}
+
+static void add_field(struct field_list *list, const char *key,
+                      const struct lf_conf_node *node, const char *text)
+{
+    struct lf_input_config *input = list->input;
+    struct lf_field *field;
+
+    if (input->field_count == list->cap) {
+        list->cap = list->cap == 0 ? 8 : list->cap * 2;
+        input->fields =
+            lf_realloc(input->fields, list->cap * sizeof(*input->fields));
+    }
+    field = &input->fields[input->field_count];
+    field->key = lf_strdup(key);
+    field_value(node, text, &field->value);
+    input->field_count++;
+}
+
+/* Adds every scalar under `map` with its dotted key after `prefix`. */
+static int flatten_fields(const struct lf_conf_node *map, struct lf_buf *prefix,
+                          struct field_list *list, char *errbuf, size_t errlen)
+{
+    struct lf_conf_node node;
+    const char *key;
+    const char *text;
+    size_t prefix_len = prefix->len;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && lf_conf_entry(map, i, &key, &node) == 0;
+         i++) {
+        if (prefix_len > 0) {
+            lf_buf_append_char(prefix, '.');
+        }
+        lf_buf_append_str(prefix, key);
+        if (lf_conf_kind(&node) == LF_CONF_MAP) {
+            rc = flatten_fields(&node, prefix, list, errbuf, errlen);
+        } else if (lf_conf_kind(&node) == LF_CONF_SCALAR) {
+            lf_conf_scalar(&node, &text, errbuf, errlen);
+            add_field(list, prefix->data, &node, text);
+        } else {
+            rc = lf_conf_expect_error(&node, errbuf, errlen,
+                                      "a string, number or boolean");
+        }
+        prefix->len = prefix_len;
+        prefix->data[prefix_len] = '\0';
+    }
+    return rc;
+}
+
+static int parse_fields(const struct lf_conf_node *input_node,
+                        struct lf_input_config *input, char *errbuf,
+                        size_t errlen)
+{
+    struct field_list list = {input, 0};
+    struct lf_conf_node node;
+    struct lf_buf prefix;
+    int rc;
+
+    lf_conf_child(input_node, "fields", &node);
+    if (lf_conf_kind(&node) == LF_CONF_MISSING ||
+        lf_conf_kind(&node) == LF_CONF_NULL) {
+        return 0;
+    }
+    if (lf_conf_kind(&node) != LF_CONF_MAP) {
+        return lf_conf_expect_error(&node, errbuf, errlen,
+                                    "a map of field names to values");
+    }
+    lf_buf_init(&prefix);
+    lf_buf_reserve(&prefix, LF_CONF_PATH_MAX);
+    rc = flatten_fields(&node, &prefix, &list, errbuf, errlen);
+    lf_buf_cleanup(&prefix);
+    return rc;
+}
+
+/* ---- inputs ---- */
+
+static int parse_id(const struct lf_conf_node *input_node,
+                    struct lf_input_config *input, char *errbuf, size_t errlen)
+{
+    struct lf_conf_node node;
+    int rc;
+
+    if (lf_conf_child(input_node, "id", &node) != 0 ||
+        lf_conf_kind(&node) == LF_CONF_NULL) {
+        return lf_conf_error(input_node, errbuf, errlen,
+                             "missing 'id': give each input a unique id, "
+                             "such as `id: app`");
+    }
+    rc = lf_conf_scalar(&node, &input->id, errbuf, errlen);
+    if (rc == 0 && input->id[0] == '\0') {
+        return lf_conf_error(&node, errbuf, errlen,
+                             "expected a non-empty input id, got an empty "
+                             "string");
+    }
+    return rc;
+}
+
+/* Rejects an id already used by one of the first `index` inputs. */
+static int check_unique_id(const struct lf_conf_node *inputs_node,
+                           const struct lf_config *config, size_t index,
+                           char *errbuf, size_t errlen)
+{
+    const char *id = config->inputs[index].id;
+    struct lf_conf_node input;
+    struct lf_conf_node first;
+    struct lf_conf_node node;
+
+    for (size_t i = 0; i < index; i++) {
+        if (strcmp(config->inputs[i].id, id) != 0) {
+            continue;
+        }
+        lf_conf_at(inputs_node, i, &input);
+        lf_conf_child(&input, "id", &first);
+        lf_conf_at(inputs_node, index, &input);
+        lf_conf_child(&input, "id", &node);
+        return lf_conf_error(&node, errbuf, errlen,
+                             "duplicate input id '%s', already used by "
+                             "%s on line %d: input ids must be unique",
+                             id, first.path, lf_conf_line(&first));
+    }
+    return 0;
+}
+
+static int paths_error(const struct lf_conf_node *node, char *errbuf,
+                       size_t errlen)
+{
+    const char *text;
+
+    if (lf_conf_kind(node) == LF_CONF_SCALAR) {
+        lf_conf_scalar(node, &text, errbuf, errlen);
+        return lf_conf_error(node, errbuf, errlen,
+                             "expected a list of glob strings, got '%.*s': "
+                             "write it as a list, such as [\"%.*s\"]",
+                             lf_conf_quote_width(strlen(text)), text,
+                             lf_conf_quote_width(strlen(text)), text);
+    }
+    return lf_conf_expect_error(node, errbuf, errlen, "a list of glob strings");
+}
+
+static int parse_paths(const struct lf_conf_node *input_node,
+                       struct lf_input_config *input, char *errbuf,
+                       size_t errlen)
+{
+    struct lf_conf_node list;
+    struct lf_conf_node node;
+    size_t count;
+
+    if (lf_conf_child(input_node, "paths", &list) != 0) {
+        return lf_conf_error(input_node, errbuf, errlen,
+                             "missing 'paths': list the files to read, such "
+                             "as `paths: [\"/var/log/app/*.log\"]`");
+    }
+    if (lf_conf_kind(&list) != LF_CONF_LIST) {
+        return paths_error(&list, errbuf, errlen);
+    }
+    count = lf_conf_size(&list);
+    if (count == 0) {
+        return lf_conf_error(&list, errbuf, errlen,
+                             "expected at least one glob, got an empty list");
+    }
+
+    input->paths = lf_calloc(count, sizeof(*input->paths));
+    for (size_t i = 0; i < count; i++) {
+        const char *glob;
+
+        lf_conf_at(&list, i, &node);
+        if (lf_conf_kind(&node) != LF_CONF_SCALAR) {
+            return lf_conf_expect_error(&node, errbuf, errlen, "a glob string");
+        }
+        lf_conf_scalar(&node, &glob, errbuf, errlen);
+        if (glob[0] == '\0') {
+            return lf_conf_error(&node, errbuf, errlen,
+                                 "expected a glob string, got an empty "
+                                 "string");
+        }
+        input->paths[input->path_count++] = glob;
+    }
+    return 0;
+}
+
+static int parse_max_line_bytes(const struct lf_conf_node *input_node,
+                                struct lf_input_config *input, char *errbuf,
+                                size_t errlen)
+{
+    struct lf_conf_node node;
+    long long bytes;
+    int rc;
+
+    rc = lf_conf_get_bytes(input_node, "max_line_bytes",
+                           LF_CONFIG_DEFAULT_MAX_LINE_BYTES, &bytes, errbuf,
+                           errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    if (bytes < CONFIG_MIN_MAX_LINE_BYTES || (uint64_t)bytes > SIZE_MAX) {
+        lf_conf_child(input_node, "max_line_bytes", &node);
+        return lf_conf_error(&node, errbuf, errlen,
+                             "expected at least 1KiB (%d bytes), got %lld "
+                             "bytes",
+                             CONFIG_MIN_MAX_LINE_BYTES, bytes);
+    }
+    input->max_line_bytes = (size_t)bytes;
+    return 0;
+}
+
+static int parse_input(const struct lf_conf_node *input_node,
+                       struct lf_input_config *input, char *errbuf,
+                       size_t errlen)
+{
+    struct lf_conf_node parsers;
+    int rc;
+
+    if (lf_conf_kind(input_node) != LF_CONF_MAP) {
+        return lf_conf_expect_error(input_node, errbuf, errlen,
+                                    "an input map with id and paths");
+    }
+    rc = lf_conf_check_keys(input_node, input_keys, LF_ARRAY_SIZE(input_keys),
+                            errbuf, errlen);
+    if (rc == 0) {
+        rc = parse_id(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_paths(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_fields(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = lf_conf_get_bool(input_node, "preserve_original_event", false,
+                              &input->preserve_original_event, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_max_line_bytes(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        lf_conf_child(input_node, "parsers", &parsers);
+        rc = lf_parser_chain_new(&parsers, &input->parsers, errbuf, errlen);
+    }
+    return rc;
+}
+
+static int parse_inputs(const struct lf_conf_node *root,
+                        struct lf_config *config, char *errbuf, size_t errlen)
+{
+    struct lf_conf_node list;
+    struct lf_conf_node node;
+    size_t count;
+    int rc = 0;
+
+    lf_conf_child(root, "inputs", &list);
+    if (lf_conf_kind(&list) == LF_CONF_MISSING ||
+        lf_conf_kind(&list) == LF_CONF_NULL) {
+        return lf_conf_error(&list, errbuf, errlen,
+                             "missing: add an `inputs` list with at least "
+                             "one input, such as `inputs: [{id: app, paths: "
+                             "[\"/var/log/app/*.log\"]}]`");
+    }
+    if (lf_conf_kind(&list) != LF_CONF_LIST) {
+        return lf_conf_expect_error(&list, errbuf, errlen, "a list of inputs");
+    }
+    count = lf_conf_size(&list);
+    if (count == 0) {
+        return lf_conf_error(&list, errbuf, errlen,
+                             "expected at least one input, got an empty "
+                             "list");
+    }
+
+    config->inputs = lf_calloc(count, sizeof(*config->inputs));
+    config->input_count = count;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        lf_conf_at(&list, i, &node);
+        rc = parse_input(&node, &config->inputs[i], errbuf, errlen);
+        if (rc == 0) {
+            rc = check_unique_id(&list, config, i, errbuf, errlen);
+        }
+    }
+    return rc;
+}
+
+/* ---- output ---- */
+
+static int parse_output(const struct lf_conf_node *root,
+                        struct lf_config *config, char *errbuf, size_t errlen)
+{
+    struct lf_conf_node node;
+
+    lf_conf_child(root, "output.elasticsearch", &node);
+    if (lf_conf_kind(&node) == LF_CONF_MISSING ||
+        lf_conf_kind(&node) == LF_CONF_NULL) {
+        return lf_conf_error(&node, errbuf, errlen,
+                             "missing: add an `output.elasticsearch` section "
+                             "with the cluster's hosts, such as `hosts: "
+                             "[\"http://127.0.0.1:9200\"]`");
+    }
+    return lf_es_config_parse(&node, &config->es, errbuf, errlen);
+}
+
+/* ---- public ---- */
+
+int lf_config_load(const char *path, struct lf_config *config, char *errbuf,
+                   size_t errlen)
+{
+    struct lf_conf_node root;
+    int rc;
+
+    memset(config, 0, sizeof(*config));
+    rc = lf_conf_load_file(path, &config->doc, errbuf, errlen);
+    if (rc != 0) {
+        goto fail;
+    }
+
+    lf_conf_root(config->doc, &root);
+    rc = lf_conf_check_keys(&root, root_keys, LF_ARRAY_SIZE(root_keys), errbuf,
+                            errlen);
+    if (rc == 0) {
+        rc = parse_settings(&root, config, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_inputs(&root, config, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_output(&root, config, errbuf, errlen);
+    }
+    if (rc != 0) {
+        goto fail;
+    }
+    return 0;
+
+fail:
+    lf_config_cleanup(config);
+    return rc;
+}
+
+static void input_cleanup(struct lf_input_config *input)
+{
+    lf_parser_chain_free(input->parsers);
+    for (size_t i = 0; i < input->field_count; i++) {
+        struct lf_field *field = &input->fields[i];
+
+        free_owned(field->key);
+        if (field->value.type == LF_VALUE_STRING) {
+            free_owned(field->value.u.str.ptr);
+        }
+    }
+    lf_free(input->fields);
+    lf_free(input->paths);
+}
+
+void lf_config_cleanup(struct lf_config *config)
+{
+    if (config == NULL) {
+        return;
+    }
+    /* Chains and the output borrow strings from the document: free first. */
+    for (size_t i = 0; i < config->input_count; i++) {
+        input_cleanup(&config->inputs[i]);
+    }
+    lf_free(config->inputs);
+    lf_es_config_cleanup(&config->es);
+    lf_conf_free(config->doc);
+    memset(config, 0, sizeof(*config));
+}
