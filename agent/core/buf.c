@@ -72,19 +72,26 @@ void lf_buf_append_str(struct lf_buf *buf, const char *s)
 void lf_buf_appendf(struct lf_buf *buf, const char *fmt, ...)
 {
     va_list ap;
+    size_t room;
     int n;
 
+    /* Format into the free space first; most messages fit. */
+    lf_buf_reserve(buf, LF_BUF_MIN_CAP);
+    room = buf->cap - buf->len;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(buf->data + buf->len, room, fmt, ap);
     va_end(ap);
-    if (n <= 0) {
+    if (n < 0) {
+        buf->data[buf->len] = '\0';
         return;
     }
 
-    lf_buf_reserve(buf, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= room) {
+        lf_buf_reserve(buf, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     buf->len += (size_t)n;
 }
 
