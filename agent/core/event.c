@@ -59,10 +59,21 @@ void lf_event_reset(struct lf_event *ev)
     ev->arena->used = 0;
 }
 
+/*
+ * Keys are usually the same few pointers (literals and configuration
+ * strings), so pointers are compared first; a full comparison runs only
+ * for keys that start with the same byte.
+ */
 static struct lf_field *find_field(const struct lf_event *ev, const char *key)
 {
     for (size_t i = 0; i < ev->field_count; i++) {
-        if (strcmp(ev->fields[i].key, key) == 0) {
+        if (ev->fields[i].key == key) {
+            return &ev->fields[i];
+        }
+    }
+    for (size_t i = 0; i < ev->field_count; i++) {
+        const char *other = ev->fields[i].key;
+        if (other[0] == key[0] && strcmp(other, key) == 0) {
             return &ev->fields[i];
         }
     }

@@ -1,0 +1,39 @@
+/*
+ * Built-in parsers for well-known log formats, chosen with `preset: NAME`
+ * in a parser chain.
+ */
+#ifndef LF_PARSERS_PRESETS_H
+#define LF_PARSERS_PRESETS_H
+
+#include "lf/event.h"
+
+/* The preset names, for configuration messages. */
+#define LF_PRESET_NAMES "nginx, apache"
+
+struct lf_preset;
+
+/*
+ * Creates the preset called `name`. "nginx" and its alias "apache" read
+ * the combined access log format
+ *
+ *     $remote_addr - $remote_user [$time_local] "$request" $status
+ *     $body_bytes_sent "$http_referer" "$http_user_agent"
+ *
+ * and the common format without the last two fields. It also reads a
+ * vhost prefix ("example.com:80 ", as Apache's vhost_combined writes) and
+ * a forwarded address list in place of $remote_addr. Returns 0 and stores
+ * a preset the caller frees, or LF_ENOENT for an unknown name.
+ */
+int lf_preset_new(const char *name, struct lf_preset **out);
+
+void lf_preset_free(struct lf_preset *preset);
+
+/*
+ * Parses ev->message into ECS fields. String fields point into the
+ * message. Returns 0 when the line has the preset's format, even if its
+ * time does not parse (that tags LF_TAG_TIMESTAMP_FAILURE), or LF_ENOMATCH
+ * with the event unchanged.
+ */
+int lf_preset_apply(struct lf_preset *preset, struct lf_event *ev);
+
+#endif
