@@ -10,7 +10,8 @@
 #include "lf/conf.h"
 
 struct lf_es_config {
-    const char **hosts;       /* base URLs, "http://127.0.0.1:9200" */
+    const char **hosts;       /* owned copies of the base URLs, without a
+                                 trailing slash: "http://127.0.0.1:9200" */
     size_t host_count;
     const char *index;        /* data stream or index name */
     const char *pipeline;     /* ingest pipeline, or NULL */
@@ -30,8 +31,8 @@ struct lf_es_config {
 
 /*
  * Reads the `output.elasticsearch` map at `section` (a missing node gives
- * the defaults). Strings are borrowed from the document, the hosts array is
- * owned. Returns 0 or LF_ECONFIG with a message naming key and line.
+ * the defaults). The hosts and their strings are owned; other strings are
+ * borrowed from the document. Returns 0 or LF_ECONFIG with a message naming key and line.
  */
 int lf_es_config_parse(const struct lf_conf_node *section,
                        struct lf_es_config *out, char *errbuf,

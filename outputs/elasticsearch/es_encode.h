@@ -1,0 +1,39 @@
+/*
+ * `_bulk` request bodies: one `create` action line and one document line
+ * per event, in NDJSON. Pure code: no I/O, no logging.
+ */
+#ifndef LF_OUTPUTS_ELASTICSEARCH_ES_ENCODE_H
+#define LF_OUTPUTS_ELASTICSEARCH_ES_ENCODE_H
+
+#include <stddef.h>
+
+#include "lf/buf.h"
+#include "lf/event.h"
+
+/* Elasticsearch rejects an `_id` longer than 512 bytes. */
+#define LF_ES_ID_MAX_BYTES 512
+
+/* The action line's fixed start, built once per output. */
+struct lf_es_encoder {
+    struct lf_buf action_prefix; /* {"create":{"_index":"INDEX" */
+};
+
+/* Prepares the encoder for documents into `index`, a data stream name. */
+void lf_es_encoder_init(struct lf_es_encoder *enc, const char *index);
+
+void lf_es_encoder_cleanup(struct lf_es_encoder *enc);
+
+/*
+ * Appends one bulk item to `buf`:
+ *
+ *     {"create":{"_index":"INDEX","_id":"DOC_ID"}}\n
+ *     DOCUMENT\n
+ *
+ * `doc_id` NULL leaves `_id` out, so Elasticsearch generates one (and a
+ * resend makes a duplicate). Returns 0, or LF_ETOOBIG with `buf` unchanged
+ * when `doc_id` is longer than LF_ES_ID_MAX_BYTES.
+ */
+int lf_es_encode_item(const struct lf_es_encoder *enc, struct lf_buf *buf,
+                      const char *doc_id, const struct lf_event *ev);
+
+#endif

@@ -1,0 +1,588 @@
+/*
+ * Elasticsearch output, request side: sends a batch to `_bulk`, reads the
+ * HTTP status and then every item of the reply, and reports each event's
+ * result. Failures become retries of the whole request, of the failed
+ * items only, or of each half after 413. Each failure is logged here,
+ * where it is handled, with the host in every line.
+ */
+#include "outputs/elasticsearch/es_output_private.h"
+#include "outputs/elasticsearch/es_reply.h"
+#include "lf/buf.h"
+#include "lf/error.h"
+#include "lf/log.h"
+#include "lf/mem.h"
+
+#include <jansson.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Only the fields es_reply.c reads, so replies stay small. */
+#define ES_BULK_PATH "/_bulk?filter_path=errors,items.*.error,items.*.status"
+
+/* Rejected documents logged one by one per reply; the rest are counted. */
+enum { ES_REJECTED_LOG_MAX = 5 };
+
+/* Bytes of an error body quoted in a log line. */
+enum { ES_BODY_QUOTE_MAX = 200 };
+
+enum {
+    HTTP_REQUEST_TIMEOUT = 408,
+    HTTP_PAYLOAD_TOO_LARGE = 413,
+    HTTP_TOO_MANY_REQUESTS = 429,
+};
+
+/* Handling of the batch for a whole-request HTTP status. */
+enum status_action {
+    STATUS_READ_ITEMS,   /* 2xx: every item has its own result */
+    STATUS_RETRY,        /* overload or outage: retry with backoff */
+    STATUS_RETRY_CONFIG, /* auth, proxy or URL problem: retry, log error */
+    STATUS_SPLIT,        /* 413: send each half on its own */
+    STATUS_REJECT_ALL,   /* any other 4xx: the request cannot succeed */
+};
+
+static enum status_action classify_status(long status)
+{
+    if (status >= 200 && status < 300) {
+        return STATUS_READ_ITEMS;
+    }
+    if (status == HTTP_PAYLOAD_TOO_LARGE) {
+        return STATUS_SPLIT;
+    }
+    if (status == HTTP_REQUEST_TIMEOUT || status == HTTP_TOO_MANY_REQUESTS ||
+        status >= 500 || status < 200) {
+        return STATUS_RETRY;
+    }
+    /*
+     * 401, 403 and 407 need credentials fixed; 3xx and 404 mean the URL
+     * does not reach `_bulk`. No document was looked at, so the batch
+     * waits until the operator fixes it instead of being dropped.
+     */
+    if (status < 400 || status == 401 || status == 403 || status == 404 ||
+        status == 407) {
+        return STATUS_RETRY_CONFIG;
+    }
+    return STATUS_REJECT_ALL;
+}
+
+/* ---- request parts ---- */
+
+static void append_base64(struct lf_buf *out, const char *in, size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = (const unsigned char *)in;
+
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned n = (unsigned)p[i] << 16;
+        size_t left = len - i;
+
+        if (left > 1) {
+            n |= (unsigned)p[i + 1] << 8;
+        }
+        if (left > 2) {
+            n |= p[i + 2];
+        }
+        lf_buf_append_char(out, alphabet[n >> 18 & 63]);
+        lf_buf_append_char(out, alphabet[n >> 12 & 63]);
+        lf_buf_append_char(out, left > 1 ? alphabet[n >> 6 & 63] : '=');
+        lf_buf_append_char(out, left > 2 ? alphabet[n & 63] : '=');
+    }
+}
+
+/* Percent-encodes everything but RFC 3986 unreserved characters. */
+static void append_query_value(struct lf_buf *out, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (const unsigned char *p = (const unsigned char *)value; *p != '\0';
+         p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+            (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL) {
+            lf_buf_append_char(out, (char)*p);
+        } else {
+            lf_buf_append_char(out, '%');
+            lf_buf_append_char(out, hex[*p >> 4]);
+            lf_buf_append_char(out, hex[*p & 15]);
+        }
+    }
+}
+
+static bool is_base64(const char *s)
+{
+    return s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789+/=")] == '\0';
+}
+
+/*
+ * Basic auth from username and password, or an API key: the "encoded"
+ * form Elasticsearch returns is sent as it is, and an "id:api_key" pair
+ * is encoded here.
+ */
+static char *build_auth_header(const struct lf_es_config *config)
+{
+    struct lf_buf header;
+
+    lf_buf_init(&header);
+    if (config->username != NULL) {
+        struct lf_buf pair;
+
+        lf_buf_init(&pair);
+        lf_buf_appendf(&pair, "%s:%s", config->username, config->password);
+        lf_buf_append_str(&header, "Authorization: Basic ");
+        append_base64(&header, pair.data, pair.len);
+        lf_buf_cleanup(&pair);
+    } else if (is_base64(config->api_key)) {
+        lf_buf_appendf(&header, "Authorization: ApiKey %s", config->api_key);
+    } else {
+        lf_buf_append_str(&header, "Authorization: ApiKey ");
+        append_base64(&header, config->api_key, strlen(config->api_key));
+    }
+    return header.data;
+}
+
+int lf_es_send_init(struct lf_es_output *output)
+{
+    const struct lf_es_config *config = output->config;
+
+    output->urls = lf_calloc(config->host_count, sizeof(*output->urls));
+    for (size_t i = 0; i < config->host_count; i++) {
+        struct lf_buf url;
+
+        lf_buf_init(&url);
+        lf_buf_append_str(&url, config->hosts[i]);
+        lf_buf_append_str(&url, ES_BULK_PATH);
+        if (config->pipeline != NULL) {
+            lf_buf_append_str(&url, "&pipeline=");
+            append_query_value(&url, config->pipeline);
+        }
+        output->urls[i] = url.data;
+    }
+    if (config->username != NULL || config->api_key != NULL) {
+        output->auth_header = build_auth_header(config);
+    }
+    return 0;
+}
+
+void lf_es_send_cleanup(struct lf_es_output *output)
+{
+    if (output->urls != NULL) {
+        for (size_t i = 0; i < output->config->host_count; i++) {
+            lf_free(output->urls[i]);
+        }
+    }
+    lf_free(output->urls);
+    output->urls = NULL;
+    if (output->auth_header != NULL) {
+        /* Do not leave the credentials in freed memory. */
+        memset(output->auth_header, 0, strlen(output->auth_header));
+        lf_free(output->auth_header);
+        output->auth_header = NULL;
+    }
+}
+
+const char *lf_es_send_host(const struct lf_es_output *output,
+                            const struct lf_es_batch *batch)
+{
+    return output->config->hosts[batch->host];
+}
+
+/* ---- log helpers ---- */
+
+/*
+ * Describes an error reply for a log line: "type: reason" from an
+ * Elasticsearch error object, else the start of the body with control
+ * characters replaced (a proxy's HTML page, say).
+ */
+static void describe_body(const struct lf_http_response *res, char *out,
+                          size_t outlen)
+{
+    json_t *root = json_loadb(res->body, res->body_len, 0, NULL);
+    json_t *error = json_object_get(root, "error");
+    const char *type = json_string_value(json_object_get(error, "type"));
+    const char *reason = json_string_value(json_object_get(error, "reason"));
+    size_t n = 0;
+
+    if (type != NULL) {
+        snprintf(out, outlen, "%s: %s", type, reason != NULL ? reason : "");
+    } else if (json_is_string(error)) {
+        snprintf(out, outlen, "%s", json_string_value(error));
+    } else if (res->body_len == 0) {
+        snprintf(out, outlen, "empty body");
+    } else {
+        for (; n < res->body_len && n < ES_BODY_QUOTE_MAX && n + 1 < outlen;
+             n++) {
+            unsigned char c = (unsigned char)res->body[n];
+
+            out[n] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+        }
+        out[n] = '\0';
+    }
+    json_decref(root);
+}
+
+/* Formats a backoff delay for a log line: "250ms" or "1.5s". */
+static void format_delay(char *out, size_t outlen, uint64_t delay_ms)
+{
+    if (delay_ms < 1000) {
+        snprintf(out, outlen, "%llums", (unsigned long long)delay_ms);
+    } else {
+        snprintf(out, outlen, "%.1fs", (double)delay_ms / 1000.0);
+    }
+}
+
+/* Copies the `_id` of item `index` out of its action line, for logs. */
+static void copy_doc_id(const struct lf_es_batch *batch, size_t index,
+                        char *out, size_t outlen)
+{
+    static const char key[] = "\"_id\":\"";
+    const struct lf_es_item *item = &batch->items[index];
+    const char *line = batch->body.data + item->offset;
+    const char *end = memchr(line, '\n', item->len);
+    const char *id;
+    size_t n = 0;
+
+    if (end == NULL) {
+        end = line + item->len;
+    }
+    id = memmem(line, (size_t)(end - line), key, LF_STRLEN(key));
+
+    if (id != NULL) {
+        id += LF_STRLEN(key);
+        while (id + n < end && id[n] != '"' && n + 1 < outlen) {
+            n++;
+        }
+        memcpy(out, id, n);
+    }
+    out[n] = '\0';
+}
+
+/*
+ * Puts the batch back in the queue and starts a backoff step. Only the
+ * failure that starts a step is logged, so an outage logs one line per
+ * step however many requests were in flight.
+ */
+static void retry_request(struct lf_es_output *output,
+                          struct lf_es_batch *batch, enum lf_log_level level,
+                          const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void retry_request(struct lf_es_output *output,
+                          struct lf_es_batch *batch, enum lf_log_level level,
+                          const char *fmt, ...)
+{
+    char what[512];
+    char delay[32];
+    uint64_t delay_ms;
+    va_list ap;
+
+    output->stats.requests_failed++;
+    lf_es_output_requeue(output, batch);
+    if (!lf_es_output_backoff(output, &delay_ms)) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    format_delay(delay, sizeof(delay), delay_ms);
+    lf_log(level, LF_ES_LOG, "%s, retrying in %s attempt=%u events=%zu host=%s",
+           what, delay, output->backoff_attempt, batch->count,
+           lf_es_send_host(output, batch));
+}
+
+/* ---- replies ---- */
+
+static void log_rejected(const struct lf_es_output *output,
+                         const struct lf_es_batch *batch, size_t index,
+                         const struct lf_es_item_result *item)
+{
+    char id[128];
+
+    copy_doc_id(batch, index, id, sizeof(id));
+    lf_log_error(
+        LF_ES_LOG,
+        "document rejected: %s: %s%s%s status=%d _id=%s index=%s "
+        "host=%s",
+        item->error_type, item->error_reason != NULL ? item->error_reason : "",
+        item->cause_reason != NULL ? ", caused by: " : "",
+        item->cause_reason != NULL ? item->cause_reason : "", item->status, id,
+        output->config->index, lf_es_send_host(output, batch));
+}
+
+static void log_item_retry(struct lf_es_output *output,
+                           const struct lf_es_batch *batch,
+                           const struct lf_es_reply *reply,
+                           const struct lf_es_item_result *first)
+{
+    uint64_t delay_ms;
+    char delay[32];
+
+    if (!lf_es_output_backoff(output, &delay_ms)) {
+        return;
+    }
+    format_delay(delay, sizeof(delay), delay_ms);
+    lf_log_warn(LF_ES_LOG,
+                "%zu of %zu documents failed temporarily (status=%d %s: "
+                "%s), retrying them in %s attempt=%u host=%s",
+                reply->count[LF_ES_ITEM_RETRY], reply->item_count,
+                first->status,
+                first->error_type != NULL ? first->error_type : "no error",
+                first->error_reason != NULL ? first->error_reason : "", delay,
+                output->backoff_attempt, lf_es_send_host(output, batch));
+}
+
+static void log_reply_summary(const struct lf_es_output *output,
+                              const struct lf_es_batch *batch,
+                              const struct lf_es_reply *reply)
+{
+    lf_log_debug(
+        LF_ES_LOG,
+        "bulk request done events=%zu indexed=%zu duplicate=%zu "
+        "rejected=%zu retry=%zu bytes=%zu took_ms=%llu host=%s",
+        reply->item_count, reply->count[LF_ES_ITEM_INDEXED],
+        reply->count[LF_ES_ITEM_DUPLICATE], reply->count[LF_ES_ITEM_REJECTED],
+        reply->count[LF_ES_ITEM_RETRY], lf_es_batch_payload(batch)->len,
+        (unsigned long long)(uv_now(output->loop) - batch->sent_ms),
+        lf_es_send_host(output, batch));
+}
+
+/*
+ * Reports item `index` or adds it to the retry batch. Returns false when
+ * on_result closed the output.
+ */
+static bool settle_item(struct lf_es_output *output, struct lf_es_batch *batch,
+                        size_t index, const struct lf_es_item_result *item,
+                        struct lf_es_batch **retry, size_t *rejected)
+{
+    struct lf_ack_ref ref = batch->items[index].ref;
+
+    switch (item->outcome) {
+    case LF_ES_ITEM_INDEXED:
+        lf_es_output_report(output, ref, LF_DELIVERY_INDEXED);
+        break;
+    case LF_ES_ITEM_DUPLICATE:
+        lf_es_output_report(output, ref, LF_DELIVERY_DUPLICATE);
+        break;
+    case LF_ES_ITEM_REJECTED:
+        if (++*rejected <= ES_REJECTED_LOG_MAX) {
+            log_rejected(output, batch, index, item);
+        }
+        lf_es_output_report(output, ref, LF_DELIVERY_REJECTED);
+        break;
+    case LF_ES_ITEM_RETRY:
+        if (*retry == NULL) {
+            *retry = lf_es_batch_new(output);
+        }
+        lf_es_batch_copy_item(*retry, batch, index);
+        output->stats.events_retried++;
+        break;
+    }
+    return output->state == LF_ES_OUTPUT_RUNNING;
+}
+
+static void settle_reply(struct lf_es_output *output, struct lf_es_batch *batch,
+                         const struct lf_es_reply *reply)
+{
+    const struct lf_es_item_result *first_retry = NULL;
+    struct lf_es_batch *retry = NULL;
+    size_t rejected = 0;
+
+    log_reply_summary(output, batch, reply);
+    for (size_t i = 0; i < reply->item_count; i++) {
+        const struct lf_es_item_result *item = &reply->items[i];
+
+        if (item->outcome == LF_ES_ITEM_RETRY && first_retry == NULL) {
+            first_retry = item;
+        }
+        if (!settle_item(output, batch, i, item, &retry, &rejected)) {
+            lf_es_batch_free(retry);
+            lf_es_batch_free(batch);
+            return;
+        }
+    }
+
+    if (rejected > ES_REJECTED_LOG_MAX) {
+        lf_log_error(
+            LF_ES_LOG, "%zu more documents rejected in one request host=%s",
+            rejected - ES_REJECTED_LOG_MAX, lf_es_send_host(output, batch));
+    }
+    if (retry == NULL) {
+        lf_es_output_backoff_reset(output, batch);
+        lf_es_output_batch_done(output, batch);
+        return;
+    }
+    /* The retry batch takes the finished batch's slot. */
+    log_item_retry(output, batch, reply, first_retry);
+    lf_es_batch_free(batch);
+    lf_es_output_submit(output, retry);
+}
+
+static void read_items(struct lf_es_output *output, struct lf_es_batch *batch,
+                       const struct lf_http_response *res)
+{
+    struct lf_es_reply reply;
+    int rc = lf_es_reply_parse(&reply, res->body, res->body_len, batch->count);
+
+    if (rc != 0) {
+        lf_es_reply_cleanup(&reply);
+        retry_request(output, batch, LF_LOG_WARN,
+                      "bulk reply with status %ld is not a list of %zu "
+                      "items: %s (%s)",
+                      res->status, batch->count, lf_strerror(rc),
+                      lf_err_name(rc));
+        return;
+    }
+    settle_reply(output, batch, &reply);
+    lf_es_reply_cleanup(&reply);
+}
+
+/* 413: each half goes on its own; a single document cannot shrink. */
+static void split_batch(struct lf_es_output *output, struct lf_es_batch *batch)
+{
+    struct lf_es_batch *halves[2];
+    size_t middle = batch->count / 2;
+
+    if (batch->count == 1) {
+        lf_log_error(LF_ES_LOG,
+                     "document rejected: request of %zu bytes is too large "
+                     "(413) even alone host=%s",
+                     batch->body.len, lf_es_send_host(output, batch));
+        lf_es_output_report(output, batch->items[0].ref, LF_DELIVERY_REJECTED);
+        lf_es_output_batch_done(output, batch);
+        return;
+    }
+
+    lf_log_warn(LF_ES_LOG,
+                "bulk request of %zu bytes too large (413), splitting "
+                "events=%zu in two host=%s",
+                batch->body.len, batch->count, lf_es_send_host(output, batch));
+    for (size_t h = 0; h < 2; h++) {
+        halves[h] = lf_es_batch_new(output);
+    }
+    for (size_t i = 0; i < batch->count; i++) {
+        lf_es_batch_copy_item(halves[i < middle ? 0 : 1], batch, i);
+    }
+    lf_es_batch_free(batch);
+
+    /* One batch more than the limit, until one of them finishes. */
+    output->closed_count++;
+    lf_es_output_submit(output, halves[0]);
+    lf_es_output_submit(output, halves[1]);
+}
+
+static void reject_all(struct lf_es_output *output, struct lf_es_batch *batch,
+                       const struct lf_http_response *res)
+{
+    char why[512];
+
+    describe_body(res, why, sizeof(why));
+    lf_log_error(LF_ES_LOG,
+                 "bulk request rejected with status %ld, dropping events=%zu: "
+                 "%s host=%s",
+                 res->status, batch->count, why,
+                 lf_es_send_host(output, batch));
+    for (size_t i = 0; i < batch->count; i++) {
+        lf_es_output_report(output, batch->items[i].ref, LF_DELIVERY_REJECTED);
+        if (output->state != LF_ES_OUTPUT_RUNNING) {
+            lf_es_batch_free(batch);
+            return;
+        }
+    }
+    lf_es_output_batch_done(output, batch);
+}
+
+static void handle_status(struct lf_es_output *output,
+                          struct lf_es_batch *batch,
+                          const struct lf_http_response *res)
+{
+    char why[512];
+
+    switch (classify_status(res->status)) {
+    case STATUS_READ_ITEMS:
+        read_items(output, batch, res);
+        break;
+    case STATUS_SPLIT:
+        output->stats.requests_failed++;
+        split_batch(output, batch);
+        break;
+    case STATUS_RETRY:
+        describe_body(res, why, sizeof(why));
+        retry_request(output, batch, LF_LOG_WARN,
+                      "bulk request failed with status %ld: %s", res->status,
+                      why);
+        break;
+    case STATUS_RETRY_CONFIG:
+        describe_body(res, why, sizeof(why));
+        retry_request(output, batch, LF_LOG_ERROR,
+                      "bulk request refused with status %ld, check hosts, "
+                      "username and password or api_key: %s",
+                      res->status, why);
+        break;
+    case STATUS_REJECT_ALL:
+        output->stats.requests_failed++;
+        reject_all(output, batch, res);
+        break;
+    }
+}
+
+static void on_response(void *arg, const struct lf_http_response *res)
+{
+    struct lf_es_batch *batch = arg;
+    struct lf_es_output *output = batch->output;
+
+    output->in_flight--;
+    if (output->state != LF_ES_OUTPUT_RUNNING || res->error == LF_ECANCELED) {
+        lf_es_batch_free(batch);
+        return;
+    }
+    if (res->error != 0) {
+        retry_request(output, batch, LF_LOG_WARN,
+                      "bulk request failed: %s (%s) detail=\"%s\"",
+                      lf_strerror(res->error), lf_err_name(res->error),
+                      res->error_text);
+        return;
+    }
+    handle_status(output, batch, res);
+}
+
+void lf_es_send_batch(struct lf_es_output *output, struct lf_es_batch *batch)
+{
+    const struct lf_buf *payload = lf_es_batch_payload(batch);
+    const char *headers[3];
+    size_t header_count = 0;
+    struct lf_http_request req;
+    int rc;
+
+    batch->host = output->next_host;
+    output->next_host = (output->next_host + 1) % output->config->host_count;
+    headers[header_count++] = "Content-Type: application/x-ndjson";
+    if (payload == &batch->gz) {
+        headers[header_count++] = "Content-Encoding: gzip";
+    }
+    if (output->auth_header != NULL) {
+        headers[header_count++] = output->auth_header;
+    }
+    req = (struct lf_http_request){
+        .method = "POST",
+        .url = output->urls[batch->host],
+        .headers = headers,
+        .header_count = header_count,
+        .body = payload->data,
+        .body_len = payload->len,
+        .timeout_ms = (long)output->config->timeout_ms,
+    };
+
+    batch->state = LF_ES_BATCH_SENDING;
+    batch->sent_ms = uv_now(output->loop);
+    rc = lf_http_client_send(output->http, &req, on_response, batch);
+    if (rc != 0) {
+        retry_request(output, batch, LF_LOG_WARN,
+                      "starting a bulk request failed: %s (%s)",
+                      lf_strerror(rc), lf_err_name(rc));
+        return;
+    }
+    output->in_flight++;
+    output->stats.requests_sent++;
+    output->stats.bytes_sent += payload->len;
+}

@@ -1,0 +1,236 @@
+/*
+ * Tests of the bulk item encoder: the exact bytes of action and document
+ * lines, and that every body stays valid NDJSON for `_bulk`.
+ */
+#include "outputs/elasticsearch/es_encode.h"
+#include "lf/buf.h"
+#include "lf/error.h"
+#include "lf/event.h"
+#include "lf/mem.h"
+
+#include <jansson.h>
+
+#include <string.h>
+
+#include "lf_test.h"
+
+static void set_message(struct lf_event *ev, const char *message)
+{
+    ev->message = message;
+    ev->message_len = strlen(message);
+}
+
+static void test_es_encode_item_exact(void)
+{
+    struct lf_es_encoder enc;
+    struct lf_event ev;
+    struct lf_buf body;
+
+    lf_es_encoder_init(&enc, "logs-generic-default");
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+    set_message(&ev, "hello");
+    lf_event_set_str(&ev, "log.level", "info", 4);
+
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, "f1a2-000000000042", &ev),
+                    0);
+    LF_CHECK_MEM_EQ(body.data, body.len,
+                    "{\"create\":{\"_index\":\"logs-generic-default\","
+                    "\"_id\":\"f1a2-000000000042\"}}\n"
+                    "{\"log\":{\"level\":\"info\"},\"message\":\"hello\"}\n");
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+}
+
+static void test_es_encode_items_appended(void)
+{
+    struct lf_es_encoder enc;
+    struct lf_event ev;
+    struct lf_buf body;
+
+    lf_es_encoder_init(&enc, "logs-app-prod");
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+
+    set_message(&ev, "first");
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, "id-1", &ev), 0);
+    lf_event_reset(&ev);
+    set_message(&ev, "second");
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, "id-2", &ev), 0);
+    LF_CHECK_MEM_EQ(body.data, body.len,
+                    "{\"create\":{\"_index\":\"logs-app-prod\","
+                    "\"_id\":\"id-1\"}}\n"
+                    "{\"message\":\"first\"}\n"
+                    "{\"create\":{\"_index\":\"logs-app-prod\","
+                    "\"_id\":\"id-2\"}}\n"
+                    "{\"message\":\"second\"}\n");
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+}
+
+static void test_es_encode_without_id(void)
+{
+    struct lf_es_encoder enc;
+    struct lf_event ev;
+    struct lf_buf body;
+
+    lf_es_encoder_init(&enc, "logs-generic-default");
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+    set_message(&ev, "x");
+
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, NULL, &ev), 0);
+    LF_CHECK_MEM_EQ(body.data, body.len,
+                    "{\"create\":{\"_index\":\"logs-generic-default\"}}\n"
+                    "{\"message\":\"x\"}\n");
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+}
+
+static void test_es_encode_escapes_index_and_id(void)
+{
+    struct lf_es_encoder enc;
+    struct lf_event ev;
+    struct lf_buf body;
+
+    lf_es_encoder_init(&enc, "odd\"index\\");
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, "a\"b\n", &ev), 0);
+    LF_CHECK_MEM_EQ(body.data, body.len,
+                    "{\"create\":{\"_index\":\"odd\\\"index\\\\\","
+                    "\"_id\":\"a\\\"b\\n\"}}\n"
+                    "{}\n");
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+}
+
+/* A line break inside the message must not split the NDJSON item. */
+static void test_es_encode_newlines_stay_escaped(void)
+{
+    struct lf_es_encoder enc;
+    struct lf_event ev;
+    struct lf_buf body;
+    size_t lines = 0;
+
+    lf_es_encoder_init(&enc, "logs-generic-default");
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+    set_message(&ev, "java.lang.Exception: boom\n\tat A.b(A.java:1)\r\n");
+    lf_event_set_str(&ev, "error.stack_trace", "x\ny", 3);
+
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, "id", &ev), 0);
+    for (size_t i = 0; i < body.len; i++) {
+        if (body.data[i] == '\n') {
+            lines++;
+        }
+    }
+    LF_CHECK_INT_EQ(lines, 2);
+    LF_CHECK(strstr(body.data, "\"message\":\"java.lang.Exception: boom\\n"
+                               "\\tat A.b(A.java:1)\\r\\n\"") != NULL);
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+}
+
+static void test_es_encode_id_length_limit(void)
+{
+    struct lf_es_encoder enc;
+    struct lf_event ev;
+    struct lf_buf body;
+    char id[LF_ES_ID_MAX_BYTES + 2];
+
+    lf_es_encoder_init(&enc, "logs-generic-default");
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+
+    memset(id, 'a', sizeof(id) - 1);
+    id[sizeof(id) - 1] = '\0';
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, id, &ev), LF_ETOOBIG);
+    LF_CHECK_INT_EQ(body.len, 0);
+
+    id[LF_ES_ID_MAX_BYTES] = '\0';
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, id, &ev), 0);
+    LF_CHECK_INT_EQ(body.len, LF_STRLEN("{\"create\":{\"_index\":"
+                                        "\"logs-generic-default\","
+                                        "\"_id\":\"\"}}\n{}\n") +
+                                  LF_ES_ID_MAX_BYTES);
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+}
+
+/* Every line of a body is one JSON object; action lines name the item. */
+static void test_es_encode_body_is_ndjson(void)
+{
+    static const char *const ids[] = {"a", "b", "c"};
+    struct lf_es_encoder enc;
+    struct lf_event ev;
+    struct lf_buf body;
+    const char *line;
+    size_t index = 0;
+
+    lf_es_encoder_init(&enc, "logs-generic-default");
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+    for (size_t i = 0; i < LF_ARRAY_SIZE(ids); i++) {
+        lf_event_reset(&ev);
+        set_message(&ev, "line\nwith \"quotes\" and \xff");
+        lf_event_set_int(&ev, "log.offset", (int64_t)i);
+        LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, ids[i], &ev), 0);
+    }
+
+    line = body.data;
+    while (*line != '\0') {
+        const char *end = strchr(line, '\n');
+        json_t *parsed;
+
+        LF_CHECK(end != NULL);
+        if (end == NULL) {
+            break;
+        }
+        parsed = json_loadb(line, (size_t)(end - line), 0, NULL);
+        LF_CHECK(json_is_object(parsed));
+        if (index % 2 == 0) {
+            json_t *action = json_object_get(parsed, "create");
+
+            LF_CHECK_STR_EQ(json_string_value(json_object_get(action, "_id")),
+                            ids[index / 2]);
+        } else {
+            LF_CHECK_INT_EQ(json_integer_value(json_object_get(
+                                json_object_get(parsed, "log"), "offset")),
+                            index / 2);
+        }
+        json_decref(parsed);
+        index++;
+        line = end + 1;
+    }
+    LF_CHECK_INT_EQ(index, 2 * LF_ARRAY_SIZE(ids));
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+}
+
+int main(void)
+{
+    LF_RUN(test_es_encode_item_exact);
+    LF_RUN(test_es_encode_items_appended);
+    LF_RUN(test_es_encode_without_id);
+    LF_RUN(test_es_encode_escapes_index_and_id);
+    LF_RUN(test_es_encode_newlines_stay_escaped);
+    LF_RUN(test_es_encode_id_length_limit);
+    LF_RUN(test_es_encode_body_is_ndjson);
+    return lf_test_end();
+}
