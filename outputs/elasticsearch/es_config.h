@@ -32,7 +32,8 @@ struct lf_es_config {
 /*
  * Reads the `output.elasticsearch` map at `section` (a missing node gives
  * the defaults). The hosts and their strings are owned; other strings are
- * borrowed from the document. Returns 0 or LF_ECONFIG with a message naming key and line.
+ * borrowed from the document. Returns 0 or LF_ECONFIG with a message
+ * naming key and line.
  */
 int lf_es_config_parse(const struct lf_conf_node *section,
                        struct lf_es_config *out, char *errbuf,
