@@ -67,6 +67,7 @@ struct lf_inputs {
     uv_timer_t scan_timer;
     uv_timer_t scan_soon;
     char *chunk;
+    char **patterns;       /* every input's globs made absolute, in order */
     struct failed_path *failed;
     size_t failed_count;
     struct lf_input_stats stats;
@@ -488,6 +489,7 @@ static void scan_pattern(struct lf_inputs *inputs,
 static void scan(struct lf_inputs *inputs)
 {
     const struct lf_config *config = inputs->config;
+    char **pattern = inputs->patterns;
 
     for (struct harvester *h = inputs->harvesters; h != NULL; h = h->next) {
         h->seen = false;
@@ -495,7 +497,7 @@ static void scan(struct lf_inputs *inputs)
     for (size_t i = 0; i < config->input_count; i++) {
         const struct lf_input_config *input = &config->inputs[i];
         for (size_t j = 0; j < input->path_count; j++) {
-            scan_pattern(inputs, input, input->paths[j]);
+            scan_pattern(inputs, input, *pattern++);
         }
     }
 
@@ -616,6 +618,44 @@ static void on_watch(void *arg, enum lf_watch_event event, void *cookie)
 
 /* Lifecycle */
 
+/*
+ * Resolves relative globs against the working directory at start, so that
+ * log.file.path and the registry name files the same way in every run.
+ */
+static void make_patterns(struct lf_inputs *inputs)
+{
+    const struct lf_config *config = inputs->config;
+    char cwd[4096];
+    size_t count = 0;
+    size_t n = 0;
+
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        cwd[0] = '\0';
+    }
+    for (size_t i = 0; i < config->input_count; i++) {
+        count += config->inputs[i].path_count;
+    }
+    inputs->patterns = lf_calloc(count + 1, sizeof(*inputs->patterns));
+    for (size_t i = 0; i < config->input_count; i++) {
+        const struct lf_input_config *input = &config->inputs[i];
+        for (size_t j = 0; j < input->path_count; j++) {
+            const char *path = input->paths[j];
+            struct lf_buf abs;
+
+            lf_buf_init(&abs);
+            while (path[0] == '.' && path[1] == '/') {
+                path += 2;
+            }
+            if (path[0] != '/' && cwd[0] != '\0') {
+                lf_buf_append_str(&abs, cwd);
+                lf_buf_append_char(&abs, '/');
+            }
+            lf_buf_append_str(&abs, path);
+            inputs->patterns[n++] = abs.data;
+        }
+    }
+}
+
 int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
                   const struct lf_input_sink *sink, bool once,
                   struct lf_inputs **out)
@@ -628,6 +668,7 @@ int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
     inputs->sink = *sink;
     inputs->once = once;
     inputs->chunk = lf_malloc(READ_CHUNK_BYTES);
+    make_patterns(inputs);
 
     uv_idle_init(loop, &inputs->reader);
     inputs->reader.data = inputs;
@@ -696,6 +737,10 @@ static void free_inputs(uv_handle_t *handle)
         lf_free(inputs->failed[i].path);
     }
     lf_free(inputs->failed);
+    for (char **pattern = inputs->patterns; *pattern != NULL; pattern++) {
+        lf_free(*pattern);
+    }
+    lf_free(inputs->patterns);
     lf_free(inputs->chunk);
     lf_free(inputs);
 }
