@@ -236,6 +236,14 @@ static void on_signal(uv_signal_t *handle, int signum)
     start_drain(agent);
 }
 
+static void on_output_result(void *arg, struct lf_ack_ref ref,
+                             enum lf_delivery result)
+{
+    struct agent *agent = arg;
+
+    lf_pipeline_on_result(agent->pipeline, ref, result);
+}
+
 static void on_output_ready(void *arg)
 {
     struct agent *agent = arg;
@@ -261,8 +269,8 @@ static int start(struct agent *agent)
     agent->pipeline = lf_pipeline_new(agent->config, agent->registry);
     lf_pipeline_on_commit(agent->pipeline, on_commit, agent);
 
-    callbacks.arg = agent->pipeline;
-    callbacks.on_result = lf_pipeline_on_result;
+    callbacks.arg = agent;
+    callbacks.on_result = on_output_result;
     callbacks.on_ready = on_output_ready;
     rc = lf_es_output_new(&agent->loop, &agent->config->es, &callbacks,
                           &agent->output);

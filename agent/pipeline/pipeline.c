@@ -228,10 +228,9 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
     return 0;
 }
 
-void lf_pipeline_on_result(void *arg, struct lf_ack_ref ref,
+void lf_pipeline_on_result(struct lf_pipeline *pipeline, struct lf_ack_ref ref,
                            enum lf_delivery result)
 {
-    struct lf_pipeline *pipeline = arg;
     struct source *src = ref.source;
 
     switch (result) {

@@ -55,8 +55,8 @@ void lf_pipeline_sink(struct lf_pipeline *pipeline,
                       struct lf_input_sink *sink,
                       void (*on_caught_up)(void *arg), void *arg);
 
-/* The output's result callback; `arg` is the pipeline. */
-void lf_pipeline_on_result(void *arg, struct lf_ack_ref ref,
+/* Records the output's final result for one published event. */
+void lf_pipeline_on_result(struct lf_pipeline *pipeline, struct lf_ack_ref ref,
                            enum lf_delivery result);
 
 /* Returns the number of published events without a final result. */
