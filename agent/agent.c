@@ -42,7 +42,7 @@ struct agent {
     uv_signal_t sigint;
     uv_timer_t registry_timer;
     uv_timer_t drain_timer;
-    uint64_t drain_unresolved; /* outstanding events at the last progress */
+    uint64_t drain_resolved;   /* events with a result at the last check */
     uint64_t drain_progress_ms; /* loop time of the last progress */
     uint64_t drain_started_ms;
 };
@@ -161,6 +161,15 @@ static void give_up_drain(struct agent *agent, uint64_t unresolved)
     finish(agent, LF_EXIT_FAILURE);
 }
 
+static uint64_t resolved_count(const struct agent *agent)
+{
+    struct lf_pipeline_stats stats;
+
+    lf_pipeline_stats(agent->pipeline, &stats);
+    return stats.events_indexed + stats.events_duplicate +
+           stats.events_rejected;
+}
+
 /*
  * On stop the wait is bounded by shutdown.timeout from the signal. With
  * --once it is bounded by shutdown.timeout without progress, so a long
@@ -171,11 +180,17 @@ static void on_drain_timer(uv_timer_t *timer)
 {
     struct agent *agent = timer->data;
     uint64_t unresolved = lf_pipeline_unresolved(agent->pipeline);
+    uint64_t resolved = resolved_count(agent);
     uint64_t now = uv_now(&agent->loop);
     uint64_t timeout = (uint64_t)agent->config->shutdown_timeout_ms;
 
-    if (unresolved != agent->drain_unresolved) {
-        agent->drain_unresolved = unresolved;
+    /*
+     * Progress is a result arriving. The outstanding count alone does not
+     * show it: under backpressure it stays at the output's capacity while
+     * batches complete and are replaced.
+     */
+    if (resolved != agent->drain_resolved) {
+        agent->drain_resolved = resolved;
         agent->drain_progress_ms = now;
     }
     if (agent->state == AGENT_RUNNING) {
@@ -202,7 +217,7 @@ static void start_drain(struct agent *agent)
     agent->state = AGENT_DRAINING;
     agent->drain_started_ms = now;
     agent->drain_progress_ms = now;
-    agent->drain_unresolved = lf_pipeline_unresolved(agent->pipeline);
+    agent->drain_resolved = resolved_count(agent);
     lf_es_output_flush(agent->output);
     uv_timer_start(&agent->drain_timer, on_drain_timer, 0, DRAIN_CHECK_MS);
 }
