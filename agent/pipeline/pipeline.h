@@ -16,7 +16,7 @@
 #include "outputs/elasticsearch/es_output.h"
 
 /* Length of a document id: 16 hex digits, '-', up to 16 hex digits. */
-#define LF_DOC_ID_MAX 34
+#define LF_DOC_ID_MAX 33
 
 struct lf_pipeline_stats {
     uint64_t events_published;
