@@ -1,0 +1,171 @@
+"""The command line: --version, --help, usage errors and `test config`."""
+
+import os
+import re
+import signal
+
+import harness
+from harness import check, check_eq
+
+GOOD_CONFIG = """\
+path.data: ${LF_TEST_DATA}
+inputs:
+  - id: app
+    paths: ["${LF_TEST_LOGS}/*.log"]
+    fields: {service.name: rewards-api}
+    parsers:
+      - regex:
+          pattern: '^(?<ts>\\S+) (?<level>\\w+) (?<msg>.*)'
+          fields:
+            ts: {field: "@timestamp", type: timestamp}
+            level: log.level
+output.elasticsearch:
+  hosts: ["${ES_URL:-http://127.0.0.1:9200}"]
+  index: logs-app-default
+  compression: gzip
+  bulk_max_size: 1600
+  flush_interval: 1s
+  workers: 2
+  backoff.init: 1s
+  backoff.max: 60s
+shutdown.timeout: 25s
+logging.level: info
+"""
+
+HEAD = """\
+path.data: ./data
+inputs:
+  - id: app
+    paths: ["logs/*.log"]
+output.elasticsearch:
+  hosts: ["http://127.0.0.1:9200"]
+"""
+
+# (name, configuration text, line the error is on, texts the message
+# must contain: the key path, or the parent path and the unknown key)
+BAD_CONFIGS = [
+    ("unknown_key", HEAD + "  hsots: [\"x\"]\n", 7,
+     ["output.elasticsearch", "'hsots'"]),
+    ("paths_map", HEAD.replace('paths: ["logs/*.log"]',
+                               "paths: {a: b}"), 4, ["inputs[0].paths"]),
+    ("bad_compression", HEAD + "  compression: brotli\n", 7,
+     ["output.elasticsearch.compression", "brotli"]),
+    ("unset_variable", HEAD + "  index: ${LF_TEST_UNSET_VARIABLE}\n", 7,
+     ["output.elasticsearch.index", "LF_TEST_UNSET_VARIABLE"]),
+    ("bad_duration", HEAD + "shutdown.timeout: soon\n", 7,
+     ["shutdown.timeout", "soon"]),
+    ("unknown_top_key", HEAD + "outputs: {}\n", 7, ["'outputs'"]),
+    ("duplicate_dotted_key", HEAD + "path:\n  data: ./other\n", 8,
+     ["path.data", "line 1"]),
+]
+
+
+def project_version():
+    with open(os.path.join(harness.SOURCE_ROOT, "meson.build")) as fp:
+        match = re.search(r"version\s*:\s*'([^']+)'", fp.read())
+    return match.group(1)
+
+
+def test_version(scratch):
+    proc = harness.run_agent(["--version"], 10)
+    check_eq(proc.returncode, 0, "exit status")
+    check_eq(proc.stdout.strip(), "logferry " + project_version(),
+             "--version output")
+
+
+def test_help(scratch):
+    proc = harness.run_agent(["--help"], 10)
+    check_eq(proc.returncode, 0, "exit status")
+    for word in ("--config", "--once", "--version", "--help",
+                 "test config"):
+        check(word in proc.stdout, "--help does not mention %r: %s"
+              % (word, harness.tail(proc.stdout)))
+
+
+def test_usage_errors_exit_2(scratch):
+    for args in (["--no-such-option"], ["-c"], ["--config"],
+                 ["test", "nothing"], ["--once"]):
+        proc = harness.run_agent(args, 10)
+        check_eq(proc.returncode, 2, "exit status of %s" % args)
+        check(proc.stderr.strip() != "", "no message on stderr for %s"
+              % args)
+
+
+def test_config_good(scratch):
+    config = scratch.write("good.yml", GOOD_CONFIG)
+    env = {"LF_TEST_DATA": scratch.join("data"),
+           "LF_TEST_LOGS": scratch.join("logs")}
+    proc = harness.run_agent(["test", "config", "-c", config], 10, env)
+    check_eq(proc.returncode, 0, "exit status; stderr: %s"
+             % harness.tail(proc.stderr))
+    proc = harness.run_agent(["test", "config", "--config", config], 10,
+                             env)
+    check_eq(proc.returncode, 0, "exit status with --config")
+
+
+def test_config_example_file(scratch):
+    example = os.path.join(harness.SOURCE_ROOT, "examples", "logferry.yml")
+    proc = harness.run_agent(["test", "config", "-c", example], 10,
+                             cwd=scratch.path)
+    check_eq(proc.returncode, 0, "examples/logferry.yml; stderr: %s"
+             % harness.tail(proc.stderr))
+
+
+def test_config_bad(scratch):
+    for name, text, line, texts in BAD_CONFIGS:
+        path = scratch.write(name + ".yml", text)
+        proc = harness.run_agent(["test", "config", "-c", path], 10)
+        check_eq(proc.returncode, 2, "%s exit status" % name)
+        for wanted in ["%s.yml:%d:" % (name, line)] + texts:
+            check(wanted in proc.stderr, "%s: stderr does not contain %r:"
+                  " %s" % (name, wanted, harness.tail(proc.stderr)))
+
+
+def test_once_refuses_bad_config(scratch):
+    _, text, line, texts = BAD_CONFIGS[0]
+    path = scratch.write("bad.yml", text)
+    proc = harness.run_agent(["-c", path, "--once"], 10, cwd=scratch.path)
+    check_eq(proc.returncode, 2, "exit status")
+    for wanted in ["bad.yml:%d:" % line] + texts:
+        check(wanted in proc.stderr, "stderr does not contain %r: %s"
+              % (wanted, harness.tail(proc.stderr)))
+
+
+def test_missing_config_file(scratch):
+    path = scratch.join("absent.yml")
+    proc = harness.run_agent(["test", "config", "-c", path], 10)
+    check_eq(proc.returncode, 2, "exit status")
+    check(path in proc.stderr, "stderr does not name %s: %s"
+          % (path, harness.tail(proc.stderr)))
+
+
+def test_sigint_stops_and_saves_state(scratch):
+    standin = scratch.standin()
+    lines, _ = harness.app_lines(30, seed=2)
+    path = scratch.write("logs/app.log", "".join(l + "\n" for l in lines))
+    config = harness.write_config(scratch, [harness.app_input([path])],
+                                  standin.url)
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: len(harness.documents(standin)) >= 30,
+                       what="30 documents")
+    check_eq(agent.stop(signal.SIGINT), 0, "exit status after SIGINT")
+    sent = len(standin.request_log())
+    harness.run_once(scratch, config)
+    check_eq(len(standin.request_log()), sent,
+             "bulk requests of a --once run after the agent stopped")
+
+
+TESTS = [
+    test_version,
+    test_help,
+    test_usage_errors_exit_2,
+    test_config_good,
+    test_config_example_file,
+    test_config_bad,
+    test_once_refuses_bad_config,
+    test_missing_config_file,
+    test_sigint_stops_and_saves_state,
+]
+
+if __name__ == "__main__":
+    harness.main(TESTS)

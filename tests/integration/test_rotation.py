@@ -1,0 +1,83 @@
+"""Rotation by rename-and-create in agent mode: every line exactly once,
+whether or not the glob matches the rotated name."""
+
+import os
+
+import harness
+from harness import check, check_eq, field
+
+
+def write_lines(fp, lines):
+    fp.write("".join(l + "\n" for l in lines))
+    fp.flush()
+
+
+def count_docs(standin):
+    return len(standin.documents(harness.INDEX))
+
+
+def rotate_and_check(scratch, glob):
+    standin = scratch.standin()
+    logs = scratch.join("logs")
+    os.makedirs(logs)
+    live = os.path.join(logs, "app.log")
+    lines, _ = harness.app_lines(420, seed=11)
+    batches = [lines[:150], lines[150:200], lines[200:230], lines[230:]]
+    config = harness.write_config(
+        scratch, [harness.app_input([os.path.join(logs, glob)])],
+        standin.url)
+
+    old = open(live, "w")
+    try:
+        write_lines(old, batches[0])
+        agent = harness.Agent(scratch, config)
+        harness.wait_until(lambda: count_docs(standin) >= 150,
+                           what="the first 150 lines")
+        write_lines(old, batches[1])
+        os.rename(live, live + ".1")
+        # The application keeps the renamed file open and writes a
+        # few more lines before it reopens its log.
+        write_lines(old, batches[2])
+    finally:
+        old.close()
+    with open(live, "w") as new:
+        write_lines(new, batches[3])
+    harness.wait_until(lambda: count_docs(standin) >= len(lines),
+                       what="all %d lines" % len(lines))
+    agent.check_running()
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+
+    docs = harness.documents(standin)
+    messages = [field(d, "message") for d in docs]
+    check_eq(len(messages), len(lines), "documents")
+    check_eq(sorted(messages), sorted(lines), "messages")
+    new_docs = [d for d in docs if field(d, "message") in set(batches[3])]
+    check_eq(sorted(field(d, "log.offset") for d in new_docs),
+             harness.line_offsets("".join(l + "\n" for l in batches[3])
+                                  .encode()),
+             "offsets of the lines in the new file")
+    check_eq({field(d, "log.file.path") for d in new_docs}, {live},
+             "log.file.path of the new file")
+    statuses = [i["status"] for r in standin.request_log()
+                for i in r["items"]]
+    check_eq(statuses.count(201), len(lines), "items created")
+    check(len(statuses) == len(lines),
+          "%d items sent for %d lines (duplicates)"
+          % (len(statuses), len(lines)))
+
+
+def test_rotation_glob_matches_rotated_name(scratch):
+    rotate_and_check(scratch, "app.log*")
+
+
+def test_rotation_glob_matches_live_name_only(scratch):
+    rotate_and_check(scratch, "app.log")
+
+
+TESTS = [
+    test_rotation_glob_matches_rotated_name,
+    test_rotation_glob_matches_live_name_only,
+]
+
+if __name__ == "__main__":
+    harness.main(TESTS)
