@@ -90,7 +90,7 @@ def logferry_path():
                           "set it to the built logferry binary")
     if not os.access(path, os.X_OK):
         raise TestFailure("LOGFERRY=%s is not an executable file" % path)
-    return path
+    return os.path.abspath(path)   # the agent runs in the scratch dir
 
 
 class Scratch:
@@ -230,8 +230,8 @@ def iso_ms(moment):
 
 def app_lines(count, seed=1, first=0):
     """Return (lines, expected) for `count` app log lines in the regex
-    format; expected[i] maps ECS field paths to the values the agent must
-    store for lines[i] (message included, no newline)."""
+    format. expected[i] maps ECS field paths to the values the agent must
+    store for lines[i], message included (without its newline)."""
     rng = random.Random(seed)
     lines = []
     expected = []
@@ -301,6 +301,26 @@ def check_common(doc, path, offset, version, fields=None):
         check_eq(field(doc, key), value, what + " " + key)
 
 
+# Every field of a document made from a matched app line, and nothing
+# else: the common fields, the input's fields and the regex captures.
+APP_DOC_FIELDS = sorted([
+    "@timestamp", "agent.type", "agent.version", "event.duration",
+    "host.name", "http.request.method", "http.response.status_code",
+    "input.type", "log.file.path", "log.level", "log.offset", "message",
+    "service.name", "transaction.id", "url.path"])
+
+
+def leaf_fields(doc, prefix=""):
+    """Return the sorted dotted paths of every leaf of a nested document."""
+    out = []
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            out.extend(leaf_fields(value, prefix + key + "."))
+        else:
+            out.append(prefix + key)
+    return sorted(out)
+
+
 def check_app_file(docs, path, lines, expected, version, first_offset=0):
     """Check that `docs` contains exactly the app lines of one file, each
     once, with every parsed field."""
@@ -321,6 +341,8 @@ def check_app_file(docs, path, lines, expected, version, first_offset=0):
                                           line_offset))
         check_eq(field(doc, "tags"), None, "tags of offset %d"
                  % line_offset)
+        check_eq(leaf_fields(doc), APP_DOC_FIELDS,
+                 "fields of the document at offset %d" % line_offset)
 
 
 def write_config(scratch, inputs, standin_url, name="logferry.yml",

@@ -65,6 +65,8 @@ def test_fifo_and_directory_named_log(scratch):
 
 
 def test_unreadable_file(scratch):
+    check(os.geteuid() == 0, "this test runs the agent as nobody through "
+          "setpriv, which needs root")
     standin = scratch.standin()
     os.chmod(scratch.path, 0o755)
     good, lines = write_good(scratch)
@@ -186,6 +188,7 @@ def test_elasticsearch_down_at_start(scratch):
     down_s = 4.0
     time.sleep(down_s)
     agent.check_running()
+
     standin = scratch.standin(port=port)
     harness.wait_until(lambda: len(standin.documents(harness.INDEX)) >=
                        len(lines), what="all lines after the start")
@@ -196,6 +199,7 @@ def test_elasticsearch_down_at_start(scratch):
     statuses = [i["status"] for e in standin.request_log()
                 for i in e["items"]]
     check_eq(statuses, [201] * len(lines), "item statuses")
+
     failures = [l for l in agent.output().splitlines()
                 if "127.0.0.1:%d" % port in l and
                 re.search(r"(?i)\b(warn|warning|error)\b", l)]

@@ -119,6 +119,24 @@ def test_413_from_max_content_length(scratch):
     check_all_once(standin, path, lines, expected)
 
 
+def test_413_single_document_rejected(scratch):
+    limit = 64 * 1024
+    standin = scratch.standin(max_content_length=limit)
+    lines = ["small line %d" % n for n in range(20)]
+    lines[10] = "huge " + "y" * (100 * 1024)
+    path = scratch.write("logs/big.log", "".join(l + "\n" for l in lines))
+    config = harness.write_config(
+        scratch, [{"id": "plain", "paths": [path]}], standin.url)
+    proc = harness.run_once(scratch, config, expect_rc=1, timeout=60)
+    docs = harness.documents(standin)
+    check_eq(sorted(field(d, "message") for d in docs),
+             sorted(l for n, l in enumerate(lines) if n != 10),
+             "messages stored")
+    output = proc.stdout + proc.stderr
+    check("413" in output, "the 413 is not logged: %s"
+          % harness.tail(output))
+
+
 def test_lost_reply_resolved_by_409(scratch):
     standin, config, path, lines, expected = setup(scratch, 10, {
         "requests": [{"on": 1, "action": "close_after_index"}]})
@@ -220,6 +238,7 @@ TESTS = [
     test_whole_request_401_retried_and_logged,
     test_413_splits_batch,
     test_413_from_max_content_length,
+    test_413_single_document_rejected,
     test_lost_reply_resolved_by_409,
     test_hung_request_times_out_and_is_resent,
     test_mapping_error_rejects_one_document,

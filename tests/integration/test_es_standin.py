@@ -639,6 +639,7 @@ def test_search_and_count(scratch):
         *create(DS, "3", ts_doc(log={"level": "info"}, message="ok",
                                 http={"response": {"status_code": 200}}))))
     url = server.url
+
     status, reply = harness.http_json(
         url + "/%s/_search" % DS, "POST",
         {"query": {"term": {"log.level": "error"}}, "size": 100})
@@ -654,6 +655,7 @@ def test_search_and_count(scratch):
     _, reply = harness.http_json(url + "/logs-*/_count", "POST",
                                  {"query": {"match": {"message": "TIMED"}}})
     check_eq(reply["count"], 1, "match count through a wildcard")
+
     _, reply = harness.http_json(
         url + "/%s/_search" % DS, "POST",
         {"query": {"bool": {"must_not": [{"term": {"log.level": "info"}}]}},
@@ -661,6 +663,7 @@ def test_search_and_count(scratch):
     check_eq([h["_id"] for h in reply["hits"]["hits"]], ["2"], "sorted")
     _, reply = harness.http_json(url + "/%s/_count" % DS)
     check_eq(reply["count"], 3, "count all")
+
     status, reply = harness.http_json(url + "/missing/_search")
     check_eq(status, 404, "missing index status")
     check_eq(reply["error"]["type"], "index_not_found_exception", "type")

@@ -53,6 +53,8 @@ REFERRERS = [None, None, "http://127.0.0.1/index.html",
 
 
 def start_nginx(scratch):
+    check(os.access(NGINX, os.X_OK), "%s is missing: install the Debian "
+          "package nginx-light" % NGINX)
     root = scratch.path
     # nginx workers run as an unprivileged user: let them read the root.
     os.chmod(root, 0o755)

@@ -76,10 +76,38 @@ def test_truncated_file_is_read_again(scratch):
     check_eq(messages, sorted(lines + fresh), "messages after truncation")
 
 
+def test_sigterm_mid_stream_then_once(scratch):
+    standin = scratch.standin()
+    standin.set_faults({"requests": [{"on": 1, "count": 10 ** 6,
+                                      "delay": 0.05}]})
+    lines, expected = harness.app_lines(30000, seed=13)
+    path = scratch.write("logs/app.log", "".join(l + "\n" for l in lines))
+    config = harness.write_config(
+        scratch, [harness.app_input([path])], standin.url,
+        output={"bulk_max_size": 500})
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: len(standin.documents(harness.INDEX)) >=
+                       2000, what="2000 documents")
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    held = len(standin.documents(harness.INDEX))
+    check(held < len(lines), "every line arrived before SIGTERM")
+
+    standin.set_faults({})
+    harness.run_once(scratch, config, timeout=120)
+    harness.check_app_file(harness.documents(standin), path, lines,
+                           expected, harness.agent_version())
+    statuses = [i["status"] for r in standin.request_log()
+                for i in r["items"]]
+    check_eq(statuses.count(409), 0,
+             "documents resent after a clean stop (409 replies)")
+    check_eq(len(statuses), len(lines), "items sent")
+
+
 TESTS = [
     test_second_run_sends_nothing,
     test_resume_per_file,
     test_truncated_file_is_read_again,
+    test_sigterm_mid_stream_then_once,
 ]
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 whether or not the glob matches the rotated name."""
 
 import os
+import time
 
 import harness
 from harness import check, check_eq, field
@@ -74,9 +75,86 @@ def test_rotation_glob_matches_live_name_only(scratch):
     rotate_and_check(scratch, "app.log")
 
 
+def test_delete_and_recreate_same_name(scratch):
+    standin = scratch.standin()
+    live = scratch.join("logs", "app.log")
+    first, _ = harness.app_lines(100, seed=41)
+    second, _ = harness.app_lines(60, seed=42, first=1000)
+    scratch.write("logs/app.log", "".join(l + "\n" for l in first))
+    config = harness.write_config(
+        scratch, [harness.app_input([live])], standin.url)
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: count_docs(standin) >= 100,
+                       what="the first 100 lines")
+    old_inode = os.stat(live).st_ino
+    os.unlink(live)
+    time.sleep(0.5)
+    # The new file often gets the inode just freed: identity must also
+    # look at the content, or these lines would be taken as already read.
+    scratch.write("logs/app.log", "".join(l + "\n" for l in second))
+    reused = os.stat(live).st_ino == old_inode
+    harness.wait_until(lambda: count_docs(standin) >= 160,
+                       what="the 60 lines of the new file (inode %s)"
+                       % ("reused" if reused else "new"))
+    time.sleep(0.5)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    messages = sorted(field(d, "message") for d in harness.documents(standin))
+    check_eq(messages, sorted(first + second), "messages")
+
+
+def rotate_repeatedly(scratch, glob, pause_s):
+    """Write 6,000 lines while the agent runs, rotating every 1,000 the way
+    logrotate does: app.log.N becomes app.log.N+1, app.log becomes
+    app.log.1, and a new app.log is created. Every line must arrive once."""
+    standin = scratch.standin()
+    logs = scratch.join("logs")
+    os.makedirs(logs)
+    live = os.path.join(logs, "app.log")
+    lines, _ = harness.app_lines(6000, seed=31)
+    config = harness.write_config(
+        scratch, [harness.app_input([os.path.join(logs, glob)])],
+        standin.url)
+    open(live, "w").close()
+    agent = harness.Agent(scratch, config)
+
+    for part in range(6):
+        with open(live, "a") as fp:
+            for start in range(part * 1000, (part + 1) * 1000, 50):
+                write_lines(fp, lines[start:start + 50])
+                time.sleep(0.01)
+        for n in range(part, 0, -1):
+            os.rename("%s.%d" % (live, n), "%s.%d" % (live, n + 1))
+        os.rename(live, live + ".1")
+        open(live, "w").close()
+        time.sleep(pause_s)
+    harness.wait_until(lambda: count_docs(standin) >= len(lines),
+                       what="all %d lines" % len(lines))
+    time.sleep(0.5)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+
+    messages = sorted(field(d, "message") for d in harness.documents(standin))
+    check_eq(len(messages), len(lines), "documents")
+    check(messages == sorted(lines), "stored messages differ from the "
+          "lines written")
+    statuses = [i["status"] for r in standin.request_log()
+                for i in r["items"]]
+    check_eq(len(statuses), len(lines), "items sent")
+
+
+def test_repeated_rotation_glob_matches_all(scratch):
+    rotate_repeatedly(scratch, "app.log*", 0.05)
+
+
+def test_repeated_rotation_live_name_only(scratch):
+    rotate_repeatedly(scratch, "app.log", 1.0)
+
+
 TESTS = [
     test_rotation_glob_matches_rotated_name,
     test_rotation_glob_matches_live_name_only,
+    test_delete_and_recreate_same_name,
+    test_repeated_rotation_glob_matches_all,
+    test_repeated_rotation_live_name_only,
 ]
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ UNMATCHED = [
 
 
 def write_app_log(scratch, count, seed=1):
-    """Write app lines with two unmatched lines mixed in; return
-    (path, lines, expected) where expected[i] is None for unmatched."""
+    """Write app lines with two unmatched lines mixed in. Returns
+    (path, lines, expected), where expected[i] is None for an unmatched
+    line."""
     lines, expected = harness.app_lines(count, seed)
     lines.insert(7, UNMATCHED[0])
     expected.insert(7, None)
@@ -105,7 +106,10 @@ def test_bulk_requests_are_well_formed(scratch):
           "requests, saw %d" % len(log))
     for entry in log:
         what = "request %d" % entry["n"]
-        check_eq(entry["path"], "/_bulk", what + " path")
+        # Both forms are valid: the index in the path or in each action.
+        check(entry["path"] in ("/_bulk", "/%s/_bulk" % INDEX),
+              "%s path: expected /_bulk or /%s/_bulk, got %s"
+              % (what, INDEX, entry["path"]))
         check_eq(entry["query"].get("filter_path"),
                  "errors,items.*.error,items.*.status",
                  what + " filter_path")
@@ -165,9 +169,54 @@ def test_preserve_original_event(scratch):
              "event.original of every document")
 
 
+def test_input_fields_nested_and_dotted(scratch):
+    standin = scratch.standin()
+    path, lines, _ = write_app_log(scratch, 5)
+    config = harness.write_config(
+        scratch, [harness.app_input(
+            [path], fields={"service": {"name": "rewards-api",
+                                        "version": "2.4.1"},
+                            "labels.env": "staging",
+                            "labels.team": "loyalty"})],
+        standin.url)
+    harness.run_once(scratch, config)
+    docs = harness.documents(standin)
+    check_eq(len(docs), len(lines), "documents")
+    for doc in docs:
+        harness.check_fields(doc, {
+            "service.name": "rewards-api", "service.version": "2.4.1",
+            "labels.env": "staging", "labels.team": "loyalty"},
+            "offset %s" % field(doc, "log.offset"))
+        check_eq(sorted(doc["labels"]), ["env", "team"], "labels object")
+
+
+def test_many_files_one_input(scratch):
+    standin = scratch.standin()
+    files = {}
+    for n in range(60):
+        lines, _ = harness.app_lines(15, seed=100 + n)
+        path = scratch.write("logs/part-%02d.log" % n,
+                             "".join(l + "\n" for l in lines))
+        files[path] = lines
+    config = harness.write_config(
+        scratch, [harness.app_input([scratch.join("logs", "*.log")])],
+        standin.url)
+    harness.run_once(scratch, config)
+    got = {}
+    for doc in harness.documents(standin):
+        got.setdefault(field(doc, "log.file.path"), []).append(
+            (field(doc, "log.offset"), field(doc, "message")))
+    check_eq(sorted(got), sorted(files), "files shipped")
+    for path, lines in files.items():
+        data = "".join(l + "\n" for l in lines).encode()
+        check_eq(sorted(got[path]),
+                 list(zip(harness.line_offsets(data), lines)),
+                 "documents of %s" % os.path.basename(path))
+
+
 def test_once_ships_file_larger_than_queue(scratch):
-    # 20,000 lines in batches of 500 are many more batches than the
-    # output holds at once, so reading must resume as batches complete.
+    # 20,000 lines in batches of 500 make far more batches than the
+    # output keeps at once, so reading must resume as batches complete.
     standin = scratch.standin()
     lines, expected = harness.app_lines(20000, seed=12)
     path = scratch.write("logs/app.log", "".join(l + "\n" for l in lines))
@@ -182,6 +231,27 @@ def test_once_ships_file_larger_than_queue(scratch):
     check(max(sizes) <= 500, "a request carried %d items" % max(sizes))
 
 
+def test_batches_respect_bulk_max_bytes(scratch):
+    standin = scratch.standin()
+    lines = ["%03d %s" % (n, chr(ord("a") + n % 26) * 300 * 1024)
+             for n in range(12)]
+    path = scratch.write("logs/wide.log", "".join(l + "\n" for l in lines))
+    config = harness.write_config(
+        scratch, [{"id": "plain", "paths": [path]}], standin.url,
+        output={"bulk_max_bytes": "1MiB"})
+    harness.run_once(scratch, config)
+    check_eq(sorted(field(d, "message")
+                    for d in harness.documents(standin)), lines,
+             "messages stored")
+    log = standin.request_log()
+    check(len(log) >= 4, "12 documents of 300 KiB need at least 4 "
+          "requests of 1 MiB, saw %d" % len(log))
+    for entry in log:
+        check(entry["body_bytes"] <= 1024 * 1024 or len(entry["items"]) == 1,
+              "request %d has %d bytes in %d items"
+              % (entry["n"], entry["body_bytes"], len(entry["items"])))
+
+
 def test_bundled_examples(scratch):
     standin = scratch.standin()
     examples = os.path.join(harness.SOURCE_ROOT, "examples")
@@ -189,6 +259,7 @@ def test_bundled_examples(scratch):
     config = shutil.copy(os.path.join(examples, "logferry.yml"),
                          scratch.path)
     harness.run_once(scratch, config, env={"ES_URL": standin.url})
+
     docs = harness.documents(standin)
     per_service = {}
     for name in ("app.log", "nginx-access.log"):
@@ -209,6 +280,7 @@ def test_bundled_examples(scratch):
     check_eq(per_service, {"app.log": {"rewards-api"},
                            "nginx-access.log": {"rewards-web"}},
              "service.name per file")
+
     with open(scratch.join("logs", "app.log")) as fp:
         errors = sum(1 for l in fp if l.split()[1] == "ERROR")
     _, reply = harness.http_json(
@@ -224,7 +296,10 @@ TESTS = [
     test_ids_are_deterministic,
     test_uncompressed_bodies,
     test_preserve_original_event,
+    test_input_fields_nested_and_dotted,
+    test_many_files_one_input,
     test_once_ships_file_larger_than_queue,
+    test_batches_respect_bulk_max_bytes,
     test_bundled_examples,
 ]
 

@@ -236,10 +236,15 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in extra.items():
             self.send_header(key, value)
         self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        if not head and data:
-            self.wfile.write(data)
-        self.wfile.flush()
+        try:
+            self.end_headers()
+            if not head and data:
+                self.wfile.write(data)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client went away (or a refuse fault reset the socket).
+            self.close_connection = True
+            return
         self.server.standin.record_status(status)
 
     def reply_content_type(self):
@@ -467,6 +472,8 @@ class StandIn:
         header = handler.headers.get("Content-Type")
         if header is None:
             if body:
+                # NOTE: the status matches Elasticsearch 8; the wording
+                # of this message was not compared with a live cluster.
                 raise SimpleError(406, "Content-Type header is missing")
             return
         media = header.split(";")[0].strip().lower()
@@ -509,6 +516,8 @@ class StandIn:
             if not decomp.eof or decomp.unused_data:
                 raise zlib.error("truncated or trailing data in gzip stream")
         except zlib.error as exc:
+            # NOTE: the 400 is what a client sees from Elasticsearch; the
+            # error type and reason here are this stand-in's own.
             raise EsError(400, "illegal_argument_exception",
                           "failed to decompress request body: %s" % exc)
         return out, True
@@ -551,6 +560,8 @@ class StandIn:
         return status, reply
 
     def bulk_answer(self, handler, url_index, wire_body, number, entry):
+        """Validate and run one bulk request. Returns (status, reply), or
+        (None, None) when a fault already replied or dropped it."""
         self.check_params(handler, BULK_URL_PARAMS)
         self.check_content_type(handler, wire_body)
         body, gzipped = self.decode_body(handler, wire_body)
@@ -558,67 +569,71 @@ class StandIn:
         entry["body_bytes"] = len(body)
         if url_index is not None:
             validate_index_name(url_index)
+
         items = parse_bulk_body(body, url_index)
         entry["items"] = [{"action": it.action, "index": it.index_name,
                            "id": it.doc_id, "status": None,
                            "error_type": None} for it in items]
-        rule = self.faults.for_request(number)
-        if rule is not None:
+
+        rule = self.faults.for_request(number) or {}
+        if rule:
             entry["fault"] = {k: v for k, v in rule.items()
                               if k not in ("first", "last")}
-            early = self.request_fault(handler, rule, entry)
-            if early is not None:
-                return early
-        executor = BulkExecutor(self.store, self.faults,
-                                rule.get("items") if rule else None,
+            if self.request_fault(handler, rule, entry):
+                return None, None
+
+        executor = BulkExecutor(self.store, self.faults, rule.get("items"),
                                 handler.query.get("pipeline"))
         results = executor.run(items)
         self.log_items(entry, results)
-        if rule is not None and rule.get("delay"):
+        if rule.get("delay"):
             time.sleep(float(rule["delay"]))
-        if rule is not None and rule.get("action") == "close_after_index":
+        if rule.get("action") == "close_after_index":
             entry["outcome"] = "closed"
             handler.drop_connection()
             return None, None
+
         errors = any("error" in next(iter(r.values())) for r in results)
         return 200, {"errors": errors, "took": 0, "items": results}
 
     def request_fault(self, handler, rule, entry):
-        """Apply a whole-request fault; None lets the items run."""
+        """Apply a whole-request fault. Returns True when it replied to the
+        request or dropped it, False to let the items run."""
         action = rule.get("action")
         if action == "hang":
             entry["outcome"] = "hang"
             handler.hang(self.release)
-            return None, None
+            return True
         if action == "close":
             entry["outcome"] = "closed"
             handler.drop_connection()
-            return None, None
+            return True
         if action == "refuse":
             entry["outcome"] = "refused"
             self.refuse(float(rule.get("seconds", 1)))
             handler.drop_connection()
-            return None, None
+            return True
+
         status = rule.get("status")
         if status is None:
-            return None
+            return False
         status = int(status)
+        entry["status"] = status
         if status == 413:
             handler.send_reply(413, None)
-            entry["status"] = 413
-            return None, None
+            return True
+
         etype, reason = WHOLE_REQUEST_ERRORS.get(
             status, ("exception", "request failed"))
         etype = rule.get("type", etype)
         reason = rule.get("reason", reason).format(path=entry["path"])
-        err = EsError(status, etype, reason)
         headers = None
         if status == 401:
             headers = {"WWW-Authenticate":
                        'Basic realm="security" charset="UTF-8"'}
-        handler.send_reply(status, err.body(), headers=headers)
-        entry["status"] = status
-        return None, None
+        handler.send_reply(status, EsError(status, etype, reason).body(),
+                           headers=headers)
+        return True
 
     def log_items(self, entry, results):
         by_status = {}
@@ -658,6 +673,7 @@ class StandIn:
             self.check_content_type(handler, body)
         request = self.search_body(handler, body)
         pred = compile_query(request.get("query", {"match_all": {}}))
+
         with self.store.lock:
             indices = self.store.resolve(expr)
             hits = [(index, doc_id, entry[0])
@@ -668,6 +684,7 @@ class StandIn:
                   "skipped": 0, "failed": 0}
         if count_only:
             return 200, {"count": len(hits), "_shards": shards}
+
         size = int(handler.query.get("size", request.get("size", 10)))
         start = int(handler.query.get("from", request.get("from", 0)))
         if start + size > MAX_RESULT_WINDOW:
@@ -679,6 +696,7 @@ class StandIn:
                           "changing the [index.max_result_window] index "
                           "level setting." % (MAX_RESULT_WINDOW,
                                               start + size))
+
         keys = sort_key_fn(request.get("sort"))
         if keys:
             hits = sort_hits(hits, keys)
