@@ -7,8 +7,9 @@ LF_BUILD_PACKAGES=(
     libuv1-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
     zlib1g-dev libdeflate-dev libyaml-dev
 )
-# Tests drive a real nginx and Python programs.
-LF_TEST_PACKAGES=(nginx-light python3)
+# Tests drive a real nginx and Python programs, and setpriv (util-linux)
+# runs the agent as another user.
+LF_TEST_PACKAGES=(nginx-light python3 util-linux)
 
 lf_install_missing() {
     local missing=()

@@ -269,9 +269,51 @@ static void after_eof(struct harvester *h)
     }
 }
 
+/*
+ * Detects a file that was truncated in place (copytruncate, or `> file`):
+ * it is smaller than the read offset, or its first line changed. Returns
+ * true when the harvester went back to identifying the file from its start.
+ */
+static bool restart_if_truncated(struct harvester *h)
+{
+    char head[LF_FILE_HEAD_MAX];
+    struct lf_file_stat st;
+    size_t head_len;
+    int rc;
+
+    if (lf_file_fstat(h->fd, &st) != 0) {
+        return false;
+    }
+    if (st.size >= h->reader.offset) {
+        rc = lf_file_read_head(h->fd, head, &head_len);
+        if (rc != 0 || lf_file_id(&st, head, head_len) == h->info.file_id) {
+            return false;
+        }
+    }
+
+    /*
+     * NOTE: bytes written after the last read and before the truncation
+     * are lost, and if the new first line equals the old one the file keeps
+     * its id, so documents at offsets shipped before are answered 409.
+     */
+    lf_log_warn("input", "file was truncated, reading it again from the "
+                "start path=%s offset=%llu size=%llu", h->path,
+                (unsigned long long)h->reader.offset,
+                (unsigned long long)st.size);
+    h->inputs->sink.close_file(h->inputs->sink.arg, h->source, true);
+    h->source = NULL;
+    lf_line_reader_cleanup(&h->reader);
+    h->state = HARVESTER_WAITING_HEAD;
+    return true;
+}
+
 static void harvest(struct harvester *h)
 {
     int rc;
+
+    if (h->state == HARVESTER_READING && restart_if_truncated(h)) {
+        h->inputs->stats.files_truncated++;
+    }
 
     if (h->state == HARVESTER_WAITING_HEAD) {
         rc = identify(h);
@@ -343,7 +385,7 @@ static void harvester_close(struct harvester *h)
     }
     close(h->fd);
     if (h->source != NULL) {
-        inputs->sink.close_file(inputs->sink.arg, h->source);
+        inputs->sink.close_file(inputs->sink.arg, h->source, false);
     }
     inputs->stats.files_closed++;
     inputs->stats.harvesters_open--;

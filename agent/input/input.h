@@ -48,8 +48,12 @@ struct lf_input_sink {
     /* Returns 0, or LF_EFULL to pause the file at this line. */
     int (*on_line)(void *arg, void *source, const struct lf_file_info *info,
                    const struct lf_line *line);
-    /* The harvester closed; no more lines come from `source`. */
-    void (*close_file)(void *arg, void *source);
+    /*
+     * No more lines come from `source`. With `truncated`, the file was
+     * truncated and its old offsets no longer describe it: results still
+     * due for `source` must not move the registry.
+     */
+    void (*close_file)(void *arg, void *source, bool truncated);
     /* With `once`, every matched file has been read to its end. */
     void (*on_caught_up)(void *arg);
 };
@@ -60,6 +64,7 @@ struct lf_input_stats {
     uint64_t files_opened;
     uint64_t files_closed;
     uint64_t lines_truncated;
+    uint64_t files_truncated; /* truncated in place while being read */
     size_t harvesters_open;
 };
 

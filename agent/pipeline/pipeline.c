@@ -25,6 +25,7 @@ struct source {
     char *path;              /* owned copy for the registry */
     struct lf_ack_tracker tracker;
     bool reading;            /* the harvester is open */
+    bool retired;            /* truncated: results no longer commit */
 };
 
 struct lf_pipeline {
@@ -117,12 +118,13 @@ static uint64_t open_file(void *arg, const struct lf_file_info *info,
     return offset;
 }
 
-static void close_file(void *arg, void *source)
+static void close_file(void *arg, void *source, bool truncated)
 {
     struct lf_pipeline *pipeline = arg;
     struct source *src = source;
 
     src->reading = false;
+    src->retired = truncated;
     if (lf_ack_tracker_pending(&src->tracker) == 0) {
         free_source(pipeline, src);
     }
@@ -246,7 +248,7 @@ void lf_pipeline_on_result(struct lf_pipeline *pipeline, struct lf_ack_ref ref,
     }
     pipeline->unresolved--;
 
-    if (lf_ack_tracker_resolve(&src->tracker, ref.ticket)) {
+    if (lf_ack_tracker_resolve(&src->tracker, ref.ticket) && !src->retired) {
         lf_registry_update(pipeline->registry, src->file_id,
                            src->tracker.committed, src->path, src->dev,
                            src->ino);

@@ -102,6 +102,39 @@ def test_delete_and_recreate_same_name(scratch):
     check_eq(messages, sorted(first + second), "messages")
 
 
+def test_truncate_in_place_while_running(scratch):
+    standin = scratch.standin()
+    live = scratch.join("logs", "app.log")
+    first, _ = harness.app_lines(100, seed=51)
+    second, _ = harness.app_lines(30, seed=52, first=1000)
+    scratch.write("logs/app.log", "".join(l + "\n" for l in first))
+    config = harness.write_config(
+        scratch, [harness.app_input([live])], standin.url)
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: count_docs(standin) >= 100,
+                       what="the first 100 lines")
+
+    # Truncated in place, as `> app.log` or copytruncate do, then written
+    # with fewer bytes than were read before.
+    with open(live, "w") as fp:
+        write_lines(fp, second)
+    harness.wait_until(lambda: count_docs(standin) >= 130,
+                       what="the 30 lines written after the truncation")
+    time.sleep(0.5)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+
+    docs = harness.documents(standin)
+    check_eq(sorted(field(d, "message") for d in docs),
+             sorted(first + second), "messages")
+    new_docs = [d for d in docs if field(d, "message") in set(second)]
+    check_eq(sorted(field(d, "log.offset") for d in new_docs),
+             harness.line_offsets("".join(l + "\n" for l in second)
+                                  .encode()),
+             "offsets of the lines after the truncation")
+    check_eq(agent.output().count("file was truncated"), 1,
+             "truncation warnings")
+
+
 def rotate_repeatedly(scratch, glob, pause_s):
     """Write 6,000 lines while the agent runs, rotating every 1,000 the way
     logrotate does: app.log.N becomes app.log.N+1, app.log becomes
@@ -153,6 +186,7 @@ TESTS = [
     test_rotation_glob_matches_rotated_name,
     test_rotation_glob_matches_live_name_only,
     test_delete_and_recreate_same_name,
+    test_truncate_in_place_while_running,
     test_repeated_rotation_glob_matches_all,
     test_repeated_rotation_live_name_only,
 ]
