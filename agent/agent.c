@@ -140,9 +140,9 @@ static void finish_drain(struct agent *agent)
 
     lf_pipeline_stats(agent->pipeline, &stats);
     if (agent->once && stats.events_rejected > 0) {
-        lf_log_error("agent", "%" PRIu64 " events were rejected by "
-                     "Elasticsearch (reasons logged above); their lines "
-                     "are not in the index", stats.events_rejected);
+        lf_log_error("agent", "events rejected by Elasticsearch: %" PRIu64
+                     " (reasons logged above); their lines are not in the "
+                     "index", stats.events_rejected);
         finish(agent, LF_EXIT_FAILURE);
         return;
     }
@@ -155,10 +155,10 @@ static void give_up_drain(struct agent *agent, uint64_t unresolved)
     double timeout_s = (double)agent->config->shutdown_timeout_ms / 1000.0;
 
     lf_log_error("agent",
-                 "%" PRIu64 " events were not acknowledged within "
-                 "shutdown.timeout=%.3gs; their offsets are not saved, so "
-                 "the next run sends them again",
-                 unresolved, timeout_s);
+                 "events not acknowledged within shutdown.timeout=%.3gs: "
+                 "%" PRIu64 "; their offsets are not saved, so the next run "
+                 "sends them again",
+                 timeout_s, unresolved);
     finish(agent, LF_EXIT_FAILURE);
 }
 
@@ -245,9 +245,9 @@ static void on_signal(uv_signal_t *handle, int signum)
         finish(agent, LF_EXIT_FAILURE);
         return;
     }
-    lf_log_info("agent", "received %s; stopping, waiting up to %lld ms for "
-                "acknowledgements", strsignal(signum),
-                agent->config->shutdown_timeout_ms);
+    lf_log_info("agent", "received %s; stopping, waiting up to %.3gs "
+                "(shutdown.timeout) for acknowledgements", strsignal(signum),
+                (double)agent->config->shutdown_timeout_ms / 1000.0);
     lf_inputs_stop(agent->inputs);
     start_drain(agent);
 }

@@ -62,7 +62,8 @@ static int parse_options(int argc, char **argv, struct options *opts)
     int c;
 
     opts->config_path = DEFAULT_CONFIG_PATH;
-    while ((c = getopt_long(argc, argv, "c:Vh", long_options, NULL)) != -1) {
+    opterr = 0; /* getopt's own messages name argv[0], not the program */
+    while ((c = getopt_long(argc, argv, ":c:Vh", long_options, NULL)) != -1) {
         switch (c) {
         case 'c':
             opts->config_path = optarg;
@@ -76,8 +77,13 @@ static int parse_options(int argc, char **argv, struct options *opts)
         case 'h':
             print_usage(stdout);
             return LF_EXIT_OK;
+        case ':':
+            fprintf(stderr, "logferry: option '%s' requires a value. Run "
+                    "'logferry --help' for usage.\n", argv[optind - 1]);
+            return LF_EXIT_USAGE;
         default:
-            fprintf(stderr, "Run 'logferry --help' for usage.\n");
+            fprintf(stderr, "logferry: unknown option '%s'. Run "
+                    "'logferry --help' for usage.\n", argv[optind - 1]);
             return LF_EXIT_USAGE;
         }
     }
@@ -86,6 +92,10 @@ static int parse_options(int argc, char **argv, struct options *opts)
         if (argc - optind == 2 && strcmp(argv[optind], "test") == 0 &&
             strcmp(argv[optind + 1], "config") == 0) {
             opts->test_config = true;
+        } else if (argc - optind == 1 && strcmp(argv[optind], "test") == 0) {
+            fprintf(stderr, "logferry: 'test' needs a subcommand; the only "
+                    "one is 'test config'\n");
+            return LF_EXIT_USAGE;
         } else {
             fprintf(stderr, "logferry: unknown command '%s'; expected "
                     "'test config'. Run 'logferry --help' for usage.\n",

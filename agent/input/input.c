@@ -68,6 +68,7 @@ struct lf_inputs {
     uv_timer_t scan_soon;
     char *chunk;
     char **patterns;       /* every input's globs made absolute, in order */
+    uint64_t scans;        /* completed scans */
     struct failed_path *failed;
     size_t failed_count;
     struct lf_input_stats stats;
@@ -248,7 +249,8 @@ static void on_close_timer(uv_timer_t *timer)
 
     if (h->gone && h->at_eof && h->state == HARVESTER_READING) {
         lf_log_info("input", "closing file that was renamed or removed "
-                    "path=%s offset=%llu", h->path,
+                    "path=%s inode=%llu offset=%llu", h->path,
+                    (unsigned long long)h->info.ino,
                     (unsigned long long)h->reader.offset);
         harvester_close(h);
     }
@@ -504,28 +506,49 @@ static void watch_dir_of(struct lf_inputs *inputs, const char *path)
     lf_free(copy);
 }
 
-static void scan_pattern(struct lf_inputs *inputs,
-                         const struct lf_input_config *input,
-                         const char *pattern)
+/* Returns the number of paths the pattern matched. */
+static size_t scan_pattern(struct lf_inputs *inputs,
+                           const struct lf_input_config *input,
+                           const char *pattern)
 {
+    size_t count;
     glob_t g;
     int rc;
 
     watch_dir_of(inputs, pattern);
     rc = glob(pattern, GLOB_NOSORT, NULL, &g);
     if (rc == GLOB_NOMATCH) {
-        return;
+        return 0;
     }
     if (rc != 0) {
         lf_log_warn("input", "glob(\"%s\") failed input=%s", pattern,
                     input->id);
-        return;
+        return 0;
     }
     for (size_t i = 0; i < g.gl_pathc; i++) {
         watch_dir_of(inputs, g.gl_pathv[i]);
         consider_path(inputs, input, g.gl_pathv[i]);
     }
+    count = g.gl_pathc;
     globfree(&g);
+    return count;
+}
+
+/* Warns once, on the first scan, about an input that matches nothing. */
+static void report_no_match(const struct lf_inputs *inputs,
+                            const struct lf_input_config *input,
+                            char **patterns)
+{
+    struct lf_buf list;
+
+    lf_buf_init(&list);
+    for (size_t j = 0; j < input->path_count; j++) {
+        lf_buf_appendf(&list, "%s%s", j == 0 ? "" : ", ", patterns[j]);
+    }
+    lf_log_warn("input", "no file matches the paths of input=%s: %s%s",
+                input->id, list.data,
+                inputs->once ? "" : "; files are picked up when they appear");
+    lf_buf_cleanup(&list);
 }
 
 static void scan(struct lf_inputs *inputs)
@@ -538,10 +561,17 @@ static void scan(struct lf_inputs *inputs)
     }
     for (size_t i = 0; i < config->input_count; i++) {
         const struct lf_input_config *input = &config->inputs[i];
+        size_t matched = 0;
+
         for (size_t j = 0; j < input->path_count; j++) {
-            scan_pattern(inputs, input, *pattern++);
+            matched += scan_pattern(inputs, input, pattern[j]);
         }
+        if (matched == 0 && inputs->scans == 0) {
+            report_no_match(inputs, input, pattern);
+        }
+        pattern += input->path_count;
     }
+    inputs->scans++;
 
     /*
      * Files no longer under any matched name are drained and closed; a
