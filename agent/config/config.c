@@ -261,6 +261,43 @@ static void add_field(struct field_list *list, const char *key,
     input->field_count++;
 }
 
+/*
+ * Fields every document gets from the agent itself. An input's `fields`
+ * may not set them: the agent's value would silently win or lose, and a
+ * wrong @timestamp makes Elasticsearch reject every document.
+ */
+static const char *const reserved_fields[] = {
+    "@timestamp",   "message",       "tags",          "log.file.path",
+    "log.offset",   "log.flags",     "agent.type",    "agent.version",
+    "input.type",   "event.original",
+};
+
+static int check_reserved(const struct lf_conf_node *node, const char *key,
+                          char *errbuf, size_t errlen)
+{
+    char label[64];
+    size_t n = 0;
+
+    for (size_t i = 0; i < LF_ARRAY_SIZE(reserved_fields); i++) {
+        if (strcmp(key, reserved_fields[i]) != 0) {
+            continue;
+        }
+        /* Suggest a flat ECS label: "log.offset" becomes "log_offset". */
+        for (const char *p = key; *p != '\0' && n + 1 < sizeof(label); p++) {
+            if (*p != '@') {
+                label[n++] = *p == '.' ? '_' : *p;
+            }
+        }
+        label[n] = '\0';
+        return lf_conf_error(node, errbuf, errlen,
+                             "%s is set by logferry for every event and "
+                             "cannot be set in fields; use another name, "
+                             "such as labels.%s",
+                             key, label);
+    }
+    return 0;
+}
+
 /* Adds every scalar under `map` with its dotted key after `prefix`. */
 static int flatten_fields(const struct lf_conf_node *map, struct lf_buf *prefix,
                           struct field_list *list, char *errbuf, size_t errlen)
@@ -280,8 +317,11 @@ static int flatten_fields(const struct lf_conf_node *map, struct lf_buf *prefix,
         if (lf_conf_kind(&node) == LF_CONF_MAP) {
             rc = flatten_fields(&node, prefix, list, errbuf, errlen);
         } else if (lf_conf_kind(&node) == LF_CONF_SCALAR) {
-            lf_conf_scalar(&node, &text, errbuf, errlen);
-            add_field(list, prefix->data, &node, text);
+            rc = check_reserved(&node, prefix->data, errbuf, errlen);
+            if (rc == 0) {
+                lf_conf_scalar(&node, &text, errbuf, errlen);
+                add_field(list, prefix->data, &node, text);
+            }
         } else {
             rc = lf_conf_expect_error(&node, errbuf, errlen,
                                       "a string, number or boolean");

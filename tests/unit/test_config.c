@@ -575,6 +575,33 @@ static void test_config_input_option_errors(void)
                 "'lots'");
 }
 
+static void test_config_reserved_fields_rejected(void)
+{
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    fields:\n"
+                "      message: hi\n",
+                ":5: inputs[0].fields.message: message is set by logferry "
+                "for every event and cannot be set in fields; use another "
+                "name, such as labels.message");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    fields: {'@timestamp': now}\n",
+                ":4: inputs[0].fields.@timestamp: @timestamp is set by "
+                "logferry for every event and cannot be set in fields; use "
+                "another name, such as labels.timestamp");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    fields:\n"
+                "      log: {offset: 3}\n",
+                ":5: inputs[0].fields.log.offset: log.offset is set by "
+                "logferry for every event and cannot be set in fields; use "
+                "another name, such as labels.log_offset");
+}
+
 static void test_config_max_line_bytes_minimum(void)
 {
     struct lf_config config;
@@ -709,6 +736,7 @@ int main(void)
     LF_RUN(test_config_input_id_errors);
     LF_RUN(test_config_input_paths_errors);
     LF_RUN(test_config_input_option_errors);
+    LF_RUN(test_config_reserved_fields_rejected);
     LF_RUN(test_config_max_line_bytes_minimum);
     LF_RUN(test_config_setting_errors);
     LF_RUN(test_config_empty_fields_is_unset);
