@@ -45,24 +45,39 @@ struct agent {
     uint64_t drain_resolved;   /* events with a result at the last check */
     uint64_t drain_progress_ms; /* loop time of the last progress */
     uint64_t drain_started_ms;
+    bool caught_up;            /* --once read every matched file */
+    bool save_failed;          /* the last registry save failed */
+    uv_signal_t sighup;
 };
 
-static void save_registry(struct agent *agent)
+/* Returns 0, or the error code when the registry could not be saved. */
+static int save_registry(struct agent *agent)
 {
     char errbuf[512];
+    int rc;
 
     if (!lf_registry_dirty(agent->registry)) {
-        return;
+        return 0;
     }
-    if (lf_registry_save(agent->registry, errbuf, sizeof(errbuf)) != 0) {
+    rc = lf_registry_save(agent->registry, errbuf, sizeof(errbuf));
+    if (rc != 0 && !agent->save_failed) {
         lf_log_error("registry", "%s; offsets stay in memory and the save "
-                     "is retried", errbuf);
+                     "is retried every registry.flush", errbuf);
+    } else if (rc == 0 && agent->save_failed) {
+        lf_log_info("registry", "saving the registry succeeds again");
     }
+    agent->save_failed = rc != 0;
+    return rc;
 }
 
 static void on_registry_timer(uv_timer_t *timer)
 {
-    save_registry(timer->data);
+    struct agent *agent = timer->data;
+
+    if (save_registry(agent) != 0 && agent->state != AGENT_CLOSING) {
+        uv_timer_start(&agent->registry_timer, on_registry_timer,
+                       (uint64_t)agent->config->registry_flush_ms, 0);
+    }
 }
 
 /*
@@ -125,11 +140,16 @@ static void finish(struct agent *agent, int exit_code)
     agent->exit_code = exit_code;
 
     log_summary(agent);
-    save_registry(agent);
+    if (save_registry(agent) != 0) {
+        lf_log_error("agent", "the acknowledged offsets could not be saved; "
+                     "the next run sends again what this run shipped");
+        agent->exit_code = LF_EXIT_FAILURE;
+    }
     lf_inputs_close(agent->inputs);
     lf_es_output_close(agent->output, NULL, NULL);
     close_handle((uv_handle_t *)&agent->sigterm);
     close_handle((uv_handle_t *)&agent->sigint);
+    close_handle((uv_handle_t *)&agent->sighup);
     close_handle((uv_handle_t *)&agent->registry_timer);
     close_handle((uv_handle_t *)&agent->drain_timer);
 }
@@ -137,8 +157,23 @@ static void finish(struct agent *agent, int exit_code)
 static void finish_drain(struct agent *agent)
 {
     struct lf_pipeline_stats stats;
+    struct lf_input_stats input_stats;
 
     lf_pipeline_stats(agent->pipeline, &stats);
+    lf_inputs_stats(agent->inputs, &input_stats);
+    if (agent->once && !agent->caught_up) {
+        lf_log_error("agent", "stopped by a signal before every matched "
+                     "file was read; what was read is acknowledged and the "
+                     "next run continues from there");
+        finish(agent, LF_EXIT_FAILURE);
+        return;
+    }
+    if (agent->once && input_stats.files_failed > 0) {
+        lf_log_error("agent", "matched files that could not be read: %" PRIu64
+                     " (errors logged above)", input_stats.files_failed);
+        finish(agent, LF_EXIT_FAILURE);
+        return;
+    }
     if (agent->once && stats.events_rejected > 0) {
         lf_log_error("agent", "events rejected by Elasticsearch: %" PRIu64
                      " (reasons logged above); their lines are not in the "
@@ -228,6 +263,7 @@ static void on_caught_up(void *arg)
     struct agent *agent = arg;
 
     if (agent->state == AGENT_RUNNING) {
+        agent->caught_up = true;
         lf_log_info("agent", "every matched file was read to its end; "
                     "waiting for acknowledgements");
         lf_inputs_stop(agent->inputs);
@@ -250,6 +286,15 @@ static void on_signal(uv_signal_t *handle, int signum)
                 (double)agent->config->shutdown_timeout_ms / 1000.0);
     lf_inputs_stop(agent->inputs);
     start_drain(agent);
+}
+
+/* Configuration reload is not supported; SIGHUP must not end the agent. */
+static void on_sighup(uv_signal_t *handle, int signum)
+{
+    (void)handle;
+    (void)signum;
+    lf_log_warn("agent", "received SIGHUP; reloading the configuration is "
+                "not supported, restart logferry to apply changes");
 }
 
 static void on_output_result(void *arg, struct lf_ack_ref ref,
@@ -308,6 +353,8 @@ static void init_handles(struct agent *agent)
     agent->sigterm.data = agent;
     uv_signal_init(&agent->loop, &agent->sigint);
     agent->sigint.data = agent;
+    uv_signal_init(&agent->loop, &agent->sighup);
+    agent->sighup.data = agent;
     uv_timer_init(&agent->loop, &agent->registry_timer);
     agent->registry_timer.data = agent;
     uv_timer_init(&agent->loop, &agent->drain_timer);
@@ -341,12 +388,14 @@ int lf_agent_run(const struct lf_config *config, bool once)
                 config->es.hosts[0]);
     uv_signal_start(&agent.sigterm, on_signal, SIGTERM);
     uv_signal_start(&agent.sigint, on_signal, SIGINT);
+    uv_signal_start(&agent.sighup, on_sighup, SIGHUP);
     if (once) {
         /* Watches for a stuck output while files are still being read. */
         agent.drain_progress_ms = uv_now(&agent.loop);
         uv_timer_start(&agent.drain_timer, on_drain_timer, 1000, 1000);
     }
     lf_inputs_start(agent.inputs);
+    lf_inputs_adopt(agent.inputs, agent.registry);
     uv_run(&agent.loop, UV_RUN_DEFAULT);
     lf_log_info("agent", "stopped");
 

@@ -11,6 +11,7 @@
 #include "lf/log.h"
 #include "lf/mem.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <libgen.h>
@@ -44,6 +45,7 @@ struct harvester {
     bool at_eof;           /* the last read returned no bytes */
     bool gone;             /* no matched path refers to the file */
     bool seen;             /* found by the scan in progress */
+    uint64_t expected_id;  /* adopted from the registry: its file id, or 0 */
     uv_timer_t close_timer;
 };
 
@@ -69,6 +71,8 @@ struct lf_inputs {
     char *chunk;
     char **patterns;       /* every input's globs made absolute, in order */
     uint64_t scans;        /* completed scans */
+    bool scan_incomplete;  /* a glob of the running scan failed */
+    bool scan_failed;      /* the last scan was incomplete */
     struct failed_path *failed;
     size_t failed_count;
     struct lf_input_stats stats;
@@ -91,15 +95,15 @@ static struct failed_path *find_failed(struct lf_inputs *inputs,
     return NULL;
 }
 
-/* Logs an open failure once per path and error. */
-static void report_failure(struct lf_inputs *inputs,
+/* Logs an open failure once per path and error; returns true if logged. */
+static bool report_failure(struct lf_inputs *inputs,
                            const struct lf_input_config *input,
                            const char *path, const char *what, int error)
 {
     struct failed_path *failed = find_failed(inputs, path);
 
     if (failed != NULL && failed->error == error) {
-        return;
+        return false;
     }
     if (failed == NULL) {
         inputs->failed = lf_realloc(inputs->failed, (inputs->failed_count + 1) *
@@ -111,6 +115,7 @@ static void report_failure(struct lf_inputs *inputs,
     lf_log_warn("input", "%s(\"%s\") failed: %s (%s); skipping it until it "
                 "changes input=%s",
                 what, path, lf_strerror(error), lf_err_name(error), input->id);
+    return true;
 }
 
 static void forget_failure(struct lf_inputs *inputs, const char *path)
@@ -163,6 +168,10 @@ static int identify(struct harvester *h)
     }
     h->info.file_id = lf_file_id(&st, head, head_len);
     h->info.size = st.size;
+    if (h->expected_id != 0 && h->info.file_id != h->expected_id) {
+        /* The inode was reused by another file: not the one to resume. */
+        return LF_ENOENT;
+    }
 
     offset = h->inputs->sink.open_file(h->inputs->sink.arg, &h->info,
                                        &h->source);
@@ -247,7 +256,9 @@ static void on_close_timer(uv_timer_t *timer)
 {
     struct harvester *h = timer->data;
 
-    if (h->gone && h->at_eof && h->state == HARVESTER_READING) {
+    if (h->gone && h->at_eof &&
+        (h->state == HARVESTER_READING ||
+         h->state == HARVESTER_WAITING_HEAD)) {
         lf_log_info("input", "closing file that was renamed or removed "
                     "path=%s inode=%llu offset=%llu", h->path,
                     (unsigned long long)h->info.ino,
@@ -321,9 +332,11 @@ static void harvest(struct harvester *h)
         rc = identify(h);
         if (rc == LF_EAGAIN) {
             h->at_eof = true;
-            if (h->inputs->once) {
-                harvester_close(h);
-            }
+            after_eof(h);
+            return;
+        }
+        if (rc == LF_ENOENT) {
+            harvester_close(h);
             return;
         }
         if (rc != 0) {
@@ -398,9 +411,9 @@ static void harvester_close(struct harvester *h)
     }
 }
 
-static void open_harvester(struct lf_inputs *inputs,
-                           const struct lf_input_config *input,
-                           const char *path)
+static struct harvester *open_harvester(struct lf_inputs *inputs,
+                                        const struct lf_input_config *input,
+                                        const char *path)
 {
     struct lf_file_stat st;
     struct harvester *h;
@@ -410,8 +423,10 @@ static void open_harvester(struct lf_inputs *inputs,
 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
-        report_failure(inputs, input, path, "open", -errno);
-        return;
+        if (report_failure(inputs, input, path, "open", -errno)) {
+            inputs->stats.files_failed++;
+        }
+        return NULL;
     }
     rc = lf_file_fstat(fd, &st);
     if (rc == 0 && !st.is_regular) {
@@ -421,7 +436,7 @@ static void open_harvester(struct lf_inputs *inputs,
         report_failure(inputs, input, path,
                        rc == LF_EINVAL ? "open regular file" : "fstat", rc);
         close(fd);
-        return;
+        return NULL;
     }
     forget_failure(inputs, path);
 
@@ -451,6 +466,7 @@ static void open_harvester(struct lf_inputs *inputs,
         h->wd = lf_watcher_add_file(inputs->watcher, proc_path, h);
     }
     schedule_read(h);
+    return h;
 }
 
 /* Discovery */
@@ -506,6 +522,23 @@ static void watch_dir_of(struct lf_inputs *inputs, const char *path)
     lf_free(copy);
 }
 
+/*
+ * glob(3) reports directory errors only through a callback without a user
+ * pointer, so the callback records them here; glob runs synchronously on
+ * the loop thread and the value is read right after it returns.
+ */
+static _Thread_local int glob_dir_error;
+
+static int on_glob_error(const char *path, int error)
+{
+    (void)path;
+    /* A directory that does not exist (yet) is not an error. */
+    if (error != ENOENT && error != ENOTDIR && glob_dir_error == 0) {
+        glob_dir_error = error;
+    }
+    return 0;
+}
+
 /* Returns the number of paths the pattern matched. */
 static size_t scan_pattern(struct lf_inputs *inputs,
                            const struct lf_input_config *input,
@@ -516,13 +549,25 @@ static size_t scan_pattern(struct lf_inputs *inputs,
     int rc;
 
     watch_dir_of(inputs, pattern);
-    rc = glob(pattern, GLOB_NOSORT, NULL, &g);
-    if (rc == GLOB_NOMATCH) {
-        return 0;
+    glob_dir_error = 0;
+    rc = glob(pattern, GLOB_NOSORT, on_glob_error, &g);
+    if (glob_dir_error != 0 || (rc != 0 && rc != GLOB_NOMATCH)) {
+        /*
+         * A directory could not be read (EMFILE, EACCES): the matches are
+         * incomplete, so no open file may be taken for removed.
+         */
+        int error = glob_dir_error != 0 ? -glob_dir_error : LF_ENOMEM;
+
+        if (!inputs->scan_failed) {
+            lf_log_warn("input", "glob(\"%s\") failed: %s (%s); files it "
+                        "does not list are kept open until a scan succeeds "
+                        "input=%s", pattern, lf_strerror(error),
+                        lf_err_name(error), input->id);
+        }
+        inputs->scan_incomplete = true;
     }
     if (rc != 0) {
-        lf_log_warn("input", "glob(\"%s\") failed input=%s", pattern,
-                    input->id);
+        globfree(&g);
         return 0;
     }
     for (size_t i = 0; i < g.gl_pathc; i++) {
@@ -559,6 +604,7 @@ static void scan(struct lf_inputs *inputs)
     for (struct harvester *h = inputs->harvesters; h != NULL; h = h->next) {
         h->seen = false;
     }
+    inputs->scan_incomplete = false;
     for (size_t i = 0; i < config->input_count; i++) {
         const struct lf_input_config *input = &config->inputs[i];
         size_t matched = 0;
@@ -572,6 +618,7 @@ static void scan(struct lf_inputs *inputs)
         pattern += input->path_count;
     }
     inputs->scans++;
+    inputs->scan_failed = inputs->scan_incomplete;
 
     /*
      * Files no longer under any matched name are drained and closed; a
@@ -581,7 +628,7 @@ static void scan(struct lf_inputs *inputs)
         if (h->state == HARVESTER_CLOSING) {
             continue;
         }
-        if (!h->seen && !h->gone) {
+        if (!h->seen && !h->gone && !inputs->scan_incomplete) {
             h->gone = true;
             lf_log_info("input", "file was renamed or removed, reading it "
                         "to its end path=%s", h->path);
@@ -776,6 +823,77 @@ void lf_inputs_start(struct lf_inputs *inputs)
     if (inputs->ready_head != NULL) {
         uv_idle_start(&inputs->reader, on_reader_idle);
     }
+}
+
+static const struct lf_input_config *find_input(const struct lf_config *config,
+                                               const char *id)
+{
+    for (size_t i = 0; i < config->input_count; i++) {
+        if (strcmp(config->inputs[i].id, id) == 0) {
+            return &config->inputs[i];
+        }
+    }
+    return NULL;
+}
+
+/* Stores the path of the entry's inode in its last folder, if it is there. */
+static bool find_moved_file(const struct lf_registry_entry *entry,
+                            struct lf_buf *path_out)
+{
+    char *copy = lf_strdup(entry->path);
+    const char *dir = dirname(copy);
+    bool found = false;
+    struct dirent *de;
+    DIR *d = opendir(dir);
+
+    while (d != NULL && !found && (de = readdir(d)) != NULL) {
+        struct lf_file_stat st;
+
+        if (de->d_ino != entry->ino) {
+            continue;
+        }
+        lf_buf_reset(path_out);
+        lf_buf_appendf(path_out, "%s/%s", dir, de->d_name);
+        found = lf_file_stat_path(path_out->data, &st) == 0 &&
+                st.dev == entry->dev && st.ino == entry->ino &&
+                st.is_regular && st.size > entry->offset;
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    lf_free(copy);
+    return found;
+}
+
+void lf_inputs_adopt(struct lf_inputs *inputs, struct lf_registry *registry)
+{
+    struct lf_registry_entry *entry;
+    struct lf_buf path;
+
+    lf_buf_init(&path);
+    for (size_t i = 0; (entry = lf_registry_entry_at(registry, i)) != NULL;
+         i++) {
+        const struct lf_input_config *input;
+        struct harvester *h;
+
+        if (entry->input_id == NULL ||
+            find_harvester(inputs, entry->dev, entry->ino) != NULL) {
+            continue;
+        }
+        input = find_input(inputs->config, entry->input_id);
+        if (input == NULL || !find_moved_file(entry, &path)) {
+            continue;
+        }
+        h = open_harvester(inputs, input, path.data);
+        if (h != NULL) {
+            h->expected_id = entry->file_id;
+            h->gone = true;
+            lf_log_info("input", "resuming a file renamed away from the "
+                        "globs path=%s input=%s offset=%llu", path.data,
+                        input->id, (unsigned long long)entry->offset);
+        }
+    }
+    lf_buf_cleanup(&path);
 }
 
 void lf_inputs_resume(struct lf_inputs *inputs)

@@ -16,6 +16,7 @@
 
 #include "agent/config/config.h"
 #include "agent/input/line_reader.h"
+#include "agent/registry/registry.h"
 
 /* Scan for new files at least this often, even without inotify events. */
 #define LF_INPUT_SCAN_INTERVAL_MS 10000
@@ -65,6 +66,7 @@ struct lf_input_stats {
     uint64_t files_closed;
     uint64_t lines_truncated;
     uint64_t files_truncated; /* truncated in place while being read */
+    uint64_t files_failed;    /* matched files that could not be opened */
     size_t harvesters_open;
 };
 
@@ -81,6 +83,14 @@ int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
 
 /* Runs the first scan and starts watching. */
 void lf_inputs_start(struct lf_inputs *inputs);
+
+/*
+ * Finds the files of registry entries that no glob matches any more, such
+ * as a log renamed by rotation while the agent was stopped, in the folder
+ * they were last read in, and reads them from the saved offset to their
+ * end. Call after lf_inputs_start().
+ */
+void lf_inputs_adopt(struct lf_inputs *inputs, struct lf_registry *registry);
 
 /* Continues reading paused files: the sink has room again. */
 void lf_inputs_resume(struct lf_inputs *inputs);

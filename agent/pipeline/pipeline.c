@@ -23,6 +23,7 @@ struct source {
     uint64_t dev;
     uint64_t ino;
     char *path;              /* owned copy for the registry */
+    struct lf_registry_entry *entry; /* this file's registry entry */
     struct lf_ack_tracker tracker;
     bool reading;            /* the harvester is open */
     bool retired;            /* truncated: results no longer commit */
@@ -97,9 +98,20 @@ static uint64_t open_file(void *arg, const struct lf_file_info *info,
     struct lf_registry_entry *entry;
     uint64_t offset = 0;
 
+    /*
+     * The entry exists from the first read on, with the offset reading
+     * starts at, so a restart can find a file that was renamed away from
+     * every glob before any of its lines was acknowledged.
+     */
     entry = lf_registry_find(pipeline->registry, info->file_id);
     if (entry != NULL) {
         offset = entry->offset;
+    }
+    src->entry = lf_registry_update(pipeline->registry, info->file_id,
+                                    offset, info->path, info->dev, info->ino);
+    lf_registry_set_input(pipeline->registry, src->entry, info->input->id);
+    if (entry == NULL && pipeline->on_commit != NULL) {
+        pipeline->on_commit(pipeline->commit_arg);
     }
     src->file_id = info->file_id;
     src->dev = info->dev;
@@ -249,9 +261,8 @@ void lf_pipeline_on_result(struct lf_pipeline *pipeline, struct lf_ack_ref ref,
     pipeline->unresolved--;
 
     if (lf_ack_tracker_resolve(&src->tracker, ref.ticket) && !src->retired) {
-        lf_registry_update(pipeline->registry, src->file_id,
-                           src->tracker.committed, src->path, src->dev,
-                           src->ino);
+        lf_registry_commit(pipeline->registry, src->entry,
+                           src->tracker.committed, src->path);
         if (pipeline->on_commit != NULL) {
             pipeline->on_commit(pipeline->commit_arg);
         }

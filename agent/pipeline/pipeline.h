@@ -38,8 +38,9 @@ struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
                                     struct lf_registry *registry);
 
 /*
- * Sets `cb(arg)`, called whenever an offset is committed to the registry
- * in memory, so the owner can schedule a save.
+ * Sets `cb(arg)`, called whenever the registry changes in memory (an
+ * offset is committed or a new file gets its entry), so the owner can
+ * schedule a save.
  */
 void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
                            void (*cb)(void *arg), void *arg);

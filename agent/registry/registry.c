@@ -4,6 +4,7 @@
  * stays a few kilobytes, so rewriting is cheaper than journaling.
  */
 #include "agent/registry/registry.h"
+#include "lf/buf.h"
 #include "lf/error.h"
 #include "lf/log.h"
 #include "lf/mem.h"
@@ -37,6 +38,7 @@ static void entry_free(struct lf_registry_entry *entry)
 {
     if (entry != NULL) {
         lf_free(entry->path);
+        lf_free(entry->input_id);
         lf_free(entry);
     }
 }
@@ -111,10 +113,36 @@ static int parse_u64(json_t *obj, const char *key, uint64_t *out)
     return 0;
 }
 
+/* Decodes a `path_hex` value; returns NULL when it is not valid hex. */
+static char *decode_hex_path(const char *hex)
+{
+    size_t len = strlen(hex);
+    char *path;
+
+    if (len % 2 != 0) {
+        return NULL;
+    }
+    path = lf_malloc(len / 2 + 1);
+    for (size_t i = 0; i < len / 2; i++) {
+        unsigned byte;
+        if (sscanf(hex + 2 * i, "%2x", &byte) != 1) {
+            lf_free(path);
+            return NULL;
+        }
+        path[i] = (char)byte;
+    }
+    path[len / 2] = '\0';
+    return path;
+}
+
 static int parse_entry(struct lf_registry *registry, json_t *item)
 {
     const char *id_text = json_string_value(json_object_get(item, "id"));
     const char *path = json_string_value(json_object_get(item, "path"));
+    const char *path_hex =
+        json_string_value(json_object_get(item, "path_hex"));
+    char *decoded = NULL;
+    const char *input_id;
     struct lf_registry_entry *entry;
     uint64_t offset;
     uint64_t dev;
@@ -123,24 +151,31 @@ static int parse_entry(struct lf_registry *registry, json_t *item)
     char *end;
     uint64_t file_id;
 
+    if (path_hex != NULL) {
+        decoded = decode_hex_path(path_hex);
+        path = decoded;
+    }
     if (id_text == NULL || path == NULL) {
         return LF_ECORRUPT;
     }
     errno = 0;
     file_id = strtoull(id_text, &end, 16);
-    if (errno != 0 || *end != '\0' || end == id_text) {
-        return LF_ECORRUPT;
-    }
-    if (parse_u64(item, "offset", &offset) != 0 ||
+    if (errno != 0 || *end != '\0' || end == id_text ||
+        parse_u64(item, "offset", &offset) != 0 ||
         parse_u64(item, "dev", &dev) != 0 ||
         parse_u64(item, "ino", &ino) != 0 ||
         parse_u64(item, "updated", &updated) != 0) {
+        lf_free(decoded);
         return LF_ECORRUPT;
     }
 
     entry = add_entry(registry, file_id);
     entry->offset = offset;
-    entry->path = lf_strdup(path);
+    entry->path = decoded != NULL ? decoded : lf_strdup(path);
+    input_id = json_string_value(json_object_get(item, "input"));
+    if (input_id != NULL) {
+        entry->input_id = lf_strdup(input_id);
+    }
     entry->dev = dev;
     entry->ino = ino;
     entry->updated_s = (int64_t)updated;
@@ -184,11 +219,11 @@ static int load_file(struct lf_registry *registry, const char *name,
         goto out;
     }
     for (size_t i = 0; i < json_array_size(files); i++) {
-        rc = parse_entry(registry, json_array_get(files, i));
-        if (rc != 0) {
-            snprintf(errbuf, errlen, "%s/%s: entry %zu is invalid",
-                     registry->dir, name, i);
-            goto out;
+        if (parse_entry(registry, json_array_get(files, i)) != 0) {
+            lf_log_warn("registry", "%s/%s: entry %zu is invalid and was "
+                        "skipped; its file is read from the start and "
+                        "lines sent before are answered 409",
+                        registry->dir, name, i);
         }
     }
 
@@ -330,6 +365,37 @@ struct lf_registry_entry *lf_registry_update(struct lf_registry *registry,
     return entry;
 }
 
+void lf_registry_commit(struct lf_registry *registry,
+                        struct lf_registry_entry *entry, uint64_t offset,
+                        const char *path)
+{
+    if (strcmp(entry->path, path) != 0) {
+        lf_free(entry->path);
+        entry->path = lf_strdup(path);
+    }
+    entry->offset = offset;
+    entry->updated_s = (int64_t)time(NULL);
+    registry->dirty = true;
+}
+
+void lf_registry_set_input(struct lf_registry *registry,
+                           struct lf_registry_entry *entry,
+                           const char *input_id)
+{
+    if (entry->input_id != NULL && strcmp(entry->input_id, input_id) == 0) {
+        return;
+    }
+    lf_free(entry->input_id);
+    entry->input_id = lf_strdup(input_id);
+    registry->dirty = true;
+}
+
+struct lf_registry_entry *lf_registry_entry_at(struct lf_registry *registry,
+                                               size_t index)
+{
+    return index < registry->count ? registry->entries[index] : NULL;
+}
+
 size_t lf_registry_count(const struct lf_registry *registry)
 {
     return registry->count;
@@ -343,6 +409,25 @@ bool lf_registry_dirty(const struct lf_registry *registry)
 uint64_t lf_registry_saves(const struct lf_registry *registry)
 {
     return registry->saves;
+}
+
+/* Stores the path as a string, or hex-encoded when it is not UTF-8. */
+static void add_path(json_t *item, const char *path)
+{
+    json_t *value = json_string(path);
+    struct lf_buf hex;
+
+    if (value != NULL) {
+        json_object_set_new(item, "path", value);
+        return;
+    }
+    lf_buf_init(&hex);
+    for (const unsigned char *p = (const unsigned char *)path; *p != '\0';
+         p++) {
+        lf_buf_appendf(&hex, "%02x", *p);
+    }
+    json_object_set_new(item, "path_hex", json_string(hex.data));
+    lf_buf_cleanup(&hex);
 }
 
 static char *serialize(const struct lf_registry *registry)
@@ -359,7 +444,10 @@ static char *serialize(const struct lf_registry *registry)
 
         snprintf(id, sizeof(id), "%016" PRIx64, entry->file_id);
         json_object_set_new(item, "id", json_string(id));
-        json_object_set_new(item, "path", json_string(entry->path));
+        add_path(item, entry->path);
+        if (entry->input_id != NULL) {
+            json_object_set_new(item, "input", json_string(entry->input_id));
+        }
         json_object_set_new(item, "offset",
                             json_integer((json_int_t)entry->offset));
         json_object_set_new(item, "dev", json_integer((json_int_t)entry->dev));

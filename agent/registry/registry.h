@@ -7,7 +7,9 @@
  * `registry.json.prev`, renames the new one into place and fsyncs the
  * folder. Loading falls back to the previous version, with an error
  * logged, when the current one is unreadable; it never starts from zero
- * silently.
+ * silently. An invalid entry in a readable file is skipped with a warning,
+ * so one bad entry cannot stop the agent from starting. Paths that are not
+ * valid UTF-8 are stored hex-encoded as `path_hex`.
  */
 #ifndef LF_AGENT_REGISTRY_REGISTRY_H
 #define LF_AGENT_REGISTRY_REGISTRY_H
@@ -23,6 +25,7 @@ struct lf_registry_entry {
     uint64_t dev;
     uint64_t ino;
     int64_t updated_s; /* Unix time of the last change */
+    char *input_id;    /* owned; the input that read the file, or NULL */
 };
 
 struct lf_registry;
@@ -52,6 +55,23 @@ struct lf_registry_entry *lf_registry_update(struct lf_registry *registry,
                                              uint64_t offset,
                                              const char *path, uint64_t dev,
                                              uint64_t ino);
+
+/*
+ * Moves an entry returned by lf_registry_update() to `offset`, and to
+ * `path` if the file was renamed. Cheaper than an update: no lookup.
+ */
+void lf_registry_commit(struct lf_registry *registry,
+                        struct lf_registry_entry *entry, uint64_t offset,
+                        const char *path);
+
+/* Records which input reads the entry's file; `input_id` is copied. */
+void lf_registry_set_input(struct lf_registry *registry,
+                           struct lf_registry_entry *entry,
+                           const char *input_id);
+
+/* Returns entry `index` (0 to count - 1), valid until lf_registry_free. */
+struct lf_registry_entry *lf_registry_entry_at(struct lf_registry *registry,
+                                               size_t index);
 
 /* Returns the number of entries. */
 size_t lf_registry_count(const struct lf_registry *registry);

@@ -149,6 +149,15 @@ static int add_host(const struct lf_conf_node *node, struct lf_es_config *out,
     }
     len = check_url(url, &why);
     if (len == 0) {
+        /* The message goes to logs: never echo credentials in the URL. */
+        const char *at = strchr(url, '@');
+        const char *scheme_end = strstr(url, "://");
+
+        if (at != NULL && scheme_end != NULL && scheme_end < at) {
+            return lf_conf_error(node, errbuf, errlen,
+                                 "invalid URL '%.*s://***@%s': %s",
+                                 (int)(scheme_end - url), url, at + 1, why);
+        }
         return lf_conf_error(node, errbuf, errlen, "invalid URL '%s': %s", url,
                              why);
     }

@@ -79,7 +79,7 @@ def test_unreadable_file(scratch):
         scratch, [plain_input([scratch.join("logs", "*.log")])],
         standin.url)
     proc = harness.run_once(
-        scratch, config, timeout=30,
+        scratch, config, timeout=30, expect_rc=1,
         prefix=["setpriv", "--reuid=nobody", "--regid=nogroup",
                 "--clear-groups"])
     check_eq(messages(standin), sorted(lines), "messages")
@@ -88,6 +88,9 @@ def test_unreadable_file(scratch):
     check(named, "no log line names secret.log: %s" % harness.tail(output))
     check(any(re.search(r"(?i)permission denied|EACCES", l) for l in named),
           "the secret.log line gives no reason: %s" % named)
+    check("matched files that could not be read: 1" in output,
+          "--once does not say that a matched file could not be read: %s"
+          % harness.tail(output))
 
 
 def test_nul_bytes_and_binary(scratch):

@@ -135,6 +135,38 @@ def test_truncate_in_place_while_running(scratch):
              "truncation warnings")
 
 
+def test_rotated_during_outage_then_restart(scratch):
+    """The glob names only app.log. It is renamed while Elasticsearch is
+    down and the agent is stopped before anything was acknowledged: the
+    next run must still find app.log.1 and ship all of it."""
+    live = scratch.join("logs", "app.log")
+    old, _ = harness.app_lines(3000, seed=61)
+    new, _ = harness.app_lines(10, seed=62, first=5000)
+    scratch.write("logs/app.log", "".join(l + "\n" for l in old))
+    dead_url = "http://127.0.0.1:%d" % harness.free_port()
+    down = harness.write_config(
+        scratch, [harness.app_input([live])], dead_url, name="down.yml",
+        **{"shutdown.timeout": "1s", "registry.flush": "50ms"})
+    agent = harness.Agent(scratch, down)
+    harness.wait_until(
+        lambda: os.path.exists(scratch.join("data", "registry.json")),
+        what="the registry to record the file")
+    os.rename(live, live + ".1")
+    scratch.write("logs/app.log", "".join(l + "\n" for l in new))
+    check_eq(agent.stop(), 1, "exit status after SIGTERM with nothing "
+             "acknowledged")
+
+    standin = scratch.standin()
+    up = harness.write_config(
+        scratch, [harness.app_input([live])], standin.url, name="up.yml")
+    proc = harness.run_once(scratch, up)
+    check("resuming a file renamed away from the globs" in proc.stderr,
+          "the renamed file was not resumed: %s" % harness.tail(proc.stderr))
+    messages = sorted(field(d, "message") for d in harness.documents(standin))
+    check_eq(len(messages), len(old) + len(new), "documents")
+    check_eq(messages, sorted(old + new), "messages")
+
+
 def rotate_repeatedly(scratch, glob, pause_s):
     """Write 6,000 lines while the agent runs, rotating every 1,000 the way
     logrotate does: app.log.N becomes app.log.N+1, app.log becomes
@@ -187,6 +219,7 @@ TESTS = [
     test_rotation_glob_matches_live_name_only,
     test_delete_and_recreate_same_name,
     test_truncate_in_place_while_running,
+    test_rotated_during_outage_then_restart,
     test_repeated_rotation_glob_matches_all,
     test_repeated_rotation_live_name_only,
 ]

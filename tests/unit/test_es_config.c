@@ -211,7 +211,7 @@ static void test_es_config_rejects_credentials_in_url(void)
 {
     check_error("output.elasticsearch.hosts: [\"https://u:p@es:9200\"]\n",
                 "test.yaml:1: output.elasticsearch.hosts[0]: invalid URL "
-                "'https://u:p@es:9200': credentials do not belong in the URL, "
+                "'https://***@es:9200': credentials do not belong in the URL, "
                 "set username and password or api_key");
 }
 
