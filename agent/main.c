@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define DEFAULT_CONFIG_PATH "/etc/logferry/logferry.yml"
 
@@ -111,6 +112,25 @@ static int parse_options(int argc, char **argv, struct options *opts)
     return -1;
 }
 
+/*
+ * Raises the soft limit on open descriptors to the hard limit: every
+ * harvested file and every connection takes one, and the soft default of
+ * 1024 is reached by hosts with many log files.
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit limit;
+
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+        limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+            lf_log_warn("agent", "raising the open file limit failed; it "
+                        "stays at the soft limit");
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct lf_config config;
@@ -139,6 +159,7 @@ int main(int argc, char **argv)
     }
 
     lf_log_set_level(config.log_level);
+    raise_fd_limit();
     if (lf_http_global_init() != 0) {
         fprintf(stderr, "logferry: initialising libcurl failed\n");
         lf_config_cleanup(&config);

@@ -20,6 +20,13 @@
 /* Smallest accepted `max_line_bytes`. */
 #define CONFIG_MIN_MAX_LINE_BYTES 1024
 
+/*
+ * Largest accepted `max_line_bytes`: a line that spans reads is held in
+ * memory up to this size, and Elasticsearch's default
+ * http.max_content_length (100mb) must still take the document.
+ */
+#define CONFIG_MAX_MAX_LINE_BYTES (64 * 1024 * 1024)
+
 static const char *const root_keys[] = {
     "path.data",        "inputs",         "output.elasticsearch",
     "shutdown.timeout", "registry.flush", "logging.level",
@@ -477,12 +484,19 @@ static int parse_max_line_bytes(const struct lf_conf_node *input_node,
     if (rc != 0) {
         return rc;
     }
-    if (bytes < CONFIG_MIN_MAX_LINE_BYTES || (uint64_t)bytes > SIZE_MAX) {
+    if (bytes < CONFIG_MIN_MAX_LINE_BYTES) {
         lf_conf_child(input_node, "max_line_bytes", &node);
         return lf_conf_error(&node, errbuf, errlen,
                              "expected at least 1KiB (%d bytes), got %lld "
                              "bytes",
                              CONFIG_MIN_MAX_LINE_BYTES, bytes);
+    }
+    if (bytes > CONFIG_MAX_MAX_LINE_BYTES) {
+        lf_conf_child(input_node, "max_line_bytes", &node);
+        return lf_conf_error(&node, errbuf, errlen,
+                             "expected at most 64MiB (%d bytes), got %lld "
+                             "bytes; a line is held in memory until its end",
+                             CONFIG_MAX_MAX_LINE_BYTES, bytes);
     }
     input->max_line_bytes = (size_t)bytes;
     return 0;

@@ -602,6 +602,17 @@ static void test_config_reserved_fields_rejected(void)
                 "another name, such as labels.log_offset");
 }
 
+static void test_config_max_line_bytes_maximum(void)
+{
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    max_line_bytes: 1000TiB\n",
+                ":4: inputs[0].max_line_bytes: expected at most 64MiB "
+                "(67108864 bytes), got 1099511627776000 bytes; a line is "
+                "held in memory until its end");
+}
+
 static void test_config_max_line_bytes_minimum(void)
 {
     struct lf_config config;
@@ -738,6 +749,7 @@ int main(void)
     LF_RUN(test_config_input_option_errors);
     LF_RUN(test_config_reserved_fields_rejected);
     LF_RUN(test_config_max_line_bytes_minimum);
+    LF_RUN(test_config_max_line_bytes_maximum);
     LF_RUN(test_config_setting_errors);
     LF_RUN(test_config_empty_fields_is_unset);
     LF_RUN(test_config_shutdown_timeout_zero);
