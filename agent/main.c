@@ -5,6 +5,7 @@
 #include "agent/agent.h"
 #include "agent/config/config.h"
 #include "agent/net/http_client.h"
+#include "lf/error.h"
 #include "lf/log.h"
 #include "lf_build_config.h"
 
@@ -125,8 +126,12 @@ static void raise_fd_limit(void)
         limit.rlim_cur < limit.rlim_max) {
         limit.rlim_cur = limit.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-            lf_log_warn("agent", "raising the open file limit failed; it "
-                        "stays at the soft limit");
+            int rc = -errno;
+            lf_log_warn("agent", "setrlimit(RLIMIT_NOFILE, %llu) failed: %s "
+                        "(%s); the open file limit stays at %llu",
+                        (unsigned long long)limit.rlim_max, lf_strerror(rc),
+                        lf_err_name(rc),
+                        (unsigned long long)limit.rlim_cur);
         }
     }
 }
