@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Throughput and footprint benchmark of logferry --once.
 
-Generates N lines of application log (default 1,000,000, about 110 MB),
-ships them through regex parsing and gzip to a local receiver that only
-counts, and prints events/s, MB/s, CPU seconds (user+sys of logferry),
-peak RSS and the number of distinct documents delivered.
+Generates N lines of application log (default 1,000,000, about 101 MB)
+and ships them through regex parsing and gzip to a local receiver that
+only counts. Then it prints events/s, MB/s, CPU seconds (user+sys of
+logferry), peak RSS and the number of distinct documents delivered.
+bench/README.md has the measured figures.
 
 Usage: bench/bench.py [--lines N] [--logferry PATH] [--keep DIR]
 """
@@ -129,6 +130,7 @@ def main():
     print(f"peak RSS:       {after.ru_maxrss / 1024:.1f} MB")
     print(f"delivered:      {got['documents']} documents, "
           f"{got['distinct_ids']} distinct ids, {got['requests']} requests")
+    print(f"request bodies: {got['body_bytes'] / 1e6:.1f} MB as sent")
     exact = got["documents"] == args.lines and got["distinct_ids"] == args.lines
     print(f"exactly once:   {'yes' if exact else 'NO'}")
     if not args.keep:

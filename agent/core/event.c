@@ -32,6 +32,7 @@ void lf_event_cleanup(struct lf_event *ev)
         block = next;
     }
     lf_free(ev->fields);
+    lf_free(ev->key_lens);
     lf_event_init(ev);
 }
 
@@ -44,6 +45,7 @@ void lf_event_reset(struct lf_event *ev)
     ev->field_count = 0;
     ev->tags = 0;
     ev->log_flags = 0;
+    ev->key_filter = 0;
 
     /* Keep only the first block, so a rare huge value does not pin memory. */
     if (ev->arena == NULL) {
@@ -60,42 +62,85 @@ void lf_event_reset(struct lf_event *ev)
 }
 
 /*
- * Keys are usually the same few pointers (literals and configuration
- * strings), so pointers are compared first; a full comparison runs only
- * for keys that start with the same byte.
+ * Returns the key filter bit of a key: a hash of its length and its first
+ * and last bytes. Keys of one ECS namespace ("log.level", "log.offset")
+ * share their first bytes but rarely their length.
  */
-static struct lf_field *find_field(const struct lf_event *ev, const char *key)
+static uint64_t key_bit(const char *key, size_t len)
 {
-    for (size_t i = 0; i < ev->field_count; i++) {
-        if (ev->fields[i].key == key) {
-            return &ev->fields[i];
-        }
+    size_t hash = len;
+
+    if (len > 0) {
+        hash = hash * 31 + (unsigned char)key[0];
+        hash = hash * 31 + (unsigned char)key[len - 1];
+    }
+    return UINT64_C(1) << (hash & 63);
+}
+
+/*
+ * Most keys an event gets are new to it, so the filter settles most
+ * lookups without a scan. Keys are usually the same few pointers
+ * (literals and configuration strings), so a pointer match skips the
+ * text comparison.
+ */
+static struct lf_field *find_field(const struct lf_event *ev, const char *key,
+                                   size_t len, uint64_t bit)
+{
+    if ((ev->key_filter & bit) == 0) {
+        return NULL;
     }
     for (size_t i = 0; i < ev->field_count; i++) {
         const char *other = ev->fields[i].key;
-        if (other[0] == key[0] && strcmp(other, key) == 0) {
+
+        if (ev->key_lens[i] == len &&
+            (other == key ||
+             (other[0] == key[0] && memcmp(other, key, len) == 0))) {
             return &ev->fields[i];
         }
     }
     return NULL;
 }
 
-void lf_event_set(struct lf_event *ev, const char *key,
-                  const struct lf_value *value)
+static struct lf_field *lookup(const struct lf_event *ev, const char *key)
 {
-    struct lf_field *field = find_field(ev, key);
+    size_t len = strlen(key);
+
+    return find_field(ev, key, len, key_bit(key, len));
+}
+
+static void grow_fields(struct lf_event *ev)
+{
+    size_t cap = ev->field_cap == 0 ? LF_EVENT_MIN_FIELDS : ev->field_cap * 2;
+
+    ev->fields = lf_realloc(ev->fields, cap * sizeof(*ev->fields));
+    ev->key_lens = lf_realloc(ev->key_lens, cap * sizeof(*ev->key_lens));
+    ev->field_cap = cap;
+}
+
+/* The body of every setter, inlined so that a set costs one call. */
+static inline void set_value(struct lf_event *ev, const char *key,
+                             const struct lf_value *value)
+{
+    size_t len = strlen(key);
+    uint64_t bit = key_bit(key, len);
+    struct lf_field *field = find_field(ev, key, len, bit);
 
     if (field == NULL) {
         if (ev->field_count == ev->field_cap) {
-            size_t cap = ev->field_cap == 0 ? LF_EVENT_MIN_FIELDS
-                                            : ev->field_cap * 2;
-            ev->fields = lf_realloc(ev->fields, cap * sizeof(*ev->fields));
-            ev->field_cap = cap;
+            grow_fields(ev);
         }
+        ev->key_lens[ev->field_count] = len;
         field = &ev->fields[ev->field_count++];
         field->key = key;
+        ev->key_filter |= bit;
     }
     field->value = *value;
+}
+
+void lf_event_set(struct lf_event *ev, const char *key,
+                  const struct lf_value *value)
+{
+    set_value(ev, key, value);
 }
 
 void lf_event_set_str(struct lf_event *ev, const char *key, const char *ptr,
@@ -105,28 +150,28 @@ void lf_event_set_str(struct lf_event *ev, const char *key, const char *ptr,
 
     v.u.str.ptr = ptr;
     v.u.str.len = len;
-    lf_event_set(ev, key, &v);
+    set_value(ev, key, &v);
 }
 
 void lf_event_set_int(struct lf_event *ev, const char *key, int64_t i)
 {
     struct lf_value v = {.type = LF_VALUE_INT, .u.i = i};
 
-    lf_event_set(ev, key, &v);
+    set_value(ev, key, &v);
 }
 
 void lf_event_set_float(struct lf_event *ev, const char *key, double f)
 {
     struct lf_value v = {.type = LF_VALUE_FLOAT, .u.f = f};
 
-    lf_event_set(ev, key, &v);
+    set_value(ev, key, &v);
 }
 
 void lf_event_set_bool(struct lf_event *ev, const char *key, bool b)
 {
     struct lf_value v = {.type = LF_VALUE_BOOL, .u.b = b};
 
-    lf_event_set(ev, key, &v);
+    set_value(ev, key, &v);
 }
 
 void lf_event_set_timestamp(struct lf_event *ev, const char *key,
@@ -134,28 +179,31 @@ void lf_event_set_timestamp(struct lf_event *ev, const char *key,
 {
     struct lf_value v = {.type = LF_VALUE_TIMESTAMP, .u.ts_ns = ts_ns};
 
-    lf_event_set(ev, key, &v);
+    set_value(ev, key, &v);
 }
 
 const struct lf_value *lf_event_get(const struct lf_event *ev,
                                     const char *key)
 {
-    const struct lf_field *field = find_field(ev, key);
+    const struct lf_field *field = lookup(ev, key);
 
     return field == NULL ? NULL : &field->value;
 }
 
 bool lf_event_remove(struct lf_event *ev, const char *key)
 {
-    struct lf_field *field = find_field(ev, key);
+    struct lf_field *field = lookup(ev, key);
     size_t index;
+    size_t after;
 
     if (field == NULL) {
         return false;
     }
     index = (size_t)(field - ev->fields);
-    memmove(field, field + 1,
-            (ev->field_count - index - 1) * sizeof(*ev->fields));
+    after = ev->field_count - index - 1;
+    memmove(field, field + 1, after * sizeof(*ev->fields));
+    memmove(ev->key_lens + index, ev->key_lens + index + 1,
+            after * sizeof(*ev->key_lens));
     ev->field_count--;
     return true;
 }

@@ -221,14 +221,62 @@ static size_t verbatim_run(const unsigned char *s, size_t len)
     return i;
 }
 
-void lf_json_append_string(struct lf_buf *buf, const char *s, size_t len)
+/*
+ * Copies the prefix of `s` that is plain ASCII into `out`, which has room
+ * for `len` bytes, and returns its length. Checking and copying a word at
+ * a time makes this the whole job for most values.
+ */
+static inline size_t copy_plain_ascii(char *out, const unsigned char *s,
+                                      size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
+    uint64_t word;
 
-    /* Enough when nothing needs escaping, the common case. */
-    reserve(buf, len + 2);
-    buf->data[buf->len++] = '"';
+    /* From 4 to 7 bytes: the first 4 and the last 4, which overlap. */
+    if (len >= sizeof(uint32_t) && len < sizeof(word)) {
+        uint32_t head;
+        uint32_t tail;
+
+        memcpy(&head, s, sizeof(head));
+        memcpy(&tail, s + len - sizeof(tail), sizeof(tail));
+        if (word_is_plain((uint64_t)tail << 32 | head)) {
+            memcpy(out, &head, sizeof(head));
+            memcpy(out + len - sizeof(tail), &tail, sizeof(tail));
+            return len;
+        }
+    }
+    while (i + sizeof(word) <= len) {
+        memcpy(&word, s + i, sizeof(word));
+        if (!word_is_plain(word)) {
+            break;
+        }
+        memcpy(out + i, &word, sizeof(word));
+        i += sizeof(word);
+    }
+    /* After whole words, the last bytes as one word that overlaps them. */
+    if (i < len && i + sizeof(word) > len && len >= sizeof(word)) {
+        memcpy(&word, s + len - sizeof(word), sizeof(word));
+        if (word_is_plain(word)) {
+            memcpy(out + len - sizeof(word), &word, sizeof(word));
+            return len;
+        }
+    }
+    while (i < len && byte_class[s[i]] == BYTE_PLAIN) {
+        out[i] = (char)s[i];
+        i++;
+    }
+    return i;
+}
+
+/*
+ * Appends the rest of a string from its first byte that is not plain
+ * ASCII, escaping and replacing as needed, and the closing quote. It is
+ * kept out of line so that append_string() stays small enough to inline.
+ */
+static __attribute__((noinline)) void
+append_string_rest(struct lf_buf *buf, const unsigned char *p, size_t len)
+{
+    size_t i = 0;
 
     while (i < len) {
         size_t run = verbatim_run(p + i, len - i);
@@ -251,17 +299,64 @@ void lf_json_append_string(struct lf_buf *buf, const char *s, size_t len)
         }
         i += bad_len;
     }
-
     put_char(buf, '"');
+}
+
+/* Appends a quoted string without the terminating NUL. */
+static inline void append_string(struct lf_buf *buf, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *out;
+    size_t plain;
+
+    /* Enough when nothing needs escaping, the common case. */
+    reserve(buf, len + 2);
+    out = buf->data + buf->len;
+    out[0] = '"';
+    plain = copy_plain_ascii(out + 1, p, len);
+    if (plain == len) {
+        out[len + 1] = '"';
+        buf->len += len + 2;
+        return;
+    }
+    buf->len += 1 + plain;
+    append_string_rest(buf, p + plain, len - plain);
+}
+
+void lf_json_append_string(struct lf_buf *buf, const char *s, size_t len)
+{
+    append_string(buf, s, len);
     terminate(buf);
 }
 
-/* Writes `width` zero-padded digits of `value` into reserved room. */
-static void write_digits(char *out, unsigned value, int width)
+/* "00" to "99": numbers are written two digits per division. */
+static const char digit_pairs[] = "00010203040506070809"
+                                  "10111213141516171819"
+                                  "20212223242526272829"
+                                  "30313233343536373839"
+                                  "40414243444546474849"
+                                  "50515253545556575859"
+                                  "60616263646566676869"
+                                  "70717273747576777879"
+                                  "80818283848586878889"
+                                  "90919293949596979899";
+
+/* Writes the two digits of `value`, below 100, into reserved room. */
+static inline void write_pair(char *out, unsigned value)
 {
-    for (int i = width - 1; i >= 0; i--) {
-        out[i] = (char)('0' + value % 10);
-        value /= 10;
+    memcpy(out, digit_pairs + 2 * value, 2);
+}
+
+/* Writes `value` as exactly `width` digits, the last ones, into `out`. */
+static void write_digits(char *out, uint64_t value, size_t width)
+{
+    while (width >= 2) {
+        width -= 2;
+        write_pair(out + width, (unsigned)(value % 100));
+        value /= 100;
+    }
+    if (width == 1) {
+        out[0] = (char)('0' + value % 10);
     }
 }
 
@@ -310,7 +405,7 @@ static int64_t floor_mod(int64_t a, int64_t b)
     return r < 0 ? r + b : r;
 }
 
-void lf_json_append_timestamp(struct lf_buf *buf, int64_t ts_ns)
+static void append_timestamp(struct lf_buf *buf, int64_t ts_ns)
 {
     /* "YYYY-MM-DDTHH:MM:SS.mmmZ" with the quotes. */
     static const char layout[] = "\"0000-00-00T00:00:00.000Z\"";
@@ -328,34 +423,40 @@ void lf_json_append_timestamp(struct lf_buf *buf, int64_t ts_ns)
     reserve(buf, LF_STRLEN(layout));
     out = buf->data + buf->len;
     memcpy(out, layout, LF_STRLEN(layout));
-    write_digits(out + 1, (unsigned)year, 4);
-    write_digits(out + 6, month, 2);
-    write_digits(out + 9, day, 2);
-    write_digits(out + 12, (unsigned)(day_secs / 3600), 2);
-    write_digits(out + 15, (unsigned)(day_secs / 60 % 60), 2);
-    write_digits(out + 18, (unsigned)(day_secs % 60), 2);
-    write_digits(out + 21, (unsigned)ms, 3);
+    write_digits(out + 1, (uint64_t)year, 4);
+    write_pair(out + 6, month);
+    write_pair(out + 9, day);
+    write_pair(out + 12, (unsigned)(day_secs / 3600));
+    write_pair(out + 15, (unsigned)(day_secs / 60 % 60));
+    write_pair(out + 18, (unsigned)(day_secs % 60));
+    write_digits(out + 21, (uint64_t)ms, 3);
     buf->len += LF_STRLEN(layout);
+}
+
+void lf_json_append_timestamp(struct lf_buf *buf, int64_t ts_ns)
+{
+    append_timestamp(buf, ts_ns);
     terminate(buf);
 }
 
 static void append_int(struct lf_buf *buf, int64_t value)
 {
-    char digits[20]; /* UINT64_MAX has 20 digits */
-    size_t n = 0;
     /* Negate in unsigned arithmetic, so INT64_MIN does not overflow. */
     uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    uint64_t bound = 10;
+    size_t width = 1;
 
-    do {
-        digits[sizeof(digits) - 1 - n] = (char)('0' + magnitude % 10);
-        magnitude /= 10;
-        n++;
-    } while (magnitude != 0);
-
-    if (value < 0) {
-        put_char(buf, '-');
+    /* UINT64_MAX has 20 digits; past 19, `bound` would overflow. */
+    while (width < 20 && magnitude >= bound) {
+        width++;
+        bound *= 10;
     }
-    put_bytes(buf, digits + sizeof(digits) - n, n);
+    reserve(buf, 1 + width);
+    if (value < 0) {
+        buf->data[buf->len++] = '-';
+    }
+    write_digits(buf->data + buf->len, magnitude, width);
+    buf->len += width;
 }
 
 /*
@@ -396,11 +497,12 @@ static void append_float(struct lf_buf *buf, double value)
     }
 }
 
-static void append_value(struct lf_buf *buf, const struct lf_value *value)
+static inline void append_value(struct lf_buf *buf,
+                                const struct lf_value *value)
 {
     switch (value->type) {
     case LF_VALUE_STRING:
-        lf_json_append_string(buf, value->u.str.ptr, value->u.str.len);
+        append_string(buf, value->u.str.ptr, value->u.str.len);
         break;
     case LF_VALUE_INT:
         append_int(buf, value->u.i);
@@ -416,10 +518,30 @@ static void append_value(struct lf_buf *buf, const struct lf_value *value)
         }
         break;
     case LF_VALUE_TIMESTAMP:
-        lf_json_append_timestamp(buf, value->u.ts_ns);
+        append_timestamp(buf, value->u.ts_ns);
         break;
     }
 }
+
+/* Source of a document member's value. */
+enum member_value {
+    MEMBER_FIELD,    /* the event's field at `field` */
+    MEMBER_MESSAGE,  /* the event's line */
+    MEMBER_NO_VALUE, /* only bit names */
+};
+
+/* Bit names written as an array, after the member's value if it has one. */
+enum member_bits {
+    MEMBER_NO_BITS,
+    MEMBER_TAGS,
+    MEMBER_LOG_FLAGS,
+};
+
+struct member_source {
+    size_t field; /* index into the event's fields, for MEMBER_FIELD */
+    enum member_value value;
+    enum member_bits bits;
+};
 
 /*
  * One member of the document before nesting: a field, the message, or an
@@ -429,38 +551,51 @@ static void append_value(struct lf_buf *buf, const struct lf_value *value)
  */
 struct doc_entry {
     const char *key;
-    const struct lf_value *value; /* NULL for an array of bit names only */
-    const char *const *bit_names; /* NULL unless written as an array */
-    size_t bit_name_count;
-    unsigned bits;
+    struct member_source source;
 };
 
-static void append_entry_value(struct lf_buf *buf,
-                               const struct doc_entry *entry)
+static void append_bit_names(struct lf_buf *buf, const char *const *names,
+                             size_t name_count, unsigned bits, bool first)
 {
-    bool first = true;
-
-    if (entry->bit_names == NULL) {
-        append_value(buf, entry->value);
-        return;
-    }
-
-    put_char(buf, '[');
-    if (entry->value != NULL) {
-        append_value(buf, entry->value);
-        first = false;
-    }
-    for (size_t i = 0; i < entry->bit_name_count; i++) {
-        if ((entry->bits & (1u << i)) == 0) {
+    for (size_t i = 0; i < name_count; i++) {
+        if ((bits & (1u << i)) == 0) {
             continue;
         }
         if (!first) {
             put_char(buf, ',');
         }
         put_char(buf, '"');
-        put_bytes(buf, entry->bit_names[i], strlen(entry->bit_names[i]));
+        put_bytes(buf, names[i], strlen(names[i]));
         put_char(buf, '"');
         first = false;
+    }
+}
+
+static void append_member_value(struct lf_buf *buf, const struct lf_event *ev,
+                                const struct member_source *source)
+{
+    bool has_value = source->value != MEMBER_NO_VALUE;
+
+    if (source->bits != MEMBER_NO_BITS) {
+        put_char(buf, '[');
+    }
+    if (source->value == MEMBER_FIELD) {
+        append_value(buf, &ev->fields[source->field].value);
+    } else if (source->value == MEMBER_MESSAGE) {
+        append_string(buf, ev->message, ev->message_len);
+    }
+
+    switch (source->bits) {
+    case MEMBER_NO_BITS:
+        return;
+    case MEMBER_TAGS:
+        append_bit_names(buf, tag_names, LF_ARRAY_SIZE(tag_names), ev->tags,
+                         !has_value);
+        break;
+    case MEMBER_LOG_FLAGS:
+        append_bit_names(buf, log_flag_names, LF_ARRAY_SIZE(log_flag_names),
+                         ev->log_flags, !has_value);
+        break;
     }
     put_char(buf, ']');
 }
@@ -546,6 +681,7 @@ static size_t segment_end(const char *path, size_t len, size_t start)
  */
 struct doc_writer {
     struct lf_buf *buf;
+    const struct lf_event *ev;
     const char *path; /* open objects, "a.b" for {"a":{"b":{ */
     size_t path_len;
     size_t depth;
@@ -553,6 +689,8 @@ struct doc_writer {
     const char *leaf; /* last key written as a leaf, or NULL */
     size_t leaf_len;
     size_t leaf_name_start; /* where its member name starts in the key */
+    size_t *spans; /* NULL, or where each value starts and ends in `buf` */
+    size_t span_count;
 };
 
 static void write_member_name(struct doc_writer *w, const char *name,
@@ -563,6 +701,19 @@ static void write_member_name(struct doc_writer *w, const char *name,
     }
     lf_json_append_string(w->buf, name, len);
     put_char(w->buf, ':');
+}
+
+static void write_member_value(struct doc_writer *w,
+                               const struct doc_entry *entry)
+{
+    if (w->spans != NULL) {
+        w->spans[w->span_count++] = w->buf->len;
+    }
+    append_member_value(w->buf, w->ev, &entry->source);
+    if (w->spans != NULL) {
+        w->spans[w->span_count++] = w->buf->len;
+    }
+    w->need_comma = true;
 }
 
 /*
@@ -633,8 +784,7 @@ static void write_entry(struct doc_writer *w, const struct doc_entry *entry)
     if (w->leaf != NULL && key_is_under(key, key_len, w->leaf, w->leaf_len)) {
         name_start = w->leaf_name_start;
         write_member_name(w, key + name_start, key_len - name_start);
-        append_entry_value(w->buf, entry);
-        w->need_comma = true;
+        write_member_value(w, entry);
         return;
     }
 
@@ -647,8 +797,7 @@ static void write_entry(struct doc_writer *w, const struct doc_entry *entry)
     }
     move_to_path(w, key, parent_len, depth);
     write_member_name(w, key + name_start, key_len - name_start);
-    append_entry_value(w->buf, entry);
-    w->need_comma = true;
+    write_member_value(w, entry);
     w->leaf = key;
     w->leaf_len = key_len;
     w->leaf_name_start = name_start;
@@ -660,9 +809,18 @@ static unsigned known_bits(size_t name_count)
     return (1u << name_count) - 1;
 }
 
+static bool has_tag_bits(const struct lf_event *ev)
+{
+    return (ev->tags & known_bits(LF_ARRAY_SIZE(tag_names))) != 0;
+}
+
+static bool has_log_flag_bits(const struct lf_event *ev)
+{
+    return (ev->log_flags & known_bits(LF_ARRAY_SIZE(log_flag_names))) != 0;
+}
+
 /* Fills `entries` (room for field_count + 3) and returns how many. */
 static size_t collect_entries(const struct lf_event *ev,
-                              const struct lf_value *message,
                               struct doc_entry *entries)
 {
     struct doc_entry *tags = NULL;
@@ -673,9 +831,8 @@ static size_t collect_entries(const struct lf_event *ev,
     for (size_t i = 0; i < ev->field_count; i++) {
         struct doc_entry *e = &entries[n++];
 
-        memset(e, 0, sizeof(*e));
         e->key = ev->fields[i].key;
-        e->value = &ev->fields[i].value;
+        e->source = (struct member_source){.field = i, .value = MEMBER_FIELD};
         if (strcmp(e->key, "message") == 0) {
             have_message = true;
         } else if (strcmp(e->key, "tags") == 0) {
@@ -685,46 +842,55 @@ static size_t collect_entries(const struct lf_event *ev,
         }
     }
 
-    if (!have_message && message != NULL) {
-        entries[n] = (struct doc_entry){.key = "message", .value = message};
-        n++;
+    if (!have_message && ev->message != NULL) {
+        entries[n++] = (struct doc_entry){
+            .key = "message",
+            .source.value = MEMBER_MESSAGE,
+        };
     }
-    if ((ev->tags & known_bits(LF_ARRAY_SIZE(tag_names))) != 0) {
+    if (has_tag_bits(ev)) {
         if (tags == NULL) {
             tags = &entries[n++];
-            *tags = (struct doc_entry){.key = "tags"};
+            *tags = (struct doc_entry){
+                .key = "tags",
+                .source.value = MEMBER_NO_VALUE,
+            };
         }
-        tags->bit_names = tag_names;
-        tags->bit_name_count = LF_ARRAY_SIZE(tag_names);
-        tags->bits = ev->tags;
+        tags->source.bits = MEMBER_TAGS;
     }
-    if ((ev->log_flags & known_bits(LF_ARRAY_SIZE(log_flag_names))) != 0) {
+    if (has_log_flag_bits(ev)) {
         if (flags == NULL) {
             flags = &entries[n++];
-            *flags = (struct doc_entry){.key = "log.flags"};
+            *flags = (struct doc_entry){
+                .key = "log.flags",
+                .source.value = MEMBER_NO_VALUE,
+            };
         }
-        flags->bit_names = log_flag_names;
-        flags->bit_name_count = LF_ARRAY_SIZE(log_flag_names);
-        flags->bits = ev->log_flags;
+        flags->source.bits = MEMBER_LOG_FLAGS;
     }
     return n;
 }
 
-void lf_json_append_event(struct lf_buf *buf, const struct lf_event *ev)
+/*
+ * Writes the event by sorting and nesting its keys. When `spans` is not
+ * NULL, it receives where each member's value starts and ends in `buf`,
+ * two offsets per member in document order, and `sources_out` where each
+ * value comes from. Both need room for field_count + 3 members. Returns
+ * the number of members.
+ */
+static size_t write_sorted(struct lf_buf *buf, const struct lf_event *ev,
+                           size_t *spans, struct member_source *sources_out)
 {
     struct doc_entry stack_entries[DOC_STACK_ENTRIES];
     struct doc_entry *entries = stack_entries;
-    struct doc_writer w = {.buf = buf};
-    struct lf_value message = {.type = LF_VALUE_STRING};
+    struct doc_writer w = {.buf = buf, .ev = ev, .spans = spans};
     size_t capacity = ev->field_count + 3; /* message, tags, log.flags */
     size_t count;
 
     if (capacity > DOC_STACK_ENTRIES) {
         entries = lf_malloc(capacity * sizeof(*entries));
     }
-    message.u.str.ptr = ev->message;
-    message.u.str.len = ev->message_len;
-    count = collect_entries(ev, ev->message == NULL ? NULL : &message, entries);
+    count = collect_entries(ev, entries);
     sort_entries(entries, count);
 
     put_char(buf, '{');
@@ -735,7 +901,343 @@ void lf_json_append_event(struct lf_buf *buf, const struct lf_event *ev)
     put_char(buf, '}');
     terminate(buf);
 
+    if (sources_out != NULL) {
+        for (size_t i = 0; i < count; i++) {
+            sources_out[i] = entries[i].source;
+        }
+    }
     if (entries != stack_entries) {
         lf_free(entries);
     }
+    return count;
+}
+
+void lf_json_append_event(struct lf_buf *buf, const struct lf_event *ev)
+{
+    write_sorted(buf, ev, NULL, NULL);
+}
+
+/* ---- document shapes ---- */
+
+/*
+ * Eight shapes cover several inputs and the variants of one input (a line
+ * that failed to parse has fewer fields and a tag) without a long search.
+ */
+enum { SHAPE_CACHE_SLOTS = 8 };
+
+/* Parts of a shape's key besides the field keys. */
+enum shape_variant {
+    SHAPE_HAS_MESSAGE = 1u << 0,   /* the event's line is set */
+    SHAPE_HAS_TAGS = 1u << 1,      /* a tag bit with a name is set */
+    SHAPE_HAS_LOG_FLAGS = 1u << 2, /* a log flag bit with a name is set */
+};
+
+struct shape_member {
+    struct member_source source;
+    size_t glue_end; /* end in `glue` of the bytes before the value */
+};
+
+struct shape {
+    bool used;
+    unsigned variant;   /* enum shape_variant bits */
+    size_t field_count; /* the event's fields, in the order of `keys` */
+    struct lf_buf keys; /* every key with its NUL, in field order */
+    size_t *key_lens;   /* field_count entries */
+    size_t key_cap;
+    struct shape_member *members; /* in document order */
+    size_t member_count;
+    size_t member_cap;
+    struct lf_buf glue; /* bytes before each value, then the closing ones */
+    uint64_t last_use;  /* cache clock at the last hit or store */
+};
+
+struct lf_json_shape_cache {
+    struct shape slots[SHAPE_CACHE_SLOTS];
+    size_t last_slot; /* tried first */
+    uint64_t clock;
+    size_t *spans; /* scratch for write_sorted() */
+    struct member_source *sources;
+    size_t scratch_cap;
+    struct lf_json_shape_stats stats;
+};
+
+struct lf_json_shape_cache *lf_json_shape_cache_new(void)
+{
+    struct lf_json_shape_cache *cache = lf_calloc(1, sizeof(*cache));
+
+    for (size_t i = 0; i < SHAPE_CACHE_SLOTS; i++) {
+        lf_buf_init(&cache->slots[i].keys);
+        lf_buf_init(&cache->slots[i].glue);
+    }
+    return cache;
+}
+
+void lf_json_shape_cache_free(struct lf_json_shape_cache *cache)
+{
+    if (cache == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < SHAPE_CACHE_SLOTS; i++) {
+        struct shape *s = &cache->slots[i];
+
+        lf_buf_cleanup(&s->keys);
+        lf_buf_cleanup(&s->glue);
+        lf_free(s->key_lens);
+        lf_free(s->members);
+    }
+    lf_free(cache->spans);
+    lf_free(cache->sources);
+    lf_free(cache);
+}
+
+void lf_json_shape_cache_stats(const struct lf_json_shape_cache *cache,
+                               struct lf_json_shape_stats *out)
+{
+    *out = cache->stats;
+}
+
+static unsigned shape_variant_of(const struct lf_event *ev)
+{
+    unsigned variant = 0;
+
+    if (ev->message != NULL) {
+        variant |= SHAPE_HAS_MESSAGE;
+    }
+    if (has_tag_bits(ev)) {
+        variant |= SHAPE_HAS_TAGS;
+    }
+    if (has_log_flag_bits(ev)) {
+        variant |= SHAPE_HAS_LOG_FLAGS;
+    }
+    return variant;
+}
+
+/* Returns true when the `len` bytes at `a` and `b` are equal. */
+static inline bool same_bytes(const char *a, const char *b, size_t len)
+{
+    uint64_t x;
+    uint64_t y;
+    size_t i = 0;
+
+    if (len < sizeof(x)) {
+        while (i < len && a[i] == b[i]) {
+            i++;
+        }
+        return i == len;
+    }
+    for (; i + sizeof(x) < len; i += sizeof(x)) {
+        memcpy(&x, a + i, sizeof(x));
+        memcpy(&y, b + i, sizeof(y));
+        if (x != y) {
+            return false;
+        }
+    }
+    /* The last word may overlap bytes already compared. */
+    memcpy(&x, a + len - sizeof(x), sizeof(x));
+    memcpy(&y, b + len - sizeof(y), sizeof(y));
+    return x == y;
+}
+
+/*
+ * Compares key text, never only pointers: a key may live in storage that
+ * the next event reuses for another key (a parser's arena, say).
+ */
+static bool shape_matches(const struct shape *s, const struct lf_event *ev,
+                          unsigned variant)
+{
+    const char *stored = s->keys.data;
+
+    if (!s->used || s->variant != variant ||
+        s->field_count != ev->field_count) {
+        return false;
+    }
+    for (size_t i = 0; i < s->field_count; i++) {
+        size_t len = s->key_lens[i];
+
+        if (ev->key_lens[i] != len ||
+            !same_bytes(ev->fields[i].key, stored, len)) {
+            return false;
+        }
+        stored += len + 1;
+    }
+    return true;
+}
+
+static struct shape *find_shape(struct lf_json_shape_cache *cache,
+                                const struct lf_event *ev, unsigned variant)
+{
+    if (shape_matches(&cache->slots[cache->last_slot], ev, variant)) {
+        return &cache->slots[cache->last_slot];
+    }
+    for (size_t i = 0; i < SHAPE_CACHE_SLOTS; i++) {
+        if (i != cache->last_slot &&
+            shape_matches(&cache->slots[i], ev, variant)) {
+            cache->last_slot = i;
+            return &cache->slots[i];
+        }
+    }
+    return NULL;
+}
+
+/* Returns the slot to overwrite: an unused one, else the least recent. */
+static size_t victim_slot(const struct lf_json_shape_cache *cache)
+{
+    size_t victim = 0;
+
+    for (size_t i = 0; i < SHAPE_CACHE_SLOTS; i++) {
+        const struct shape *s = &cache->slots[i];
+
+        if (!s->used) {
+            return i;
+        }
+        if (s->last_use < cache->slots[victim].last_use) {
+            victim = i;
+        }
+    }
+    return victim;
+}
+
+/*
+ * Appends `n` bytes of a shape's glue. Pieces are short, mostly 8 to 32
+ * bytes, and copying them with overlapping word loads and stores is
+ * cheaper than a call to memcpy().
+ */
+static inline void put_glue(struct lf_buf *buf, const char *p, size_t n)
+{
+    uint64_t head[2];
+    uint64_t tail[2];
+    char *out;
+
+    if (n > sizeof(head) + sizeof(tail)) {
+        put_bytes(buf, p, n);
+        return;
+    }
+    reserve(buf, n);
+    out = buf->data + buf->len;
+    buf->len += n;
+    if (n < sizeof(head[0])) {
+        for (size_t i = 0; i < n; i++) {
+            out[i] = p[i];
+        }
+    } else if (n < sizeof(head)) {
+        memcpy(&head[0], p, sizeof(head[0]));
+        memcpy(&tail[0], p + n - sizeof(tail[0]), sizeof(tail[0]));
+        memcpy(out, &head[0], sizeof(head[0]));
+        memcpy(out + n - sizeof(tail[0]), &tail[0], sizeof(tail[0]));
+    } else {
+        memcpy(head, p, sizeof(head));
+        memcpy(tail, p + n - sizeof(tail), sizeof(tail));
+        memcpy(out, head, sizeof(head));
+        memcpy(out + n - sizeof(tail), tail, sizeof(tail));
+    }
+}
+
+static void write_shaped(struct lf_buf *buf, const struct shape *s,
+                         const struct lf_event *ev)
+{
+    const char *glue = s->glue.data;
+    size_t glue_start = 0;
+
+    for (size_t i = 0; i < s->member_count; i++) {
+        const struct shape_member *m = &s->members[i];
+
+        put_glue(buf, glue + glue_start, m->glue_end - glue_start);
+        if (m->source.value == MEMBER_FIELD &&
+            m->source.bits == MEMBER_NO_BITS) {
+            append_value(buf, &ev->fields[m->source.field].value);
+        } else {
+            append_member_value(buf, ev, &m->source);
+        }
+        glue_start = m->glue_end;
+    }
+    put_glue(buf, glue + glue_start, s->glue.len - glue_start);
+    terminate(buf);
+}
+
+static void reserve_scratch(struct lf_json_shape_cache *cache, size_t members)
+{
+    if (members <= cache->scratch_cap) {
+        return;
+    }
+    cache->spans =
+        lf_realloc(cache->spans, 2 * members * sizeof(*cache->spans));
+    cache->sources =
+        lf_realloc(cache->sources, members * sizeof(*cache->sources));
+    cache->scratch_cap = members;
+}
+
+static void reserve_shape(struct shape *s, size_t field_count,
+                          size_t member_count)
+{
+    if (field_count > s->key_cap) {
+        s->key_lens = lf_realloc(s->key_lens, field_count * sizeof(size_t));
+        s->key_cap = field_count;
+    }
+    if (member_count > s->member_cap) {
+        s->members = lf_realloc(s->members, member_count * sizeof(*s->members));
+        s->member_cap = member_count;
+    }
+}
+
+/*
+ * Stores the shape of the document just written at `doc_start` in `buf`:
+ * the event's keys, and the bytes around the values that `spans` marks.
+ */
+static void store_shape(struct lf_json_shape_cache *cache, struct shape *s,
+                        const struct lf_event *ev, unsigned variant,
+                        const struct lf_buf *buf, size_t doc_start,
+                        size_t member_count)
+{
+    size_t pos = doc_start;
+
+    reserve_shape(s, ev->field_count, member_count);
+    lf_buf_reset(&s->keys);
+    for (size_t i = 0; i < ev->field_count; i++) {
+        size_t len = ev->key_lens[i];
+
+        lf_buf_append(&s->keys, ev->fields[i].key, len + 1);
+        s->key_lens[i] = len;
+    }
+
+    lf_buf_reset(&s->glue);
+    for (size_t i = 0; i < member_count; i++) {
+        lf_buf_append(&s->glue, buf->data + pos, cache->spans[2 * i] - pos);
+        s->members[i].source = cache->sources[i];
+        s->members[i].glue_end = s->glue.len;
+        pos = cache->spans[2 * i + 1];
+    }
+    lf_buf_append(&s->glue, buf->data + pos, buf->len - pos);
+
+    s->used = true;
+    s->variant = variant;
+    s->field_count = ev->field_count;
+    s->member_count = member_count;
+}
+
+void lf_json_append_event_cached(struct lf_buf *buf,
+                                 struct lf_json_shape_cache *cache,
+                                 const struct lf_event *ev)
+{
+    unsigned variant = shape_variant_of(ev);
+    struct shape *s = find_shape(cache, ev, variant);
+    size_t doc_start = buf->len;
+    size_t member_count;
+    size_t slot;
+
+    cache->clock++;
+    if (s != NULL) {
+        cache->stats.hits++;
+        s->last_use = cache->clock;
+        write_shaped(buf, s, ev);
+        return;
+    }
+
+    cache->stats.misses++;
+    reserve_scratch(cache, ev->field_count + 3);
+    member_count = write_sorted(buf, ev, cache->spans, cache->sources);
+    slot = victim_slot(cache);
+    store_shape(cache, &cache->slots[slot], ev, variant, buf, doc_start,
+                member_count);
+    cache->slots[slot].last_use = cache->clock;
+    cache->last_slot = slot;
 }

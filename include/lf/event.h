@@ -33,7 +33,8 @@ struct lf_value {
 };
 
 struct lf_field {
-    const char *key; /* dotted ECS path; borrowed, must outlive the event */
+    const char *key; /* dotted ECS path; borrowed and unchanged while the
+                        event holds it */
     struct lf_value value;
 };
 
@@ -61,6 +62,15 @@ struct lf_event {
     unsigned tags;      /* enum lf_event_tag bits */
     unsigned log_flags; /* enum lf_log_flag bits */
     struct lf_arena_block *arena;
+    /*
+     * Lookup aids, kept by the functions below; treat them as read-only.
+     * `key_lens[i]` is strlen(fields[i].key). `key_filter` has one bit per
+     * hash of a key's length and end bytes, set for every key the event
+     * has held since its last reset, and lookups scan the fields only
+     * when the key's bit is set.
+     */
+    size_t *key_lens; /* owned array, `field_cap` entries */
+    uint64_t key_filter;
 };
 
 void lf_event_init(struct lf_event *ev);
@@ -72,7 +82,8 @@ void lf_event_reset(struct lf_event *ev);
 /*
  * Sets `key` to `value`, replacing an existing field of the same key. `key`
  * and any string in `value` are borrowed: they must live until the event is
- * reset (the line, the configuration, a literal, or lf_event_copy_str()).
+ * reset (the line, the configuration, a literal, or lf_event_copy_str()),
+ * and the key's text must not change until then.
  */
 void lf_event_set(struct lf_event *ev, const char *key,
                   const struct lf_value *value);

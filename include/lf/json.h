@@ -25,4 +25,40 @@ void lf_json_append_timestamp(struct lf_buf *buf, int64_t ts_ns);
  */
 void lf_json_append_event(struct lf_buf *buf, const struct lf_event *ev);
 
+/*
+ * Cache of document shapes for lf_json_append_event_cached(). A shape is
+ * the member order of a document and the bytes between its values
+ * (braces, commas, escaped member names). It depends only on the event's
+ * keys in field order, on whether the event has a message, and on whether
+ * known tag or log flag bits are set, so the events of one input nearly
+ * always share one. Not thread-safe: use one cache per thread.
+ */
+struct lf_json_shape_cache;
+
+struct lf_json_shape_stats {
+    uint64_t hits;   /* documents written from a cached shape */
+    uint64_t misses; /* documents written by sorting and nesting keys */
+};
+
+/* Returns an empty cache; free it with lf_json_shape_cache_free(). */
+struct lf_json_shape_cache *lf_json_shape_cache_new(void);
+
+/* Frees the cache; accepts NULL. */
+void lf_json_shape_cache_free(struct lf_json_shape_cache *cache);
+
+/*
+ * Appends the same bytes as lf_json_append_event(). When a cached shape
+ * matches the event's keys by their text, only the values are encoded.
+ * Otherwise the document is built in full, and its shape replaces the
+ * least recently used one. Keys are compared by text, not by pointer, so
+ * storage that a later event reuses for another key cannot match.
+ */
+void lf_json_append_event_cached(struct lf_buf *buf,
+                                 struct lf_json_shape_cache *cache,
+                                 const struct lf_event *ev);
+
+/* Stores the cache's hit and miss counts in `out`. */
+void lf_json_shape_cache_stats(const struct lf_json_shape_cache *cache,
+                               struct lf_json_shape_stats *out);
+
 #endif

@@ -5,20 +5,31 @@
 #ifndef LF_OUTPUTS_ELASTICSEARCH_ES_ENCODE_H
 #define LF_OUTPUTS_ELASTICSEARCH_ES_ENCODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lf/buf.h"
 #include "lf/event.h"
+#include "lf/json.h"
 
 /* Elasticsearch rejects an `_id` longer than 512 bytes. */
 #define LF_ES_ID_MAX_BYTES 512
 
-/* The action line's fixed start, built once per output. */
+/*
+ * The action line's fixed start, built once per output, and the shapes of
+ * recent documents. Used by one thread at a time.
+ */
 struct lf_es_encoder {
-    struct lf_buf action_prefix; /* {"create":{"_index":"INDEX" */
+    struct lf_buf action_prefix; /* {"create":{ or {"create":{"_index":"X" */
+    bool has_index;              /* action_prefix names the index */
+    struct lf_json_shape_cache *shapes;
 };
 
-/* Prepares the encoder for documents into `index`, a data stream name. */
+/*
+ * Prepares the encoder for documents into `index`, a data stream name.
+ * With `index` NULL the action lines name no index, for requests sent to
+ * `/<index>/_bulk`, where Elasticsearch takes the index from the path.
+ */
 void lf_es_encoder_init(struct lf_es_encoder *enc, const char *index);
 
 void lf_es_encoder_cleanup(struct lf_es_encoder *enc);
@@ -29,11 +40,12 @@ void lf_es_encoder_cleanup(struct lf_es_encoder *enc);
  *     {"create":{"_index":"INDEX","_id":"DOC_ID"}}\n
  *     DOCUMENT\n
  *
- * `doc_id` NULL leaves `_id` out, so Elasticsearch generates one (and a
- * resend makes a duplicate). Returns 0, or LF_ETOOBIG with `buf` unchanged
+ * `_index` is there only when the encoder was given an index. `doc_id`
+ * NULL leaves `_id` out, so Elasticsearch generates one (and a resend
+ * makes a duplicate). Returns 0, or LF_ETOOBIG with `buf` unchanged
  * when `doc_id` is longer than LF_ES_ID_MAX_BYTES.
  */
-int lf_es_encode_item(const struct lf_es_encoder *enc, struct lf_buf *buf,
+int lf_es_encode_item(struct lf_es_encoder *enc, struct lf_buf *buf,
                       const char *doc_id, const struct lf_event *ev);
 
 #endif

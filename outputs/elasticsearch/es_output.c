@@ -479,7 +479,8 @@ int lf_es_output_new(uv_loop_t *loop, const struct lf_es_config *config,
      */
     output->rng_state = uv_hrtime() ^ (uint64_t)(uintptr_t)output;
     output->rng_state |= 1; /* xorshift must not start at 0 */
-    lf_es_encoder_init(&output->encoder, config->index);
+    /* es_send.c puts the index in the request path. */
+    lf_es_encoder_init(&output->encoder, NULL);
     rc = lf_es_send_init(output);
     if (rc == 0) {
         rc = lf_http_client_new(loop, &output->http);

@@ -33,7 +33,7 @@ struct lf_es_output {
     struct lf_es_encoder encoder;
 
     /* Request parts, built once by lf_es_send_init(). */
-    char **urls;       /* per host: "<host>/_bulk?filter_path=..." */
+    char **urls;       /* per host: "<host>/<index>/_bulk?filter_path=..." */
     char *auth_header; /* "Authorization: ...", or NULL; never logged */
     size_t next_host;  /* round robin over config->hosts */
 

@@ -18,7 +18,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Only the fields es_reply.c reads, so replies stay small. */
+/*
+ * Requests go to `/<index>/_bulk`, so action lines need not repeat the
+ * index. filter_path keeps only the fields es_reply.c reads, so replies
+ * stay small.
+ */
 #define ES_BULK_PATH "/_bulk?filter_path=errors,items.*.error,items.*.status"
 
 /* Rejected documents logged one by one per reply; the rest are counted. */
@@ -91,8 +95,11 @@ static void append_base64(struct lf_buf *out, const char *in, size_t len)
     }
 }
 
-/* Percent-encodes everything but RFC 3986 unreserved characters. */
-static void append_query_value(struct lf_buf *out, const char *value)
+/*
+ * Percent-encodes everything but RFC 3986 unreserved characters, which is
+ * safe in a path segment and in a query value.
+ */
+static void append_percent_encoded(struct lf_buf *out, const char *value)
 {
     static const char hex[] = "0123456789ABCDEF";
 
@@ -152,10 +159,12 @@ int lf_es_send_init(struct lf_es_output *output)
 
         lf_buf_init(&url);
         lf_buf_append_str(&url, config->hosts[i]);
+        lf_buf_append_char(&url, '/');
+        append_percent_encoded(&url, config->index);
         lf_buf_append_str(&url, ES_BULK_PATH);
         if (config->pipeline != NULL) {
             lf_buf_append_str(&url, "&pipeline=");
-            append_query_value(&url, config->pipeline);
+            append_percent_encoded(&url, config->pipeline);
         }
         output->urls[i] = url.data;
     }

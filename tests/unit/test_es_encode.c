@@ -6,6 +6,7 @@
 #include "lf/buf.h"
 #include "lf/error.h"
 #include "lf/event.h"
+#include "lf/json.h"
 #include "lf/mem.h"
 
 #include <jansson.h>
@@ -223,6 +224,68 @@ static void test_es_encode_body_is_ndjson(void)
     lf_es_encoder_cleanup(&enc);
 }
 
+/* Requests to /<index>/_bulk: the action line names no index. */
+static void test_es_encode_without_index(void)
+{
+    struct lf_es_encoder enc;
+    struct lf_event ev;
+    struct lf_buf body;
+
+    lf_es_encoder_init(&enc, NULL);
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+    set_message(&ev, "x");
+
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, "f1a2-2a", &ev), 0);
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, NULL, &ev), 0);
+    LF_CHECK_MEM_EQ(body.data, body.len,
+                    "{\"create\":{\"_id\":\"f1a2-2a\"}}\n"
+                    "{\"message\":\"x\"}\n"
+                    "{\"create\":{}}\n"
+                    "{\"message\":\"x\"}\n");
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+}
+
+/* Items of one shape reuse it; each document keeps its own values. */
+static void test_es_encode_reuses_document_shape(void)
+{
+    struct lf_es_encoder enc;
+    struct lf_json_shape_stats stats;
+    struct lf_event ev;
+    struct lf_buf body;
+
+    lf_es_encoder_init(&enc, NULL);
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+    for (int64_t i = 0; i < 3; i++) {
+        lf_event_reset(&ev);
+        set_message(&ev, i == 1 ? "b" : "a");
+        lf_event_set_str(&ev, "log.level", "info", 4);
+        lf_event_set_int(&ev, "log.offset", i);
+        LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, "id", &ev), 0);
+    }
+    LF_CHECK_MEM_EQ(body.data, body.len,
+                    "{\"create\":{\"_id\":\"id\"}}\n"
+                    "{\"log\":{\"level\":\"info\",\"offset\":0},"
+                    "\"message\":\"a\"}\n"
+                    "{\"create\":{\"_id\":\"id\"}}\n"
+                    "{\"log\":{\"level\":\"info\",\"offset\":1},"
+                    "\"message\":\"b\"}\n"
+                    "{\"create\":{\"_id\":\"id\"}}\n"
+                    "{\"log\":{\"level\":\"info\",\"offset\":2},"
+                    "\"message\":\"a\"}\n");
+    lf_json_shape_cache_stats(enc.shapes, &stats);
+    LF_CHECK_INT_EQ(stats.hits, 2);
+    LF_CHECK_INT_EQ(stats.misses, 1);
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+}
+
 int main(void)
 {
     LF_RUN(test_es_encode_item_exact);
@@ -232,5 +295,7 @@ int main(void)
     LF_RUN(test_es_encode_newlines_stay_escaped);
     LF_RUN(test_es_encode_id_length_limit);
     LF_RUN(test_es_encode_body_is_ndjson);
+    LF_RUN(test_es_encode_without_index);
+    LF_RUN(test_es_encode_reuses_document_shape);
     return lf_test_end();
 }

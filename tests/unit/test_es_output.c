@@ -685,7 +685,8 @@ static void test_es_output_sends_one_bulk_request(void)
     LF_CHECK_INT_EQ(f.server.request_count, 1);
     req = &f.server.requests[0];
     snprintf(expected_path, sizeof(expected_path), "%s",
-             "/_bulk?filter_path=errors,items.*.error,items.*.status");
+             "/logs-test-default/_bulk?filter_path=errors,items.*.error,"
+             "items.*.status");
     LF_CHECK_STR_EQ(req->path, expected_path);
     LF_CHECK_STR_EQ(req->content_type, "application/x-ndjson");
     LF_CHECK_STR_EQ(req->content_encoding, "gzip");
@@ -1117,8 +1118,8 @@ static void test_es_output_pipeline_and_plain_body(void)
 
     LF_CHECK_INT_EQ(f.server.request_count, 1);
     LF_CHECK_STR_EQ(f.server.requests[0].path,
-                    "/_bulk?filter_path=errors,items.*.error,items.*.status"
-                    "&pipeline=app%20logs%2Fv1");
+                    "/logs-test-default/_bulk?filter_path=errors,"
+                    "items.*.error,items.*.status&pipeline=app%20logs%2Fv1");
     LF_CHECK_STR_EQ(f.server.requests[0].content_encoding, "");
     LF_CHECK_STR_EQ(f.server.requests[0].content_type, "application/x-ndjson");
     LF_CHECK_STR_EQ(request_ids(&f, 0), "e0,e1");
@@ -1194,13 +1195,13 @@ static void test_es_output_short_reply_retried(void)
     fixture_finish(&f);
 }
 
-/* Each encoded item is about 90 bytes: two fit under 200 bytes. */
+/* Each encoded item is 62 bytes: two fit under 150 bytes. */
 static void test_es_output_batches_by_bytes(void)
 {
     struct fixture f;
 
     fixture_start(&f, script_all_created);
-    f.config.bulk_max_bytes = 200;
+    f.config.bulk_max_bytes = 150;
     f.config.workers = 1;
     open_output(&f);
     publish_range(&f, 0, 5);

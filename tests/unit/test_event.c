@@ -3,6 +3,10 @@
  * keeps derived strings stable until reset.
  */
 #include "lf/event.h"
+#include "lf/mem.h"
+
+#include <string.h>
+
 #include "lf_test.h"
 
 static void test_event_set_replace_remove(void)
@@ -76,10 +80,145 @@ static void test_event_arena_stable_until_reset(void)
     lf_event_cleanup(&ev);
 }
 
+/* Lookups match key text, whichever pointer carries it. */
+static void test_event_same_text_other_pointer(void)
+{
+    char first[] = "service.name";
+    char second[] = "service.name";
+    struct lf_event ev;
+    const struct lf_value *v;
+
+    lf_event_init(&ev);
+    lf_event_set_str(&ev, first, "api", 3);
+    lf_event_set_str(&ev, second, "web", 3);
+    LF_CHECK_INT_EQ(ev.field_count, 1);
+    LF_CHECK(ev.fields[0].key == first);
+    v = lf_event_get(&ev, "service.name");
+    LF_CHECK(v != NULL);
+    if (v != NULL) {
+        LF_CHECK_MEM_EQ(v->u.str.ptr, v->u.str.len, "web");
+    }
+    LF_CHECK(lf_event_remove(&ev, second));
+    LF_CHECK_INT_EQ(ev.field_count, 0);
+
+    /* The empty key too. */
+    first[0] = '\0';
+    second[0] = '\0';
+    lf_event_set_int(&ev, first, 1);
+    lf_event_set_int(&ev, second, 2);
+    LF_CHECK_INT_EQ(ev.field_count, 1);
+    LF_CHECK(ev.fields[0].key == first);
+    LF_CHECK_INT_EQ(ev.fields[0].value.u.i, 2);
+    lf_event_cleanup(&ev);
+}
+
+/*
+ * Keys with the same length, first and last byte share a filter bit, so
+ * only the text comparison separates them.
+ */
+static void test_event_keys_alike_at_the_ends(void)
+{
+    static const char *const keys[] = {"a1z", "a2z", "a3z", "a.z", "az"};
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    for (size_t i = 0; i < LF_ARRAY_SIZE(keys); i++) {
+        lf_event_set_int(&ev, keys[i], (int64_t)i);
+    }
+    LF_CHECK_INT_EQ(ev.field_count, LF_ARRAY_SIZE(keys));
+    for (size_t i = 0; i < LF_ARRAY_SIZE(keys); i++) {
+        const struct lf_value *v = lf_event_get(&ev, keys[i]);
+
+        LF_CHECK(v != NULL);
+        if (v != NULL) {
+            LF_CHECK_INT_EQ(v->u.i, i);
+        }
+    }
+    LF_CHECK(lf_event_get(&ev, "a4z") == NULL);
+    LF_CHECK(lf_event_get(&ev, "a") == NULL);
+    LF_CHECK(lf_event_get(&ev, "") == NULL);
+    lf_event_cleanup(&ev);
+}
+
+/* Returns the integer value of `key`, or -1 when the event has none. */
+static int64_t get_int(const struct lf_event *ev, const char *key)
+{
+    const struct lf_value *v = lf_event_get(ev, key);
+
+    return v != NULL && v->type == LF_VALUE_INT ? v->u.i : -1;
+}
+
+/* Key lengths follow their fields through set, remove and reset. */
+static void test_event_key_lengths_follow_fields(void)
+{
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    lf_event_set_int(&ev, "a", 1);
+    lf_event_set_int(&ev, "bb.c", 2);
+    lf_event_set_int(&ev, "", 3);
+    lf_event_set_int(&ev, "dddd", 4);
+    LF_CHECK_INT_EQ(ev.field_count, 4);
+    LF_CHECK_INT_EQ(ev.key_lens[0], 1);
+    LF_CHECK_INT_EQ(ev.key_lens[1], 4);
+    LF_CHECK_INT_EQ(ev.key_lens[2], 0);
+    LF_CHECK_INT_EQ(ev.key_lens[3], 4);
+
+    LF_CHECK(lf_event_remove(&ev, "bb.c"));
+    LF_CHECK_INT_EQ(ev.field_count, 3);
+    LF_CHECK_STR_EQ(ev.fields[1].key, "");
+    LF_CHECK_INT_EQ(ev.key_lens[1], 0);
+    LF_CHECK_STR_EQ(ev.fields[2].key, "dddd");
+    LF_CHECK_INT_EQ(ev.key_lens[2], 4);
+    LF_CHECK_INT_EQ(get_int(&ev, ""), 3);
+    LF_CHECK(lf_event_get(&ev, "bb.c") == NULL);
+
+    /* A removed key can come back. */
+    lf_event_set_int(&ev, "bb.c", 5);
+    LF_CHECK_INT_EQ(ev.field_count, 4);
+    LF_CHECK_INT_EQ(get_int(&ev, "bb.c"), 5);
+
+    lf_event_reset(&ev);
+    LF_CHECK_INT_EQ(ev.key_filter, 0);
+    LF_CHECK(lf_event_get(&ev, "a") == NULL);
+    lf_event_set_int(&ev, "a", 6);
+    LF_CHECK_INT_EQ(ev.field_count, 1);
+    LF_CHECK_INT_EQ(get_int(&ev, "a"), 6);
+    lf_event_cleanup(&ev);
+}
+
+/* Growing past the first allocation keeps every field and length. */
+static void test_event_grows_past_first_allocation(void)
+{
+    static char keys[100][16];
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    for (int i = 0; i < 100; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "k.%d", i);
+        lf_event_set_int(&ev, keys[i], i);
+    }
+    LF_CHECK_INT_EQ(ev.field_count, 100);
+    for (int i = 0; i < 100; i++) {
+        const struct lf_value *v = lf_event_get(&ev, keys[i]);
+
+        LF_CHECK_INT_EQ(ev.key_lens[i], strlen(keys[i]));
+        LF_CHECK(v != NULL);
+        if (v != NULL) {
+            LF_CHECK_INT_EQ(v->u.i, i);
+        }
+    }
+    lf_event_cleanup(&ev);
+}
+
 int main(void)
 {
     LF_RUN(test_event_set_replace_remove);
     LF_RUN(test_event_many_fields);
     LF_RUN(test_event_arena_stable_until_reset);
+    LF_RUN(test_event_same_text_other_pointer);
+    LF_RUN(test_event_keys_alike_at_the_ends);
+    LF_RUN(test_event_key_lengths_follow_fields);
+    LF_RUN(test_event_grows_past_first_allocation);
     return lf_test_end();
 }

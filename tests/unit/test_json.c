@@ -873,6 +873,345 @@ static void test_json_event_matches_jansson(void)
     lf_event_cleanup(&ev);
 }
 
+/* ---- cached shapes ---- */
+
+/*
+ * Writes `ev` through `cache` after `prefix` and checks that the result is
+ * the prefix followed by exactly what lf_json_append_event() writes.
+ */
+static void check_cached(struct lf_json_shape_cache *cache,
+                         const struct lf_event *ev, const char *prefix)
+{
+    struct lf_buf cached;
+    struct lf_buf plain;
+
+    lf_buf_init(&cached);
+    lf_buf_init(&plain);
+    lf_buf_append_str(&cached, prefix);
+    lf_buf_append_str(&plain, prefix);
+    lf_json_append_event_cached(&cached, cache, ev);
+    lf_json_append_event(&plain, ev);
+    LF_CHECK_MEM_EQ(cached.data, cached.len, plain.data);
+    LF_CHECK_INT_EQ(cached.data[cached.len], '\0');
+    lf_buf_cleanup(&plain);
+    lf_buf_cleanup(&cached);
+}
+
+static void check_stats(const struct lf_json_shape_cache *cache, uint64_t hits,
+                        uint64_t misses)
+{
+    struct lf_json_shape_stats stats;
+
+    lf_json_shape_cache_stats(cache, &stats);
+    LF_CHECK_INT_EQ(stats.hits, hits);
+    LF_CHECK_INT_EQ(stats.misses, misses);
+}
+
+static void set_app_fields(struct lf_event *ev, int64_t status,
+                           const char *level)
+{
+    lf_event_set_timestamp(ev, "@timestamp", INT64_C(1709287201123000000));
+    lf_event_set_str(ev, "log.level", level, strlen(level));
+    lf_event_set_int(ev, "http.response.status_code", status);
+    lf_event_set_str(ev, "log.file.path", "/var/log/app.log", 16);
+    lf_event_set_int(ev, "log.offset", status * 10);
+    lf_event_set_str(ev, "agent.type", "logferry", 8);
+}
+
+static void test_json_cached_same_shape_twice(void)
+{
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    struct lf_buf buf;
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    lf_buf_init(&buf);
+    set_message(&ev, "first");
+    set_app_fields(&ev, 200, "info");
+    lf_json_append_event_cached(&buf, cache, &ev);
+    check_stats(cache, 0, 1);
+
+    lf_event_reset(&ev);
+    set_message(&ev, "second \"quoted\"");
+    set_app_fields(&ev, 503, "error");
+    lf_buf_reset(&buf);
+    lf_json_append_event_cached(&buf, cache, &ev);
+    check_stats(cache, 1, 1);
+    LF_CHECK_MEM_EQ(buf.data, buf.len,
+                    "{\"@timestamp\":\"2024-03-01T10:00:01.123Z\","
+                    "\"agent\":{\"type\":\"logferry\"},"
+                    "\"http\":{\"response\":{\"status_code\":503}},"
+                    "\"log\":{\"file\":{\"path\":\"/var/log/app.log\"},"
+                    "\"level\":\"error\",\"offset\":5030},"
+                    "\"message\":\"second \\\"quoted\\\"\"}");
+
+    lf_buf_cleanup(&buf);
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
+}
+
+/* A shape stored after earlier bytes in the buffer holds only its own. */
+static void test_json_cached_after_other_bytes(void)
+{
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    set_message(&ev, "x");
+    set_app_fields(&ev, 200, "info");
+    check_cached(cache, &ev, "{\"create\":{}}\n");
+    check_cached(cache, &ev, "");
+    check_cached(cache, &ev, "0123456789");
+    check_stats(cache, 2, 1);
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
+}
+
+static void test_json_cached_shape_change(void)
+{
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    set_message(&ev, "line");
+    set_app_fields(&ev, 200, "info");
+    check_cached(cache, &ev, "");
+
+    /* One more key, then one key fewer: two new shapes. */
+    lf_event_set_str(&ev, "url.path", "/a", 2);
+    check_cached(cache, &ev, "");
+    LF_CHECK(lf_event_remove(&ev, "url.path"));
+    LF_CHECK(lf_event_remove(&ev, "log.level"));
+    check_cached(cache, &ev, "");
+    check_stats(cache, 0, 3);
+
+    /* The same keys in another order make another document order. */
+    lf_event_reset(&ev);
+    set_message(&ev, "line");
+    lf_event_set_str(&ev, "agent.type", "logferry", 8);
+    lf_event_set_int(&ev, "log.offset", 1);
+    check_cached(cache, &ev, "");
+    lf_event_reset(&ev);
+    set_message(&ev, "line");
+    lf_event_set_int(&ev, "log.offset", 1);
+    lf_event_set_str(&ev, "agent.type", "logferry", 8);
+    check_cached(cache, &ev, "");
+    check_stats(cache, 0, 5);
+
+    /* The first shape is still cached. */
+    lf_event_reset(&ev);
+    set_message(&ev, "line");
+    set_app_fields(&ev, 404, "warn");
+    check_cached(cache, &ev, "");
+    check_stats(cache, 1, 5);
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
+}
+
+/* Keys are matched by text: another pointer to the same text hits. */
+static void test_json_cached_same_text_other_pointer(void)
+{
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    char first[] = "service.name";
+    char second[] = "service.name";
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    lf_event_set_int(&ev, "log.offset", 7);
+    lf_event_set_str(&ev, first, "api", 3);
+    check_cached(cache, &ev, "");
+
+    lf_event_reset(&ev);
+    lf_event_set_int(&ev, "log.offset", 8);
+    lf_event_set_str(&ev, second, "web", 3);
+    check_cached(cache, &ev, "");
+    check_stats(cache, 1, 1);
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
+}
+
+/*
+ * Storage reused for another key, as a parser's arena is from one line to
+ * the next: the same pointers with other text must not hit.
+ */
+static void test_json_cached_same_pointer_other_text(void)
+{
+    static const char *const texts[] = {"a.b", "a.c", "b.a", "a", "a.b.c"};
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    char key[8];
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    for (size_t i = 0; i < LF_ARRAY_SIZE(texts); i++) {
+        memcpy(key, texts[i], strlen(texts[i]) + 1);
+        lf_event_reset(&ev);
+        lf_event_set_int(&ev, "a.a", 1);
+        lf_event_set_int(&ev, key, 2);
+        check_cached(cache, &ev, "");
+    }
+    check_stats(cache, 0, LF_ARRAY_SIZE(texts));
+
+    /* Back to the first text in the same storage: a hit again. */
+    memcpy(key, texts[0], strlen(texts[0]) + 1);
+    lf_event_reset(&ev);
+    lf_event_set_int(&ev, "a.a", 3);
+    lf_event_set_int(&ev, key, 4);
+    check_cached(cache, &ev, "");
+    check_stats(cache, 1, LF_ARRAY_SIZE(texts));
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
+}
+
+/* The message, tag bits and log flag bits are part of the shape. */
+static void test_json_cached_variants(void)
+{
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    lf_event_set_str(&ev, "log.level", "info", 4);
+    check_cached(cache, &ev, "");
+    set_message(&ev, "with message");
+    check_cached(cache, &ev, "");
+    ev.tags = LF_TAG_PARSE_FAILURE;
+    check_cached(cache, &ev, "");
+    ev.log_flags = LF_LOG_FLAG_TRUNCATED;
+    check_cached(cache, &ev, "");
+    check_stats(cache, 0, 4);
+
+    /* Other known bits reuse the shape; the array is built per event. */
+    ev.tags = LF_TAG_TIMESTAMP_FAILURE | LF_TAG_CONVERSION_FAILURE;
+    check_cached(cache, &ev, "");
+    check_stats(cache, 1, 4);
+
+    /* Bits without a name write nothing, like no bits at all. */
+    ev.tags = 1u << 20;
+    ev.log_flags = 1u << 20;
+    check_cached(cache, &ev, "");
+    check_stats(cache, 2, 4);
+
+    /* A tags field merged with tag bits. */
+    lf_event_set_str(&ev, "tags", "prod", 4);
+    ev.tags = LF_TAG_PARSE_FAILURE;
+    check_cached(cache, &ev, "");
+    ev.tags = 0;
+    check_cached(cache, &ev, "");
+    check_stats(cache, 2, 6);
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
+}
+
+/* More shapes than slots: the least recently used one is replaced. */
+static void test_json_cached_replaces_least_recent(void)
+{
+    static char keys[12][16];
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    struct lf_event ev;
+    uint64_t misses = 0;
+    uint64_t hits = 0;
+
+    lf_event_init(&ev);
+    for (size_t i = 0; i < LF_ARRAY_SIZE(keys); i++) {
+        snprintf(keys[i], sizeof(keys[i]), "labels.k%zu", i);
+    }
+    /* Fill eight slots, then use shape 0 so that shape 1 is the oldest. */
+    for (size_t i = 0; i < 8; i++) {
+        lf_event_reset(&ev);
+        lf_event_set_int(&ev, keys[i], (int64_t)i);
+        check_cached(cache, &ev, "");
+        misses++;
+    }
+    lf_event_reset(&ev);
+    lf_event_set_int(&ev, keys[0], 0);
+    check_cached(cache, &ev, "");
+    hits++;
+    check_stats(cache, hits, misses);
+
+    /* A ninth shape replaces shape 1; shape 0 survives. */
+    lf_event_reset(&ev);
+    lf_event_set_int(&ev, keys[8], 8);
+    check_cached(cache, &ev, "");
+    misses++;
+    lf_event_reset(&ev);
+    lf_event_set_int(&ev, keys[0], 0);
+    check_cached(cache, &ev, "");
+    hits++;
+    lf_event_reset(&ev);
+    lf_event_set_int(&ev, keys[1], 1);
+    check_cached(cache, &ev, "");
+    misses++;
+    check_stats(cache, hits, misses);
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
+}
+
+static void test_json_cached_many_fields(void)
+{
+    static char keys[100][16];
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    for (int round = 0; round < 3; round++) {
+        lf_event_reset(&ev);
+        set_message(&ev, "many");
+        for (int i = 99; i >= 0; i--) {
+            snprintf(keys[i], sizeof(keys[i]), "g%d.f%02d", i % 3, i);
+            lf_event_set_int(&ev, keys[i], i * round);
+        }
+        check_cached(cache, &ev, "");
+    }
+    check_stats(cache, 2, 1);
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
+}
+
+/*
+ * Differential run: events drawn from a few key sets, so that shapes
+ * repeat, with random values, and now and then without a message or with
+ * tags and flags. Every document must be the bytes of the uncached
+ * encoder.
+ */
+static void test_json_cached_matches_uncached(void)
+{
+    enum { KEY_SETS = 4, MAX_KEYS = 40 };
+    static char keys[KEY_SETS][MAX_KEYS][64];
+    static const char *const messages[] = {"plain", "tab\there", "\xff\xfe bad",
+                                           "\"q\""};
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    struct rng r = {UINT64_C(0x6a09e667f3bcc909)};
+    uint32_t key_counts[KEY_SETS];
+    struct lf_json_shape_stats stats;
+    struct lf_event ev;
+
+    for (size_t set = 0; set < KEY_SETS; set++) {
+        key_counts[set] = rng_below(&r, MAX_KEYS);
+        for (uint32_t i = 0; i < key_counts[set]; i++) {
+            random_key(&r, keys[set][i], sizeof(keys[set][i]));
+        }
+    }
+    lf_event_init(&ev);
+    for (int round = 0; round < 5000; round++) {
+        size_t set = rng_below(&r, KEY_SETS);
+
+        lf_event_reset(&ev);
+        if (rng_below(&r, 8) != 0) {
+            set_message(&ev, messages[rng_below(&r, 4)]);
+        }
+        for (uint32_t i = 0; i < key_counts[set]; i++) {
+            set_random_value(&r, &ev, keys[set][i]);
+        }
+        ev.tags = rng_below(&r, 16) == 0 ? rng_below(&r, 8) : 0;
+        ev.log_flags = rng_below(&r, 16) == 0 ? 1 : 0;
+        check_cached(cache, &ev, "");
+    }
+    lf_json_shape_cache_stats(cache, &stats);
+    LF_CHECK_INT_EQ(stats.hits + stats.misses, 5000);
+    LF_CHECK(stats.hits > stats.misses);
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
+}
+
 int main(void)
 {
     LF_RUN(test_json_string_plain);
@@ -900,5 +1239,14 @@ int main(void)
     LF_RUN(test_json_float_round_trips);
     LF_RUN(test_json_event_many_fields);
     LF_RUN(test_json_event_matches_jansson);
+    LF_RUN(test_json_cached_same_shape_twice);
+    LF_RUN(test_json_cached_after_other_bytes);
+    LF_RUN(test_json_cached_shape_change);
+    LF_RUN(test_json_cached_same_text_other_pointer);
+    LF_RUN(test_json_cached_same_pointer_other_text);
+    LF_RUN(test_json_cached_variants);
+    LF_RUN(test_json_cached_replaces_least_recent);
+    LF_RUN(test_json_cached_many_fields);
+    LF_RUN(test_json_cached_matches_uncached);
     return lf_test_end();
 }
