@@ -5,7 +5,7 @@
 LF_BUILD_PACKAGES=(
     meson ninja-build pkg-config gcc
     libuv1-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
-    zlib1g-dev libdeflate-dev libyaml-dev
+    zlib1g-dev libdeflate-dev libyaml-dev libisal-dev
 )
 # Tests drive a real nginx and Python programs, and setpriv (util-linux)
 # runs the agent as another user.

@@ -7,7 +7,7 @@
 #include "lf/error.h"
 #include "lf/mem.h"
 
-#include <libdeflate.h>
+#include "outputs/elasticsearch/es_gzip.h"
 
 #include <string.h>
 
@@ -76,15 +76,15 @@ void lf_es_batch_move_last(struct lf_es_batch *to, struct lf_es_batch *from)
 }
 
 int lf_es_batch_compress(struct lf_es_batch *batch,
-                         struct libdeflate_compressor *compressor)
+                         struct lf_es_gzip *compressor)
 {
-    size_t bound = libdeflate_gzip_compress_bound(compressor, batch->body.len);
+    size_t bound = lf_es_gzip_bound(compressor, batch->body.len);
     size_t n;
 
     lf_buf_reset(&batch->gz);
     lf_buf_reserve(&batch->gz, bound);
-    n = libdeflate_gzip_compress(compressor, batch->body.data, batch->body.len,
-                                 batch->gz.data, bound);
+    n = lf_es_gzip_compress(compressor, batch->body.data, batch->body.len,
+                            batch->gz.data, bound);
     if (n == 0) {
         return LF_ETOOBIG;
     }

@@ -16,7 +16,7 @@
 #include "lf/buf.h"
 #include "outputs/elasticsearch/es_output.h"
 
-struct libdeflate_compressor;
+struct lf_es_gzip;
 struct lf_es_output;
 
 /* One item: its action and document lines in the body. */
@@ -46,7 +46,7 @@ struct lf_es_batch {
     uint64_t sent_ms; /* loop time of the last request */
     /* While COMPRESSING, the pool thread owns the buffers and these. */
     uv_work_t work;
-    struct libdeflate_compressor *compressor;
+    struct lf_es_gzip *compressor;
     int compress_rc;
 };
 
@@ -75,7 +75,7 @@ void lf_es_batch_move_last(struct lf_es_batch *to, struct lf_es_batch *from);
  * fit libdeflate's own bound, which libdeflate documents as impossible.
  */
 int lf_es_batch_compress(struct lf_es_batch *batch,
-                         struct libdeflate_compressor *compressor);
+                         struct lf_es_gzip *compressor);
 
 /* Returns the bytes to send: the gzip copy when there is one. */
 const struct lf_buf *lf_es_batch_payload(const struct lf_es_batch *batch);

@@ -10,7 +10,7 @@
 #include "lf/log.h"
 #include "lf/mem.h"
 
-#include <libdeflate.h>
+#include "outputs/elasticsearch/es_gzip.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -61,26 +61,20 @@ static bool can_accept(const struct lf_es_output *output)
 
 /* ---- compression on the thread pool ---- */
 
-static struct libdeflate_compressor *
+static struct lf_es_gzip *
 take_compressor(struct lf_es_output *output)
 {
-    struct libdeflate_compressor *c;
+    struct lf_es_gzip *c;
 
     if (output->idle_count > 0) {
         return output->idle_compressors[--output->idle_count];
     }
-    c = libdeflate_alloc_compressor(output->config->compression_level);
-    if (c == NULL) {
-        /* The level is checked by the config, so this is out of memory,
-         * which is fatal as it is for lf_malloc(). */
-        lf_log_error(LF_ES_LOG, "out of memory allocating a compressor");
-        abort();
-    }
+    c = lf_es_gzip_new(output->config->compression_level);
     return c;
 }
 
 static void return_compressor(struct lf_es_output *output,
-                              struct libdeflate_compressor *c)
+                              struct lf_es_gzip *c)
 {
     if (output->idle_count == output->idle_cap) {
         size_t cap = output->idle_cap == 0 ? 4 : output->idle_cap * 2;
@@ -515,7 +509,7 @@ static void free_output(struct lf_es_output *output)
     void *arg = output->close_arg;
 
     for (size_t i = 0; i < output->idle_count; i++) {
-        libdeflate_free_compressor(output->idle_compressors[i]);
+        lf_es_gzip_free(output->idle_compressors[i]);
     }
     lf_free(output->idle_compressors);
     lf_es_send_cleanup(output);

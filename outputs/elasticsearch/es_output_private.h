@@ -54,7 +54,7 @@ struct lf_es_output {
     bool backing_off;         /* no request starts until the timer fires */
     uint64_t rng_state;       /* jitter */
 
-    struct libdeflate_compressor **idle_compressors;
+    struct lf_es_gzip **idle_compressors;
     size_t idle_count;
     size_t idle_cap;
 
