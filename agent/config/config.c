@@ -10,6 +10,9 @@
 #include "lf/error.h"
 #include "lf/mem.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -33,9 +36,127 @@ static const char *const root_keys[] = {
 };
 
 static const char *const input_keys[] = {
-    "id",      "paths",          "fields", "preserve_original_event",
-    "parsers", "max_line_bytes",
+    "id",      "paths",          "fields",        "preserve_original_event",
+    "parsers", "max_line_bytes", "exclude_files", "scan_frequency",
 };
+
+/* Smallest accepted `scan_frequency`: rescans cost a glob per pattern. */
+#define CONFIG_MIN_SCAN_FREQUENCY_MS 100
+
+struct lf_path_filter {
+    pcre2_code **patterns;
+    pcre2_match_data *match; /* sized for the largest pattern */
+    size_t count;
+};
+
+static void filter_free(struct lf_path_filter *filter)
+{
+    if (filter == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < filter->count; i++) {
+        pcre2_code_free(filter->patterns[i]);
+    }
+    pcre2_match_data_free(filter->match);
+    lf_free(filter->patterns);
+    lf_free(filter);
+}
+
+bool lf_input_excludes(const struct lf_input_config *input, const char *path)
+{
+    const struct lf_path_filter *filter = input->exclude;
+
+    for (size_t i = 0; filter != NULL && i < filter->count; i++) {
+        if (pcre2_match(filter->patterns[i], (PCRE2_SPTR)path,
+                        PCRE2_ZERO_TERMINATED, 0, 0, filter->match,
+                        NULL) >= 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int compile_exclude(const struct lf_conf_node *node,
+                           struct lf_path_filter *filter, char *errbuf,
+                           size_t errlen)
+{
+    PCRE2_UCHAR message[256];
+    PCRE2_SIZE error_offset;
+    const char *text;
+    int error;
+    pcre2_code *code;
+    int rc = lf_conf_scalar(node, &text, errbuf, errlen);
+
+    if (rc != 0) {
+        return lf_conf_expect_error(node, errbuf, errlen,
+                                    "a regular expression string");
+    }
+    code = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, 0, &error,
+                         &error_offset, NULL);
+    if (code == NULL) {
+        pcre2_get_error_message(error, message, sizeof(message));
+        return lf_conf_error(node, errbuf, errlen,
+                             "invalid regular expression at offset %zu: %s",
+                             (size_t)error_offset, (const char *)message);
+    }
+    filter->patterns[filter->count++] = code;
+    return 0;
+}
+
+/* Compiles `exclude_files`, a list of regexes matched against paths. */
+static int parse_exclude(const struct lf_conf_node *input_node,
+                         struct lf_input_config *input, char *errbuf,
+                         size_t errlen)
+{
+    struct lf_conf_node list;
+    struct lf_conf_node item;
+    struct lf_path_filter *filter;
+    size_t count;
+    int rc = 0;
+
+    if (lf_conf_child(input_node, "exclude_files", &list) != 0 ||
+        lf_conf_kind(&list) == LF_CONF_NULL) {
+        return 0;
+    }
+    if (lf_conf_kind(&list) != LF_CONF_LIST) {
+        return lf_conf_expect_error(&list, errbuf, errlen,
+                                    "a list of regular expressions");
+    }
+    count = lf_conf_size(&list);
+    filter = lf_calloc(1, sizeof(*filter));
+    filter->patterns = lf_calloc(count + 1, sizeof(*filter->patterns));
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        lf_conf_at(&list, i, &item);
+        rc = compile_exclude(&item, filter, errbuf, errlen);
+    }
+    if (rc != 0 || count == 0) {
+        filter_free(filter);
+        return rc;
+    }
+    /* One match data block fits every pattern: only the result is used. */
+    filter->match = pcre2_match_data_create(1, NULL);
+    input->exclude = filter;
+    return 0;
+}
+
+static int parse_scan_frequency(const struct lf_conf_node *input_node,
+                                struct lf_input_config *input, char *errbuf,
+                                size_t errlen)
+{
+    struct lf_conf_node node;
+    int rc = lf_conf_get_duration_ms(input_node, "scan_frequency",
+                                     LF_CONFIG_DEFAULT_SCAN_FREQUENCY_MS,
+                                     &input->scan_frequency_ms, errbuf,
+                                     errlen);
+
+    if (rc == 0 && input->scan_frequency_ms < CONFIG_MIN_SCAN_FREQUENCY_MS) {
+        lf_conf_child(input_node, "scan_frequency", &node);
+        return lf_conf_error(&node, errbuf, errlen,
+                             "expected at least 100ms, got %lld ms",
+                             input->scan_frequency_ms);
+    }
+    return rc;
+}
 
 /* Growable array behind lf_input_config.fields. */
 struct field_list {
@@ -532,6 +653,12 @@ static int parse_input(const struct lf_conf_node *input_node,
         rc = parse_max_line_bytes(input_node, input, errbuf, errlen);
     }
     if (rc == 0) {
+        rc = parse_exclude(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_scan_frequency(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
         lf_conf_child(input_node, "parsers", &parsers);
         rc = lf_parser_chain_new(&parsers, &input->parsers, errbuf, errlen);
     }
@@ -633,6 +760,7 @@ fail:
 static void input_cleanup(struct lf_input_config *input)
 {
     lf_parser_chain_free(input->parsers);
+    filter_free(input->exclude);
     for (size_t i = 0; i < input->field_count; i++) {
         struct lf_field *field = &input->fields[i];
 

@@ -20,6 +20,9 @@
 #define LF_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS 25000
 #define LF_CONFIG_DEFAULT_REGISTRY_FLUSH_MS 1000
 #define LF_CONFIG_DEFAULT_MAX_LINE_BYTES (1024 * 1024)
+#define LF_CONFIG_DEFAULT_SCAN_FREQUENCY_MS 10000
+
+struct lf_path_filter; /* compiled `exclude_files` patterns */
 
 struct lf_input_config {
     const char *id;            /* unique among inputs */
@@ -30,7 +33,12 @@ struct lf_input_config {
     bool preserve_original_event; /* also send the line as event.original */
     size_t max_line_bytes;     /* longer lines are cut and flagged */
     struct lf_parser_chain *parsers; /* owned; applied to every line */
+    struct lf_path_filter *exclude;  /* owned; NULL when none */
+    long long scan_frequency_ms;     /* rescan of the globs, at least */
 };
+
+/* Returns true when `path` matches one of the input's exclude_files. */
+bool lf_input_excludes(const struct lf_input_config *input, const char *path);
 
 struct lf_config {
     struct lf_conf *doc;       /* owns every string below */

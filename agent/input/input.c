@@ -71,6 +71,7 @@ struct lf_inputs {
     char *chunk;
     char **patterns;       /* every input's globs made absolute, in order */
     uint64_t scans;        /* completed scans */
+    uint64_t scan_interval_ms; /* the smallest scan_frequency of the inputs */
     bool scan_incomplete;  /* a glob of the running scan failed */
     bool scan_failed;      /* the last scan was incomplete */
     struct failed_path *failed;
@@ -487,6 +488,9 @@ static void consider_path(struct lf_inputs *inputs,
     struct harvester *h;
     int rc;
 
+    if (lf_input_excludes(input, path)) {
+        return;
+    }
     rc = lf_file_stat_path(path, &st);
     if (rc != 0) {
         return; /* vanished since the glob ran */
@@ -788,6 +792,13 @@ int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
     inputs->once = once;
     inputs->chunk = lf_malloc(READ_CHUNK_BYTES);
     make_patterns(inputs);
+    inputs->scan_interval_ms = LF_CONFIG_DEFAULT_SCAN_FREQUENCY_MS;
+    for (size_t i = 0; i < config->input_count; i++) {
+        uint64_t ms = (uint64_t)config->inputs[i].scan_frequency_ms;
+        if (i == 0 || ms < inputs->scan_interval_ms) {
+            inputs->scan_interval_ms = ms;
+        }
+    }
 
     uv_idle_init(loop, &inputs->reader);
     inputs->reader.data = inputs;
@@ -800,9 +811,9 @@ int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
         rc = lf_watcher_new(loop, on_watch, inputs, &inputs->watcher);
         if (rc != 0) {
             lf_log_warn("input", "inotify_init1 failed: %s (%s); new lines "
-                        "are found by rescans every %d s",
+                        "are found by rescans every %llu ms",
                         lf_strerror(rc), lf_err_name(rc),
-                        LF_INPUT_SCAN_INTERVAL_MS / 1000);
+                        (unsigned long long)inputs->scan_interval_ms);
             inputs->watcher = NULL;
         }
     }
@@ -815,7 +826,7 @@ void lf_inputs_start(struct lf_inputs *inputs)
     scan(inputs);
     if (!inputs->once) {
         uv_timer_start(&inputs->scan_timer, on_scan_timer,
-                       LF_INPUT_SCAN_INTERVAL_MS, LF_INPUT_SCAN_INTERVAL_MS);
+                       inputs->scan_interval_ms, inputs->scan_interval_ms);
     } else {
         /* Nothing matched: report completion from the loop. */
         uv_idle_start(&inputs->reader, on_reader_idle);

@@ -18,9 +18,6 @@
 #include "agent/input/line_reader.h"
 #include "agent/registry/registry.h"
 
-/* Scan for new files at least this often, even without inotify events. */
-#define LF_INPUT_SCAN_INTERVAL_MS 10000
-
 /*
  * A file that was renamed away from every glob, or deleted, is closed once
  * it has been read to its end and left unwritten for this long, so lines a

@@ -214,6 +214,26 @@ def test_many_files_one_input(scratch):
                  "documents of %s" % os.path.basename(path))
 
 
+def test_exclude_files_skips_matches(scratch):
+    standin = scratch.standin()
+    kept, _ = harness.app_lines(20, seed=71)
+    skipped, _ = harness.app_lines(20, seed=72, first=100)
+    live = scratch.write("logs/app.log", "".join(l + "\n" for l in kept))
+    scratch.write("logs/app.log.1.gz", "".join(l + "\n" for l in skipped))
+    scratch.write("logs/archive/old.log", "".join(l + "\n" for l in skipped))
+    config = harness.write_config(
+        scratch, [harness.app_input(
+            [scratch.join("logs", "*"), scratch.join("logs", "*", "*.log")],
+            exclude_files=["\\.gz$", "/archive/"])],
+        standin.url)
+    harness.run_once(scratch, config)
+    docs = harness.documents(standin)
+    check_eq({field(d, "log.file.path") for d in docs}, {live},
+             "files shipped")
+    check_eq(sorted(field(d, "message") for d in docs), sorted(kept),
+             "messages")
+
+
 def test_once_ships_file_larger_than_queue(scratch):
     # 20,000 lines in batches of 500 make far more batches than the
     # output keeps at once, so reading must resume as batches complete.
@@ -298,6 +318,7 @@ TESTS = [
     test_preserve_original_event,
     test_input_fields_nested_and_dotted,
     test_many_files_one_input,
+    test_exclude_files_skips_matches,
     test_once_ships_file_larger_than_queue,
     test_batches_respect_bulk_max_bytes,
     test_bundled_examples,

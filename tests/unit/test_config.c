@@ -455,7 +455,7 @@ static void test_config_unknown_keys(void)
                 "    pahts: [a.log]\n",
                 ":3: inputs[0]: unknown key 'pahts', did you mean 'paths'? "
                 "Valid keys: id, paths, fields, preserve_original_event, "
-                "parsers, max_line_bytes");
+                "parsers, max_line_bytes, exclude_files, scan_frequency");
 }
 
 static void test_config_input_id_errors(void)
@@ -600,6 +600,56 @@ static void test_config_reserved_fields_rejected(void)
                 ":5: inputs[0].fields.log.offset: log.offset is set by "
                 "logferry for every event and cannot be set in fields; use "
                 "another name, such as labels.log_offset");
+}
+
+static void test_config_exclude_files(void)
+{
+    struct lf_config config;
+    int rc = load_input_with("    exclude_files: ['\\.gz$', '/archive/']\n"
+                             "    scan_frequency: 2s\n",
+                             &config);
+
+    LF_CHECK_INT_EQ(rc, 0);
+    if (rc == 0) {
+        const struct lf_input_config *input = &config.inputs[0];
+
+        LF_CHECK(lf_input_excludes(input, "/var/log/app.log.1.gz"));
+        LF_CHECK(lf_input_excludes(input, "/var/log/archive/app.log"));
+        LF_CHECK(!lf_input_excludes(input, "/var/log/app.log"));
+        LF_CHECK(!lf_input_excludes(input, "/var/log/app.gz.log"));
+        LF_CHECK_INT_EQ(input->scan_frequency_ms, 2000);
+    }
+    lf_config_cleanup(&config);
+
+    rc = load_input_with("", &config);
+    LF_CHECK_INT_EQ(rc, 0);
+    if (rc == 0) {
+        LF_CHECK(!lf_input_excludes(&config.inputs[0], "/x.gz"));
+        LF_CHECK_INT_EQ(config.inputs[0].scan_frequency_ms, 10000);
+    }
+    lf_config_cleanup(&config);
+}
+
+static void test_config_exclude_files_errors(void)
+{
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    exclude_files: ['(unclosed']\n",
+                ":4: inputs[0].exclude_files[0]: invalid regular expression "
+                "at offset 9: missing closing parenthesis");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    exclude_files: '\\.gz$'\n",
+                ":4: inputs[0].exclude_files: expected a list of regular "
+                "expressions, got '\\.gz$'");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    scan_frequency: 10ms\n",
+                ":4: inputs[0].scan_frequency: expected at least 100ms, got "
+                "10 ms");
 }
 
 static void test_config_max_line_bytes_maximum(void)
@@ -750,6 +800,8 @@ int main(void)
     LF_RUN(test_config_reserved_fields_rejected);
     LF_RUN(test_config_max_line_bytes_minimum);
     LF_RUN(test_config_max_line_bytes_maximum);
+    LF_RUN(test_config_exclude_files);
+    LF_RUN(test_config_exclude_files_errors);
     LF_RUN(test_config_setting_errors);
     LF_RUN(test_config_empty_fields_is_unset);
     LF_RUN(test_config_shutdown_timeout_zero);
