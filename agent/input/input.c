@@ -527,6 +527,45 @@ static void watch_dir_of(struct lf_inputs *inputs, const char *path)
 }
 
 /*
+ * Watches the folders a pattern can match files in. With a wildcard in
+ * the folder part ("logs/" "*" "/app.log"), that is every folder it
+ * matches now, plus the fixed folder above the first wildcard, so that a
+ * new folder triggers a scan, which then watches it.
+ */
+static void watch_pattern_dirs(struct lf_inputs *inputs, const char *pattern)
+{
+    char *copy;
+    char *dir;
+    size_t fixed;
+    glob_t g;
+
+    if (inputs->watcher == NULL) {
+        return;
+    }
+    copy = lf_strdup(pattern);
+    dir = dirname(copy); /* points into `copy` whenever it has a wildcard */
+    fixed = strcspn(dir, "*?[");
+    if (dir[fixed] == '\0') {
+        lf_watcher_add_dir(inputs->watcher, dir, inputs);
+        lf_free(copy);
+        return;
+    }
+
+    if (glob(dir, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            lf_watcher_add_dir(inputs->watcher, g.gl_pathv[i], inputs);
+        }
+    }
+    globfree(&g);
+    while (fixed > 0 && dir[fixed] != '/') {
+        fixed--;
+    }
+    dir[fixed == 0 ? 1 : fixed] = '\0';
+    lf_watcher_add_dir(inputs->watcher, dir, inputs);
+    lf_free(copy);
+}
+
+/*
  * glob(3) reports directory errors only through a callback without a user
  * pointer, so the callback records them here; glob runs synchronously on
  * the loop thread and the value is read right after it returns.
@@ -552,7 +591,7 @@ static size_t scan_pattern(struct lf_inputs *inputs,
     glob_t g;
     int rc;
 
-    watch_dir_of(inputs, pattern);
+    watch_pattern_dirs(inputs, pattern);
     glob_dir_error = 0;
     rc = glob(pattern, GLOB_NOSORT, on_glob_error, &g);
     if (glob_dir_error != 0 || (rc != 0 && rc != GLOB_NOMATCH)) {

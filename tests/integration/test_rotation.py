@@ -167,6 +167,31 @@ def test_rotated_during_outage_then_restart(scratch):
     check_eq(messages, sorted(old + new), "messages")
 
 
+def test_new_directory_found_by_inotify(scratch):
+    """With a wildcard folder in the glob and rescans an hour apart, a
+    folder and file created after the start are found through inotify."""
+    standin = scratch.standin()
+    first, _ = harness.app_lines(10, seed=81)
+    later, _ = harness.app_lines(10, seed=82, first=100)
+    scratch.write("logs/a/app.log", "".join(l + "\n" for l in first))
+    config = harness.write_config(
+        scratch, [harness.app_input([scratch.join("logs", "*", "app.log")],
+                                    scan_frequency="1h")],
+        standin.url)
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: count_docs(standin) >= 10,
+                       what="the lines of logs/a/app.log")
+
+    os.makedirs(scratch.join("logs", "b"))
+    time.sleep(0.3)
+    scratch.write("logs/b/app.log", "".join(l + "\n" for l in later))
+    harness.wait_until(lambda: count_docs(standin) >= 20, timeout=10,
+                       what="the lines of the new logs/b/app.log")
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    messages = sorted(field(d, "message") for d in harness.documents(standin))
+    check_eq(messages, sorted(first + later), "messages")
+
+
 def rotate_repeatedly(scratch, glob, pause_s):
     """Write 6,000 lines while the agent runs, rotating every 1,000 the way
     logrotate does: app.log.N becomes app.log.N+1, app.log becomes
@@ -220,6 +245,7 @@ TESTS = [
     test_delete_and_recreate_same_name,
     test_truncate_in_place_while_running,
     test_rotated_during_outage_then_restart,
+    test_new_directory_found_by_inotify,
     test_repeated_rotation_glob_matches_all,
     test_repeated_rotation_live_name_only,
 ]
