@@ -1,8 +1,8 @@
 /*
  * Agent lifecycle. Starting opens the registry (and its lock), the output
- * and the inputs; stopping drains what was read, waits for
+ * and the inputs. Stopping drains what was read, waits for
  * acknowledgements up to shutdown.timeout, saves the registry and closes
- * every handle so that the loop ends by itself.
+ * every handle, so the loop ends by itself.
  */
 #include "agent/agent.h"
 #include "agent/input/input.h"
@@ -81,8 +81,8 @@ static void on_registry_timer(uv_timer_t *timer)
 }
 
 /*
- * Saves at most once per registry.flush after offsets move, and never
- * wakes the loop while nothing is acknowledged.
+ * Arms a one-shot save registry.flush after the registry changes, so an
+ * idle agent has no registry timer running. A failed save re-arms it.
  */
 static void on_commit(void *arg)
 {

@@ -54,7 +54,7 @@ struct lf_config {
 /*
  * Loads and validates the file at `path`. Returns 0 and fills `config`, or
  * a negative LF_E* code with a message in errbuf that names the file, line
- * and key path and says what is expected.
+ * and key path and the expected value.
  */
 int lf_config_load(const char *path, struct lf_config *config, char *errbuf,
                    size_t errlen);

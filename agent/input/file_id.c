@@ -1,7 +1,7 @@
 /*
  * File identity for harvesters and the registry. The hash is FNV-1a over
- * the identifying values and the head bytes; it only has to tell apart the
- * files one host keeps in its registry, not resist an attacker.
+ * the identifying values and the head bytes. It only has to tell apart the
+ * files one host keeps in its registry, so it need not resist an attacker.
  */
 #include "agent/input/file_id.h"
 #include "lf/error.h"

@@ -2,7 +2,7 @@
  * File identity. A file is identified by its device, inode, birth time
  * (where the file system records one) and its first line, hashed into one
  * 64-bit id. The same file gets the same id in every run, so document ids
- * derived from it survive restarts; a new file that reuses a freed inode
+ * derived from it survive restarts. A new file that reuses a freed inode
  * gets a new id because its birth time or first line differ.
  */
 #ifndef LF_AGENT_INPUT_FILE_ID_H

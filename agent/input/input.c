@@ -148,6 +148,8 @@ static void set_path(struct harvester *h, const char *path)
     lf_free(h->path);
     h->path = lf_strdup(path);
     h->info.path = h->path;
+    h->info.path_len = strlen(path);
+    h->info.path_version++;
 }
 
 /* Computes the identity once the first line is complete. */
@@ -193,8 +195,8 @@ static int identify(struct harvester *h)
 
 /*
  * Sends every line of `len` bytes at the reader's offset to the sink.
- * Returns LF_EFULL when the sink refused a line; the reader then stands at
- * that line's start.
+ * Returns LF_EFULL when the sink rejected a line, and the reader is then
+ * back at that line's start.
  */
 static int feed(struct harvester *h, const char *data, size_t len)
 {
@@ -567,8 +569,8 @@ static void watch_pattern_dirs(struct lf_inputs *inputs, const char *pattern)
 
 /*
  * glob(3) reports directory errors only through a callback without a user
- * pointer, so the callback records them here; glob runs synchronously on
- * the loop thread and the value is read right after it returns.
+ * pointer, so the callback records them here. This is safe because glob
+ * runs synchronously on the loop thread and the value is read right after.
  */
 static _Thread_local int glob_dir_error;
 

@@ -25,10 +25,12 @@
  */
 #define LF_INPUT_CLOSE_GONE_MS 5000
 
-/* What a sink learns about the file a line comes from. */
+/* File details passed to the sink with every line. */
 struct lf_file_info {
     const struct lf_input_config *input;
-    const char *path; /* current name; changes on rename */
+    const char *path;      /* current name; changes on rename */
+    size_t path_len;
+    uint32_t path_version; /* incremented whenever `path` changes */
     uint64_t file_id; /* see agent/input/file_id.h */
     uint64_t dev;
     uint64_t ino;
@@ -82,10 +84,10 @@ int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
 void lf_inputs_start(struct lf_inputs *inputs);
 
 /*
- * Finds the files of registry entries that no glob matches any more, such
- * as a log renamed by rotation while the agent was stopped, in the folder
- * they were last read in, and reads them from the saved offset to their
- * end. Call after lf_inputs_start().
+ * Reads the files of registry entries that no glob matches any more, such
+ * as a log renamed by rotation while the agent was stopped. Each is looked
+ * for by inode in the folder it was last read in, and read from the saved
+ * offset to its end. Call after lf_inputs_start().
  */
 void lf_inputs_adopt(struct lf_inputs *inputs, struct lf_registry *registry);
 

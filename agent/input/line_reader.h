@@ -1,8 +1,8 @@
 /*
  * Splits a byte stream into lines with their byte offsets. Complete lines
- * inside a chunk are passed without copying; only a line that spans chunks
+ * inside a chunk are passed without copying. Only a line that spans chunks
  * is assembled in an internal buffer, which never grows past the maximum
- * line size: the excess of a longer line is skipped and the line is
+ * line size, because the rest of a longer line is skipped and the line is
  * flagged as truncated.
  */
 #ifndef LF_AGENT_INPUT_LINE_READER_H
@@ -23,7 +23,7 @@ struct lf_line {
 };
 
 struct lf_line_reader {
-    size_t max_bytes;    /* longest line kept, in bytes */
+    size_t max_bytes;    /* maximum line length kept, in bytes */
     uint64_t offset;     /* file offset of the next byte to feed */
     uint64_t line_start; /* file offset where the pending line begins */
     struct lf_buf pending; /* start of a line that spans chunks */

@@ -1,7 +1,8 @@
 /*
  * inotify on libuv. The instance is non-blocking and read until EAGAIN on
  * every readiness callback. Watch descriptors map to cookies through a
- * small array: an agent holds one watch per directory and per open file.
+ * small array, since an agent has one watch per directory and per open
+ * file.
  */
 #include "agent/input/watcher.h"
 #include "lf/error.h"

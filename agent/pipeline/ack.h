@@ -1,8 +1,8 @@
 /*
  * Ordered acknowledgement of one file's events. Events are tracked in the
- * order they were read; results arrive in any order (batches complete out
- * of order and retried items come back late), and the committed offset
- * advances only over a prefix of events that all have a final result.
+ * order they were read, but results arrive in any order because batches
+ * complete out of order and retried items come back late. The committed
+ * offset advances only over a prefix of events that all have a result.
  */
 #ifndef LF_AGENT_PIPELINE_ACK_H
 #define LF_AGENT_PIPELINE_ACK_H

@@ -23,6 +23,7 @@ struct source {
     uint64_t dev;
     uint64_t ino;
     char *path;              /* owned copy for the registry */
+    uint32_t path_version;   /* lf_file_info.path_version of `path` */
     struct lf_registry_entry *entry; /* this file's registry entry */
     struct lf_ack_tracker tracker;
     bool reading;            /* the harvester is open */
@@ -117,6 +118,7 @@ static uint64_t open_file(void *arg, const struct lf_file_info *info,
     src->dev = info->dev;
     src->ino = info->ino;
     src->path = lf_strdup(info->path);
+    src->path_version = info->path_version;
     src->reading = true;
     lf_ack_tracker_init(&src->tracker, offset);
 
@@ -203,7 +205,7 @@ static void build_event(struct lf_pipeline *pipeline,
     if (input->preserve_original_event) {
         lf_event_set_str(ev, "event.original", line->data, line->len);
     }
-    lf_event_set_str(ev, "log.file.path", info->path, strlen(info->path));
+    lf_event_set_str(ev, "log.file.path", info->path, info->path_len);
     lf_event_set_int(ev, "log.offset", (int64_t)line->offset);
     lf_event_set_str(ev, "host.name", pipeline->hostname,
                      pipeline->hostname_len);
@@ -222,9 +224,10 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
     char doc_id[LF_DOC_ID_MAX + 1];
     int rc;
 
-    if (strcmp(src->path, info->path) != 0) {
+    if (src->path_version != info->path_version) {
         lf_free(src->path);
         src->path = lf_strdup(info->path);
+        src->path_version = info->path_version;
     }
 
     build_event(pipeline, info, line);

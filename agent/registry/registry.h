@@ -1,6 +1,6 @@
 /*
  * The registry: the acknowledged byte offset of every file identity, kept
- * in `registry.json` under the data path. It only ever holds offsets whose
+ * in `registry.json` under the data path. It only ever contains offsets whose
  * events the output acknowledged, so a restart resumes exactly there.
  *
  * Saving writes a new file, fsyncs it, keeps the previous version as

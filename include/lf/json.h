@@ -20,7 +20,7 @@ void lf_json_append_timestamp(struct lf_buf *buf, int64_t ts_ns);
 
 /*
  * Appends `ev` as one JSON object without a trailing newline. Fields are
- * nested by their dotted keys, `message` holds the line, `tags` and
+ * nested by their dotted keys, `message` is the line, `tags` and
  * `log.flags` are arrays built from the event's bits.
  */
 void lf_json_append_event(struct lf_buf *buf, const struct lf_event *ev);

@@ -67,7 +67,7 @@ int lf_es_output_new(uv_loop_t *loop, const struct lf_es_config *config,
 /*
  * Encodes `ev` with `doc_id` as its `_id` into the open batch. The event is
  * copied; the caller may reset it right after. Returns 0, or LF_EFULL when
- * the output holds as many batches as it may (nothing was taken: pause the
+ * the output has as many batches as it may (nothing was taken: pause the
  * source and publish again after on_ready).
  */
 int lf_es_output_publish(struct lf_es_output *output,
