@@ -6,6 +6,8 @@
  */
 #include "agent/config/config.h"
 #include "agent/config/conf_private.h"
+#include "agent/input/line_filter.h"
+#include "agent/input/multiline.h"
 #include "lf/buf.h"
 #include "lf/error.h"
 #include "lf/mem.h"
@@ -38,6 +40,8 @@ static const char *const root_keys[] = {
 static const char *const input_keys[] = {
     "id",      "paths",          "fields",        "preserve_original_event",
     "parsers", "max_line_bytes", "exclude_files", "scan_frequency",
+    "partial_line_timeout", "multiline", "include_lines", "exclude_lines",
+    "encoding", "format",
 };
 
 /* Smallest accepted `scan_frequency`: rescans cost a glob per pattern. */
@@ -623,6 +627,73 @@ static int parse_max_line_bytes(const struct lf_conf_node *input_node,
     return 0;
 }
 
+static int parse_encoding(const struct lf_conf_node *input_node,
+                          struct lf_input_config *input, char *errbuf,
+                          size_t errlen)
+{
+    struct lf_conf_node node;
+    const char *name;
+    int rc = lf_conf_get_str(input_node, "encoding", "utf-8", &name, errbuf,
+                             errlen);
+
+    if (rc == 0 && lf_encoding_parse(name, &input->encoding) != 0) {
+        lf_conf_child(input_node, "encoding", &node);
+        return lf_conf_error(&node, errbuf, errlen,
+                             "expected utf-8, utf-16le or utf-16be, got "
+                             "\"%s\"", name);
+    }
+    return rc;
+}
+
+static int parse_format(const struct lf_conf_node *input_node,
+                        struct lf_input_config *input, char *errbuf,
+                        size_t errlen)
+{
+    struct lf_conf_node node;
+    const char *name;
+    int rc = lf_conf_get_str(input_node, "format", "plain", &name, errbuf,
+                             errlen);
+
+    if (rc == 0 && lf_container_format_parse(name, &input->format) != 0) {
+        lf_conf_child(input_node, "format", &node);
+        return lf_conf_error(&node, errbuf, errlen,
+                             "expected plain, docker, cri or auto, got "
+                             "\"%s\"", name);
+    }
+    return rc;
+}
+
+/* Reads the options of the line stages (agent/input/line_stages.h). */
+static int parse_line_options(const struct lf_conf_node *input_node,
+                              struct lf_input_config *input, char *errbuf,
+                              size_t errlen)
+{
+    struct lf_conf_node node;
+    int rc;
+
+    /* The getter rejects negative durations; 0 turns the flush off. */
+    rc = lf_conf_get_duration_ms(input_node, "partial_line_timeout",
+                                 LF_CONFIG_DEFAULT_PARTIAL_LINE_TIMEOUT_MS,
+                                 &input->partial_line_timeout_ms, errbuf,
+                                 errlen);
+    if (rc == 0) {
+        rc = parse_encoding(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_format(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        lf_conf_child(input_node, "multiline", &node);
+        rc = lf_multiline_rule_parse(&node, input->max_line_bytes,
+                                     &input->multiline, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = lf_line_filter_parse(input_node, &input->line_filter, errbuf,
+                                  errlen);
+    }
+    return rc;
+}
+
 static int parse_input(const struct lf_conf_node *input_node,
                        struct lf_input_config *input, char *errbuf,
                        size_t errlen)
@@ -657,6 +728,9 @@ static int parse_input(const struct lf_conf_node *input_node,
     }
     if (rc == 0) {
         rc = parse_scan_frequency(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_line_options(input_node, input, errbuf, errlen);
     }
     if (rc == 0) {
         lf_conf_child(input_node, "parsers", &parsers);
@@ -761,6 +835,8 @@ static void input_cleanup(struct lf_input_config *input)
 {
     lf_parser_chain_free(input->parsers);
     filter_free(input->exclude);
+    lf_multiline_rule_free(input->multiline);
+    lf_line_filter_free(input->line_filter);
     for (size_t i = 0; i < input->field_count; i++) {
         struct lf_field *field = &input->fields[i];
 

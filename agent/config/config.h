@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agent/input/container.h"
+#include "agent/input/encoding.h"
 #include "lf/conf.h"
 #include "lf/event.h"
 #include "lf/log.h"
@@ -21,8 +23,11 @@
 #define LF_CONFIG_DEFAULT_REGISTRY_FLUSH_MS 1000
 #define LF_CONFIG_DEFAULT_MAX_LINE_BYTES (1024 * 1024)
 #define LF_CONFIG_DEFAULT_SCAN_FREQUENCY_MS 10000
+#define LF_CONFIG_DEFAULT_PARTIAL_LINE_TIMEOUT_MS 5000
 
 struct lf_path_filter; /* compiled `exclude_files` patterns */
+struct lf_line_filter; /* agent/input/line_filter.h */
+struct lf_multiline_rule; /* agent/input/multiline.h */
 
 struct lf_input_config {
     const char *id;            /* unique among inputs */
@@ -35,6 +40,12 @@ struct lf_input_config {
     struct lf_parser_chain *parsers; /* owned; applied to every line */
     struct lf_path_filter *exclude;  /* owned; NULL when none */
     long long scan_frequency_ms;     /* rescan of the globs, at least */
+    /* An unterminated last line unchanged this long is shipped; 0: never. */
+    long long partial_line_timeout_ms;
+    enum lf_encoding encoding; /* of the file; events are UTF-8 */
+    enum lf_container_format format; /* container log lines to decode */
+    struct lf_multiline_rule *multiline; /* owned; NULL when off */
+    struct lf_line_filter *line_filter;  /* owned; NULL when none */
 };
 
 /* Returns true when `path` matches one of the input's exclude_files. */

@@ -52,6 +52,7 @@ static const char *const tag_names[] = {
 
 static const char *const log_flag_names[] = {
     "truncated", /* LF_LOG_FLAG_TRUNCATED */
+    "multiline", /* LF_LOG_FLAG_MULTILINE */
 };
 
 /*

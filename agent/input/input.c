@@ -6,6 +6,7 @@
  */
 #include "agent/input/input.h"
 #include "agent/input/file_id.h"
+#include "agent/input/line_stages.h"
 #include "agent/input/watcher.h"
 #include "lf/error.h"
 #include "lf/log.h"
@@ -39,7 +40,7 @@ struct harvester {
     int fd;
     int wd;                /* inotify watch, or -1 */
     enum harvester_state state;
-    struct lf_line_reader reader;
+    struct lf_line_stages stages;
     void *source;          /* the sink's per-file context */
     bool ready;            /* queued for a read */
     bool at_eof;           /* the last read returned no bytes */
@@ -47,6 +48,8 @@ struct harvester {
     bool seen;             /* found by the scan in progress */
     uint64_t expected_id;  /* adopted from the registry: its file id, or 0 */
     uv_timer_t close_timer;
+    uv_timer_t line_timer; /* lf_line_stages_deadline() */
+    int handles_open;      /* timers not yet closed; freed at 0 */
 };
 
 /* A path that could not be opened, remembered to warn only once. */
@@ -82,6 +85,7 @@ struct lf_inputs {
 static void schedule_read(struct harvester *h);
 static void harvester_close(struct harvester *h);
 static void on_reader_idle(uv_idle_t *idle);
+static void arm_line_timer(struct harvester *h);
 
 /* Failed paths */
 
@@ -152,6 +156,25 @@ static void set_path(struct harvester *h, const char *path)
     h->info.path_version++;
 }
 
+/*
+ * Returns true when the code unit before `offset` is not "\n": the line
+ * up to `offset` was shipped by partial_line_timeout, and the "\n" that
+ * ends it must not become an empty event.
+ */
+static bool follows_partial_line(const struct harvester *h, uint64_t offset)
+{
+    enum lf_encoding encoding = h->info.input->encoding;
+    size_t unit = lf_encoding_unit(encoding);
+    char before[2];
+
+    if (offset < unit) {
+        return false;
+    }
+    return pread(h->fd, before, unit, (off_t)(offset - unit)) ==
+               (ssize_t)unit &&
+           memcmp(before, lf_encoding_newline(encoding), unit) != 0;
+}
+
 /* Computes the identity once the first line is complete. */
 static int identify(struct harvester *h)
 {
@@ -186,43 +209,149 @@ static int identify(struct harvester *h)
                     (unsigned long long)st.size);
         offset = 0;
     }
-    lf_line_reader_init(&h->reader, h->info.input->max_line_bytes, offset);
+    lf_line_stages_init(&h->stages, h->info.input, offset,
+                        follows_partial_line(h, offset));
     h->state = HARVESTER_READING;
     lf_log_info("input", "harvesting file path=%s input=%s offset=%llu",
                 h->path, h->info.input->id, (unsigned long long)offset);
     return 0;
 }
 
-/*
- * Sends every line of `len` bytes at the reader's offset to the sink.
- * Returns LF_EFULL when the sink rejected a line, and the reader is then
- * back at that line's start.
- */
-static int feed(struct harvester *h, const char *data, size_t len)
+static int send_event(void *arg, const struct lf_line *event)
 {
+    struct harvester *h = arg;
     struct lf_inputs *inputs = h->inputs;
-    struct lf_line line;
-    bool found;
 
-    while (len > 0) {
-        size_t used = lf_line_reader_next(&h->reader, data, len, &line, &found);
-        data += used;
-        len -= used;
-        if (!found) {
-            break;
-        }
-        if (inputs->sink.on_line(inputs->sink.arg, h->source, &h->info,
-                                 &line) == LF_EFULL) {
-            lf_line_reader_reset(&h->reader, line.offset);
-            return LF_EFULL;
-        }
-        inputs->stats.lines_read++;
-        inputs->stats.bytes_read += line.end_offset - line.offset;
-        if (line.truncated) {
-            inputs->stats.lines_truncated++;
-        }
+    if (inputs->sink.on_line(inputs->sink.arg, h->source, &h->info,
+                             event) == LF_EFULL) {
+        return LF_EFULL;
+    }
+    inputs->stats.lines_read++;
+    inputs->stats.bytes_read += event->end_offset - event->offset;
+    if (event->truncated) {
+        inputs->stats.lines_truncated++;
     }
     return 0;
+}
+
+static void skip_event(void *arg, const struct lf_line *event)
+{
+    struct harvester *h = arg;
+    struct lf_inputs *inputs = h->inputs;
+
+    inputs->sink.on_filtered(inputs->sink.arg, h->source,
+                             event->commit_offset);
+    inputs->stats.lines_filtered++;
+    inputs->stats.bytes_read += event->end_offset - event->offset;
+}
+
+/*
+ * Finishes a stage call: after LF_EFULL the stages go back to the first
+ * byte of the rejected event and the harvester pauses until the sink has
+ * room. Returns `rc`.
+ */
+static int after_stages(struct harvester *h, int rc, uint64_t rewind)
+{
+    if (rc == LF_EFULL) {
+        lf_line_stages_reset(&h->stages, rewind,
+                             follows_partial_line(h, rewind));
+        h->state = HARVESTER_PAUSED;
+    }
+    arm_line_timer(h);
+    return rc;
+}
+
+/* Sends every event of `len` bytes at the stages' offset to the sink. */
+static int feed(struct harvester *h, const char *data, size_t len)
+{
+    struct lf_line_events events = {h, send_event, skip_event};
+    uint64_t rewind = 0;
+    int rc;
+
+    rc = lf_line_stages_feed(&h->stages, data, len, uv_now(h->inputs->loop),
+                             &events, &rewind);
+    return after_stages(h, rc, rewind);
+}
+
+/*
+ * Sends the pending multiline group because reading stops. Returns
+ * LF_EFULL when the sink had no room, and the harvester is then paused.
+ */
+static int finish_stages(struct harvester *h)
+{
+    struct lf_line_events events = {h, send_event, skip_event};
+    uint64_t rewind = 0;
+    int rc;
+
+    if (h->state != HARVESTER_READING) {
+        return 0;
+    }
+    rc = lf_line_stages_finish(&h->stages, &events, &rewind);
+    return after_stages(h, rc, rewind);
+}
+
+/*
+ * Sends everything the stages hold before a renamed or removed file is
+ * closed: the unterminated last line (unless partial_line_timeout is 0),
+ * which no writer will finish, and the multiline group. Returns as
+ * finish_stages().
+ */
+static int drain_stages(struct harvester *h)
+{
+    struct lf_line_events events = {h, send_event, skip_event};
+    uint64_t rewind = 0;
+    int rc;
+
+    if (h->state != HARVESTER_READING) {
+        return 0;
+    }
+    lf_line_stages_at_eof(&h->stages, 0);
+    rc = lf_line_stages_expire(&h->stages, UINT64_MAX, &events, &rewind);
+    if (rc == 0) {
+        rc = lf_line_stages_finish(&h->stages, &events, &rewind);
+    }
+    return after_stages(h, rc, rewind);
+}
+
+/*
+ * Flushes a stalled unterminated line or an idle multiline group. Bytes
+ * not read yet come first: the read turn feeds them and re-arms the timer.
+ */
+static void on_line_timer(uv_timer_t *timer)
+{
+    struct harvester *h = timer->data;
+    struct lf_line_events events = {h, send_event, skip_event};
+    struct lf_file_stat st;
+    uint64_t rewind = 0;
+    int rc;
+
+    if (h->state != HARVESTER_READING || h->inputs->stopped) {
+        return;
+    }
+    if (lf_file_fstat(h->fd, &st) == 0 &&
+        lf_line_stages_has_unread(&h->stages, st.size)) {
+        schedule_read(h);
+        return;
+    }
+    rc = lf_line_stages_expire(&h->stages, uv_now(h->inputs->loop), &events,
+                               &rewind);
+    after_stages(h, rc, rewind);
+}
+
+static void arm_line_timer(struct harvester *h)
+{
+    uint64_t deadline = 0;
+    uint64_t now = uv_now(h->inputs->loop);
+
+    if (h->state == HARVESTER_READING) {
+        deadline = lf_line_stages_deadline(&h->stages);
+    }
+    if (deadline == 0) {
+        uv_timer_stop(&h->line_timer);
+        return;
+    }
+    uv_timer_start(&h->line_timer, on_line_timer,
+                   deadline > now ? deadline - now : 0, 0);
 }
 
 /* Reads up to the per-turn budget. Returns true when more may remain. */
@@ -231,8 +360,9 @@ static bool read_some(struct harvester *h)
     struct lf_inputs *inputs = h->inputs;
 
     for (int i = 0; i < READ_BUDGET_CHUNKS; i++) {
+        uint64_t offset = lf_line_stages_offset(&h->stages);
         ssize_t n = pread(h->fd, inputs->chunk, READ_CHUNK_BYTES,
-                          (off_t)h->reader.offset);
+                          (off_t)offset);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -246,9 +376,14 @@ static bool read_some(struct harvester *h)
             h->at_eof = true;
             return false;
         }
+        if (!lf_line_stages_has_unread(&h->stages,
+                                       offset + (uint64_t)n)) {
+            /* Only part of a UTF-16 code unit was written so far. */
+            h->at_eof = true;
+            return false;
+        }
         h->at_eof = false;
         if (feed(h, inputs->chunk, (size_t)n) == LF_EFULL) {
-            h->state = HARVESTER_PAUSED;
             return false;
         }
     }
@@ -265,8 +400,10 @@ static void on_close_timer(uv_timer_t *timer)
         lf_log_info("input", "closing file that was renamed or removed "
                     "path=%s inode=%llu offset=%llu", h->path,
                     (unsigned long long)h->info.ino,
-                    (unsigned long long)h->reader.offset);
-        harvester_close(h);
+                    (unsigned long long)lf_line_stages_offset(&h->stages));
+        if (drain_stages(h) == 0) {
+            harvester_close(h);
+        }
     }
 }
 
@@ -275,8 +412,14 @@ static void after_eof(struct harvester *h)
 {
     struct lf_inputs *inputs = h->inputs;
 
+    if (h->state == HARVESTER_READING) {
+        lf_line_stages_at_eof(&h->stages, uv_now(inputs->loop));
+        arm_line_timer(h);
+    }
     if (inputs->once) {
-        harvester_close(h);
+        if (finish_stages(h) == 0) {
+            harvester_close(h);
+        }
         return;
     }
     if (h->gone) {
@@ -300,7 +443,7 @@ static bool restart_if_truncated(struct harvester *h)
     if (lf_file_fstat(h->fd, &st) != 0) {
         return false;
     }
-    if (st.size >= h->reader.offset) {
+    if (st.size >= lf_line_stages_offset(&h->stages)) {
         rc = lf_file_read_head(h->fd, head, &head_len);
         if (rc != 0 || lf_file_id(&st, head, head_len) == h->info.file_id) {
             return false;
@@ -314,11 +457,16 @@ static bool restart_if_truncated(struct harvester *h)
      */
     lf_log_warn("input", "file was truncated, reading it again from the "
                 "start path=%s offset=%llu size=%llu", h->path,
-                (unsigned long long)h->reader.offset,
+                (unsigned long long)lf_line_stages_offset(&h->stages),
                 (unsigned long long)st.size);
     h->inputs->sink.close_file(h->inputs->sink.arg, h->source, true);
     h->source = NULL;
-    lf_line_reader_cleanup(&h->reader);
+    /*
+     * NOTE: a multiline group still pending is dropped with the old
+     * content; its lines were read before the truncation.
+     */
+    lf_line_stages_cleanup(&h->stages);
+    uv_timer_stop(&h->line_timer);
     h->state = HARVESTER_WAITING_HEAD;
     return true;
 }
@@ -363,6 +511,9 @@ static void free_harvester(uv_handle_t *handle)
 {
     struct harvester *h = handle->data;
 
+    if (--h->handles_open > 0) {
+        return;
+    }
     lf_free(h->path);
     lf_free(h);
 }
@@ -385,6 +536,7 @@ static void release_harvester(struct harvester *h)
 {
     unlink_harvester(h);
     uv_close((uv_handle_t *)&h->close_timer, free_harvester);
+    uv_close((uv_handle_t *)&h->line_timer, free_harvester);
 }
 
 static void harvester_close(struct harvester *h)
@@ -395,8 +547,9 @@ static void harvester_close(struct harvester *h)
         return;
     }
     if (h->state != HARVESTER_WAITING_HEAD) {
-        lf_line_reader_cleanup(&h->reader);
+        lf_line_stages_cleanup(&h->stages);
     }
+    uv_timer_stop(&h->line_timer);
     h->state = HARVESTER_CLOSING;
     if (h->wd >= 0 && inputs->watcher != NULL) {
         lf_watcher_remove(inputs->watcher, h->wd);
@@ -454,6 +607,9 @@ static struct harvester *open_harvester(struct lf_inputs *inputs,
     set_path(h, path);
     uv_timer_init(inputs->loop, &h->close_timer);
     h->close_timer.data = h;
+    uv_timer_init(inputs->loop, &h->line_timer);
+    h->line_timer.data = h;
+    h->handles_open = 2;
 
     h->next = inputs->harvesters;
     if (h->next != NULL) {
@@ -960,6 +1116,15 @@ void lf_inputs_resume(struct lf_inputs *inputs)
 
 void lf_inputs_stop(struct lf_inputs *inputs)
 {
+    /*
+     * Pending multiline groups are complete as far as this run can tell,
+     * so they are sent before the output drains. Unterminated lines are
+     * not: the registry stays at their start and the next run reads them.
+     */
+    for (struct harvester *h = inputs->harvesters;
+         h != NULL && !inputs->stopped; h = h->next) {
+        finish_stages(h);
+    }
     inputs->stopped = true;
     uv_timer_stop(&inputs->scan_timer);
     uv_timer_stop(&inputs->scan_soon);

@@ -49,6 +49,11 @@ struct lf_input_sink {
     int (*on_line)(void *arg, void *source, const struct lf_file_info *info,
                    const struct lf_line *line);
     /*
+     * The input's line filters dropped an event, so the saved offset may
+     * move up to its lf_line.commit_offset.
+     */
+    void (*on_filtered)(void *arg, void *source, uint64_t commit_offset);
+    /*
      * No more lines come from `source`. With `truncated`, the file was
      * truncated and its old offsets no longer describe it: results still
      * due for `source` must not move the registry.
@@ -59,11 +64,12 @@ struct lf_input_sink {
 };
 
 struct lf_input_stats {
-    uint64_t lines_read;
+    uint64_t lines_read; /* events sent: a joined group counts once */
     uint64_t bytes_read;
     uint64_t files_opened;
     uint64_t files_closed;
     uint64_t lines_truncated;
+    uint64_t lines_filtered;  /* dropped by include_lines / exclude_lines */
     uint64_t files_truncated; /* truncated in place while being read */
     uint64_t files_failed;    /* matched files that could not be opened */
     size_t harvesters_open;

@@ -189,13 +189,18 @@ static void build_event(struct lf_pipeline *pipeline,
     if (line->truncated) {
         ev->log_flags |= LF_LOG_FLAG_TRUNCATED;
     }
+    if (line->multiline) {
+        ev->log_flags |= LF_LOG_FLAG_MULTILINE;
+    }
 
     if (input->parsers != NULL &&
         lf_parser_chain_apply(input->parsers, ev, read_time) != 0) {
         pipeline->stats.parse_failures++;
     }
     if (lf_event_get(ev, "@timestamp") == NULL) {
-        lf_event_set_timestamp(ev, "@timestamp", read_time);
+        lf_event_set_timestamp(ev, "@timestamp", line->has_timestamp
+                                                     ? line->timestamp_ns
+                                                     : read_time);
     }
 
     /* The input's fields win over parsed values of the same name. */
@@ -204,6 +209,9 @@ static void build_event(struct lf_pipeline *pipeline,
     }
     if (input->preserve_original_event) {
         lf_event_set_str(ev, "event.original", line->data, line->len);
+    }
+    if (line->stream != NULL) {
+        lf_event_set_str(ev, "stream", line->stream, strlen(line->stream));
     }
     lf_event_set_str(ev, "log.file.path", info->path, info->path_len);
     lf_event_set_int(ev, "log.offset", (int64_t)line->offset);
@@ -232,7 +240,7 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
 
     build_event(pipeline, info, line);
     lf_pipeline_doc_id(src->file_id, line->offset, doc_id);
-    ref.ticket = lf_ack_tracker_track(&src->tracker, line->end_offset);
+    ref.ticket = lf_ack_tracker_track(&src->tracker, line->commit_offset);
     pipeline->unresolved++;
 
     rc = lf_es_output_publish(pipeline->output, &pipeline->event, doc_id, ref);
@@ -243,6 +251,32 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
     }
     pipeline->stats.events_published++;
     return 0;
+}
+
+/* Commits the file's offset when resolving `ticket` moved it forward. */
+static void resolve_ticket(struct lf_pipeline *pipeline, struct source *src,
+                           uint64_t ticket)
+{
+    if (lf_ack_tracker_resolve(&src->tracker, ticket) && !src->retired) {
+        lf_registry_commit(pipeline->registry, src->entry,
+                           src->tracker.committed, src->path);
+        if (pipeline->on_commit != NULL) {
+            pipeline->on_commit(pipeline->commit_arg);
+        }
+    }
+}
+
+/*
+ * A line the input's filters dropped is resolved at once, so the offset
+ * moves past it as soon as every event before it is resolved.
+ */
+static void on_filtered(void *arg, void *source, uint64_t commit_offset)
+{
+    struct lf_pipeline *pipeline = arg;
+    struct source *src = source;
+
+    resolve_ticket(pipeline, src,
+                   lf_ack_tracker_track(&src->tracker, commit_offset));
 }
 
 void lf_pipeline_on_result(struct lf_pipeline *pipeline, struct lf_ack_ref ref,
@@ -263,13 +297,7 @@ void lf_pipeline_on_result(struct lf_pipeline *pipeline, struct lf_ack_ref ref,
     }
     pipeline->unresolved--;
 
-    if (lf_ack_tracker_resolve(&src->tracker, ref.ticket) && !src->retired) {
-        lf_registry_commit(pipeline->registry, src->entry,
-                           src->tracker.committed, src->path);
-        if (pipeline->on_commit != NULL) {
-            pipeline->on_commit(pipeline->commit_arg);
-        }
-    }
+    resolve_ticket(pipeline, src, ref.ticket);
     if (!src->reading && lf_ack_tracker_pending(&src->tracker) == 0) {
         free_source(pipeline, src);
     }
@@ -293,6 +321,7 @@ void lf_pipeline_sink(struct lf_pipeline *pipeline,
     sink->arg = pipeline;
     sink->open_file = open_file;
     sink->on_line = on_line;
+    sink->on_filtered = on_filtered;
     sink->close_file = close_file;
     sink->on_caught_up = caught_up;
 }

@@ -48,6 +48,7 @@ enum lf_event_tag {
 /* Flags, written to the document as `log.flags`. */
 enum lf_log_flag {
     LF_LOG_FLAG_TRUNCATED = 1u << 0, /* "truncated": line cut at max bytes */
+    LF_LOG_FLAG_MULTILINE = 1u << 1, /* "multiline": several lines joined */
 };
 
 /* Storage for strings an event derives from its line; never moves. */

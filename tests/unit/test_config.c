@@ -4,6 +4,7 @@
  * folder because lf_config_load() reads from a path.
  */
 #include "agent/config/config.h"
+#include "agent/input/multiline.h"
 #include "lf/error.h"
 
 #include "lf_test.h"
@@ -455,7 +456,9 @@ static void test_config_unknown_keys(void)
                 "    pahts: [a.log]\n",
                 ":3: inputs[0]: unknown key 'pahts', did you mean 'paths'? "
                 "Valid keys: id, paths, fields, preserve_original_event, "
-                "parsers, max_line_bytes, exclude_files, scan_frequency");
+                "parsers, max_line_bytes, exclude_files, scan_frequency, "
+                "partial_line_timeout, multiline, include_lines, "
+                "exclude_lines, encoding, format");
 }
 
 static void test_config_input_id_errors(void)
@@ -652,6 +655,85 @@ static void test_config_exclude_files_errors(void)
                 "10 ms");
 }
 
+static void test_config_line_options(void)
+{
+    struct lf_config config;
+    int rc = load_input_with("", &config);
+
+    LF_CHECK_INT_EQ(rc, 0);
+    if (rc == 0) {
+        const struct lf_input_config *input = &config.inputs[0];
+
+        LF_CHECK_INT_EQ(input->partial_line_timeout_ms, 5000);
+        LF_CHECK_INT_EQ(input->encoding, LF_ENCODING_UTF8);
+        LF_CHECK_INT_EQ(input->format, LF_CONTAINER_PLAIN);
+        LF_CHECK(input->multiline == NULL);
+        LF_CHECK(input->line_filter == NULL);
+    }
+    lf_config_cleanup(&config);
+
+    rc = load_input_with("    partial_line_timeout: 0\n"
+                         "    encoding: utf-16be\n"
+                         "    format: cri\n"
+                         "    multiline: {preset: python, timeout: 250ms}\n"
+                         "    exclude_lines: ['^DEBUG']\n",
+                         &config);
+    LF_CHECK_INT_EQ(rc, 0);
+    if (rc == 0) {
+        const struct lf_input_config *input = &config.inputs[0];
+
+        LF_CHECK_INT_EQ(input->partial_line_timeout_ms, 0);
+        LF_CHECK_INT_EQ(input->encoding, LF_ENCODING_UTF16BE);
+        LF_CHECK_INT_EQ(input->format, LF_CONTAINER_CRI);
+        LF_CHECK(input->multiline != NULL);
+        if (input->multiline != NULL) {
+            LF_CHECK_INT_EQ(input->multiline->timeout_ms, 250);
+            LF_CHECK_INT_EQ(input->multiline->max_bytes, 1024 * 1024);
+        }
+        LF_CHECK(input->line_filter != NULL);
+    } else {
+        fprintf(stderr, "%s\n", errbuf);
+    }
+    lf_config_cleanup(&config);
+}
+
+static void test_config_line_option_errors(void)
+{
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    partial_line_timeout: -1s\n",
+                ":4: inputs[0].partial_line_timeout: expected a "
+                "non-negative duration in whole milliseconds such as 250ms, "
+                "5s, 2m, 1h or 1m30s (a bare number means seconds), got "
+                "'-1s'");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    encoding: latin1\n",
+                ":4: inputs[0].encoding: expected utf-8, utf-16le or "
+                "utf-16be, got \"latin1\"");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    format: json\n",
+                ":4: inputs[0].format: expected plain, docker, cri or auto, "
+                "got \"json\"");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    multiline: {preset: java, negat: true}\n",
+                ":4: inputs[0].multiline: unknown key 'negat', did you mean "
+                "'negate'? Valid keys: pattern, negate, match, max_lines, "
+                "max_bytes, timeout, preset");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    include_lines: ['[']\n",
+                ":4: inputs[0].include_lines[0]: invalid regular expression "
+                "at offset 1: missing terminating ] for character class");
+}
+
 static void test_config_max_line_bytes_maximum(void)
 {
     check_error("inputs:\n"
@@ -802,6 +884,8 @@ int main(void)
     LF_RUN(test_config_max_line_bytes_maximum);
     LF_RUN(test_config_exclude_files);
     LF_RUN(test_config_exclude_files_errors);
+    LF_RUN(test_config_line_options);
+    LF_RUN(test_config_line_option_errors);
     LF_RUN(test_config_setting_errors);
     LF_RUN(test_config_empty_fields_is_unset);
     LF_RUN(test_config_shutdown_timeout_zero);

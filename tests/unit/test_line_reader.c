@@ -190,6 +190,56 @@ static void test_line_reader_reset(void)
     lf_line_reader_cleanup(&reader);
 }
 
+static void test_line_reader_flush_partial(void)
+{
+    struct lf_line_reader reader;
+    struct collected got = {0};
+    struct lf_line line;
+
+    /* A long unterminated line comes out cut, with its full byte range. */
+    for (size_t chunk = 1; chunk <= 9; chunk++) {
+        memset(&got, 0, sizeof(got));
+        lf_line_reader_init(&reader, 4, 0);
+        feed(&reader, "a\nbcdefg", 8, chunk, &got);
+        LF_CHECK_INT_EQ(got.count, 1);
+        LF_CHECK(lf_line_reader_flush(&reader, &line));
+        LF_CHECK_MEM_EQ(line.data, line.len, "bcde");
+        LF_CHECK(line.truncated);
+        LF_CHECK_INT_EQ(line.offset, 2);
+        LF_CHECK_INT_EQ(line.end_offset, 8);
+        LF_CHECK_INT_EQ(lf_line_reader_pending(&reader), 0);
+        LF_CHECK(!lf_line_reader_flush(&reader, &line));
+
+        /* Its newline, with a CR before it, is no line of its own. */
+        feed(&reader, "\r\nh\n", 5, chunk, &got);
+        LF_CHECK_INT_EQ(got.count, 2);
+        LF_CHECK_STR_EQ(got.text[1], "h");
+        LF_CHECK_INT_EQ(got.offset[1], 10);
+        lf_line_reader_cleanup(&reader);
+    }
+}
+
+static void test_line_reader_rest_after_flush(void)
+{
+    struct lf_line_reader reader;
+    struct collected got = {0};
+    struct lf_line line;
+
+    lf_line_reader_init(&reader, 1024, 0);
+    feed(&reader, "part", 4, 4096, &got);
+    LF_CHECK(lf_line_reader_flush(&reader, &line));
+    LF_CHECK_MEM_EQ(line.data, line.len, "part");
+    LF_CHECK(!line.truncated);
+    /* Bytes after the flushed part are a line; a later empty line too. */
+    feed(&reader, "-rest\n\n", 7, 4096, &got);
+    LF_CHECK_INT_EQ(got.count, 2);
+    LF_CHECK_STR_EQ(got.text[0], "-rest");
+    LF_CHECK_INT_EQ(got.offset[0], 4);
+    LF_CHECK_STR_EQ(got.text[1], "");
+    LF_CHECK_INT_EQ(got.offset[1], 10);
+    lf_line_reader_cleanup(&reader);
+}
+
 int main(void)
 {
     LF_RUN(test_line_reader_offsets);
@@ -199,5 +249,7 @@ int main(void)
     LF_RUN(test_line_reader_truncates_long_line);
     LF_RUN(test_line_reader_exact_max_with_cr);
     LF_RUN(test_line_reader_reset);
+    LF_RUN(test_line_reader_flush_partial);
+    LF_RUN(test_line_reader_rest_after_flush);
     return lf_test_end();
 }

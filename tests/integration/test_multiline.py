@@ -1,0 +1,185 @@
+"""Multiline: lines joined into one event by a pattern or a preset, the
+idle timer that flushes the last group, the flush at shutdown, and a
+registry that never moves past a line still waiting in a group."""
+
+import json
+import os
+import signal
+import time
+
+import harness
+from harness import check_eq, field
+
+FIXTURES = os.path.join(harness.SOURCE_ROOT, "tests", "fixtures",
+                        "multiline")
+TIMESTAMP_START = r"^\d{4}-\d{2}-\d{2}T"
+
+
+def multiline_input(path, **multiline):
+    return {"id": "ml", "paths": [path], "multiline": multiline}
+
+
+def messages(standin):
+    docs = sorted(harness.documents(standin),
+                  key=lambda d: field(d, "log.offset"))
+    return [field(d, "message") for d in docs]
+
+
+def registry_offset(scratch, path):
+    with open(scratch.join("data", "registry.json")) as fp:
+        registry = json.load(fp)
+    offsets = [entry["offset"] for entry in registry["files"]
+               if entry.get("path") == path]
+    check_eq(len(offsets), 1, "registry entries of %s" % path)
+    return offsets[0]
+
+
+TRACE = ("2024-03-01T10:00:00Z ERROR seq=1 request failed\n"
+         "  at module.alpha(file_a:10)\n"
+         "  at module.beta(file_b:20)\n")
+
+
+def test_last_group_flushed_by_idle_timer(scratch):
+    standin = scratch.standin()
+    path = scratch.write("logs/app.log", "")
+    spec = multiline_input(path, pattern=TIMESTAMP_START, negate=True,
+                           match="after", timeout="2s")
+    config = harness.write_config(scratch, [spec], standin.url)
+    agent = harness.Agent(scratch, config)
+    time.sleep(0.5)
+
+    scratch.append("logs/app.log", TRACE)
+    time.sleep(3)
+    check_eq(messages(standin), [TRACE.rstrip("\n")],
+             "documents 3 s after the trace")
+    doc = harness.documents(standin)[0]
+    check_eq(field(doc, "log.offset"), 0, "log.offset of the trace")
+    check_eq(field(doc, "log.flags"), "multiline", "log.flags of the trace")
+
+    time.sleep(10)
+    scratch.append("logs/app.log",
+                   "2024-03-01T10:00:10Z INFO seq=2 recovered\n")
+    time.sleep(3)
+    check_eq(messages(standin)[1:],
+             ["2024-03-01T10:00:10Z INFO seq=2 recovered"],
+             "documents after the second event")
+
+    scratch.append("logs/app.log",
+                   "2024-03-01T10:00:20Z ERROR seq=3 again\n"
+                   "  at module.gamma(file_c:30)\n")
+    time.sleep(0.3)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(messages(standin),
+             [TRACE.rstrip("\n"),
+              "2024-03-01T10:00:10Z INFO seq=2 recovered",
+              "2024-03-01T10:00:20Z ERROR seq=3 again\n"
+              "  at module.gamma(file_c:30)"],
+             "documents after SIGTERM")
+    check_eq(registry_offset(scratch, path), os.path.getsize(path),
+             "registry offset after the flush at shutdown")
+
+
+def test_registry_stops_before_pending_group(scratch):
+    standin = scratch.standin()
+    first = "2024-03-01T10:00:00Z INFO seq=1 alone\n"
+    path = scratch.write("logs/app.log",
+                         first + "2024-03-01T10:00:01Z ERROR seq=2 boom\n"
+                         "  at frame.one\n")
+    spec = multiline_input(path, pattern=TIMESTAMP_START, negate=True,
+                           timeout="60s")
+    config = harness.write_config(scratch, [spec], standin.url,
+                                  **{"registry.flush": "100ms"})
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: len(harness.documents(standin)) >= 1,
+                       what="the first event")
+    harness.wait_until(lambda: registry_offset(scratch, path) == len(first),
+                       what="the offset of the first event's end")
+    time.sleep(0.5)
+    check_eq(registry_offset(scratch, path), len(first),
+             "registry offset while the group is pending")
+    agent.stop(signal.SIGKILL)
+
+    scratch.append("logs/app.log", "  at frame.two\n")
+    harness.run_once(scratch, config)
+    check_eq(messages(standin),
+             [first.rstrip("\n"),
+              "2024-03-01T10:00:01Z ERROR seq=2 boom\n  at frame.one\n"
+              "  at frame.two"],
+             "documents after the restart")
+
+
+def test_beats_elasticsearch_log(scratch):
+    standin = scratch.standin()
+    with open(os.path.join(FIXTURES, "elasticsearch-multiline-log.log"),
+              "rb") as fp:
+        data = fp.read()
+    with open(os.path.join(FIXTURES,
+                           "elasticsearch-multiline-log.log-expected.json")
+              ) as fp:
+        expected = json.load(fp)
+    path = scratch.write("logs/es.log", data, "wb")
+    rule = expected["multiline"]
+    spec = multiline_input(path, pattern=rule["pattern"],
+                           negate=rule["negate"], match=rule["match"])
+    config = harness.write_config(scratch, [spec], standin.url)
+    harness.run_once(scratch, config)
+    check_eq(messages(standin), expected["events"], "events")
+
+
+def test_java_preset_once(scratch):
+    standin = scratch.standin()
+    text = ("2024-03-01 10:00:00 ERROR request failed\n"
+            "java.lang.IllegalStateException: bad state\n"
+            "\tat com.example.A.run(A.java:10)\n"
+            "\tat com.example.B.main(B.java:5)\n"
+            "Caused by: java.lang.NullPointerException\n"
+            "\t... 2 more\n"
+            "2024-03-01 10:00:01 INFO done\n")
+    path = scratch.write("logs/java.log", text)
+    config = harness.write_config(
+        scratch, [multiline_input(path, preset="java")], standin.url)
+    harness.run_once(scratch, config)
+    check_eq(messages(standin),
+             ["2024-03-01 10:00:00 ERROR request failed",
+              "java.lang.IllegalStateException: bad state\n"
+              "\tat com.example.A.run(A.java:10)\n"
+              "\tat com.example.B.main(B.java:5)\n"
+              "Caused by: java.lang.NullPointerException\n"
+              "\t... 2 more",
+              "2024-03-01 10:00:01 INFO done"],
+             "events of the java preset")
+
+
+def test_filters_after_multiline(scratch):
+    standin = scratch.standin()
+    text = ("2024-03-01T10:00:00Z DEBUG noise\n"
+            "2024-03-01T10:00:01Z ERROR kept\n"
+            "  caused by DEBUG inside\n"
+            "2024-03-01T10:00:02Z INFO health check ok\n"
+            "2024-03-01T10:00:03Z DEBUG last\n")
+    path = scratch.write("logs/app.log", text)
+    spec = multiline_input(path, pattern=TIMESTAMP_START, negate=True)
+    spec["include_lines"] = ["ERROR", "INFO"]
+    spec["exclude_lines"] = ["health check"]
+    config = harness.write_config(scratch, [spec], standin.url,
+                                  **{"registry.flush": "100ms"})
+    proc = harness.run_once(scratch, config)
+    check_eq(messages(standin),
+             ["2024-03-01T10:00:01Z ERROR kept\n  caused by DEBUG inside"],
+             "events kept by the filters")
+    check_eq(registry_offset(scratch, path), len(text),
+             "registry offset past the filtered last lines")
+    check_eq("lines_filtered=3" in proc.stderr, True,
+             "lines_filtered=3 in the shutdown summary")
+
+
+TESTS = [
+    test_last_group_flushed_by_idle_timer,
+    test_registry_stops_before_pending_group,
+    test_beats_elasticsearch_log,
+    test_java_preset_once,
+    test_filters_after_multiline,
+]
+
+if __name__ == "__main__":
+    harness.main(TESTS)
