@@ -7,9 +7,10 @@ LF_BUILD_PACKAGES=(
     libuv1-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
     zlib1g-dev libdeflate-dev libyaml-dev libisal-dev
 )
-# Tests drive a real nginx and Python programs, and setpriv (util-linux)
-# runs the agent as another user.
-LF_TEST_PACKAGES=(nginx-light python3 util-linux)
+# Tests drive a real nginx and Python programs. setpriv, unshare and
+# nsenter (util-linux) run the agent as another user or in a user
+# namespace, and strace counts the wake-ups of an idle agent.
+LF_TEST_PACKAGES=(nginx-light python3 util-linux strace)
 
 lf_install_missing() {
     local missing=()

@@ -6,6 +6,7 @@
  */
 #include "agent/config/config.h"
 #include "agent/config/conf_private.h"
+#include "agent/config/input_discovery.h"
 #include "agent/input/line_filter.h"
 #include "agent/input/multiline.h"
 #include "lf/buf.h"
@@ -694,6 +695,25 @@ static int parse_line_options(const struct lf_conf_node *input_node,
     return rc;
 }
 
+/* Checks the input's keys against its own and the discovery options. */
+static int check_input_keys(const struct lf_conf_node *input_node,
+                            char *errbuf, size_t errlen)
+{
+    enum { KEY_MAX = 64 };
+    const char *keys[KEY_MAX];
+    size_t count = 0;
+
+    for (size_t i = 0; i < LF_ARRAY_SIZE(input_keys) && count < KEY_MAX;
+         i++) {
+        keys[count++] = input_keys[i];
+    }
+    for (size_t i = 0; i < lf_input_discovery_key_count && count < KEY_MAX;
+         i++) {
+        keys[count++] = lf_input_discovery_keys[i];
+    }
+    return lf_conf_check_keys(input_node, keys, count, errbuf, errlen);
+}
+
 static int parse_input(const struct lf_conf_node *input_node,
                        struct lf_input_config *input, char *errbuf,
                        size_t errlen)
@@ -705,8 +725,7 @@ static int parse_input(const struct lf_conf_node *input_node,
         return lf_conf_expect_error(input_node, errbuf, errlen,
                                     "an input map with id and paths");
     }
-    rc = lf_conf_check_keys(input_node, input_keys, LF_ARRAY_SIZE(input_keys),
-                            errbuf, errlen);
+    rc = check_input_keys(input_node, errbuf, errlen);
     if (rc == 0) {
         rc = parse_id(input_node, input, errbuf, errlen);
     }
@@ -731,6 +750,9 @@ static int parse_input(const struct lf_conf_node *input_node,
     }
     if (rc == 0) {
         rc = parse_line_options(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = lf_input_discovery_parse(input_node, input, errbuf, errlen);
     }
     if (rc == 0) {
         lf_conf_child(input_node, "parsers", &parsers);

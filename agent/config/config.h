@@ -24,6 +24,9 @@
 #define LF_CONFIG_DEFAULT_MAX_LINE_BYTES (1024 * 1024)
 #define LF_CONFIG_DEFAULT_SCAN_FREQUENCY_MS 10000
 #define LF_CONFIG_DEFAULT_PARTIAL_LINE_TIMEOUT_MS 5000
+#define LF_CONFIG_DEFAULT_STAT_POLL_INTERVAL_MS 1000
+#define LF_CONFIG_DEFAULT_STAT_POLL_MAX_INTERVAL_MS 10000
+#define LF_CONFIG_DEFAULT_RECURSIVE_GLOB_MAX_DEPTH 8
 
 struct lf_path_filter; /* compiled `exclude_files` patterns */
 struct lf_line_filter; /* agent/input/line_filter.h */
@@ -46,6 +49,13 @@ struct lf_input_config {
     enum lf_container_format format; /* container log lines to decode */
     struct lf_multiline_rule *multiline; /* owned; NULL when off */
     struct lf_line_filter *line_filter;  /* owned; NULL when none */
+    /* Stat polling of paths inotify cannot watch: first and max interval. */
+    long long stat_poll_interval_ms;
+    long long stat_poll_max_interval_ms;
+    int recursive_glob_max_depth; /* max folders that one `**` matches */
+    long long ignore_older_ms;    /* skip files older than this; 0: off */
+    size_t harvester_limit;       /* max open files; 0: no limit */
+    bool start_at_end;            /* start_position: end */
 };
 
 /* Returns true when `path` matches one of the input's exclude_files. */

@@ -6,7 +6,9 @@
  */
 #include "agent/input/input.h"
 #include "agent/input/file_id.h"
+#include "agent/input/globstar.h"
 #include "agent/input/line_stages.h"
+#include "agent/input/poller.h"
 #include "agent/input/watcher.h"
 #include "lf/error.h"
 #include "lf/log.h"
@@ -17,11 +19,18 @@
 #include <glob.h>
 #include <libgen.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define READ_CHUNK_BYTES (64 * 1024)
 #define READ_BUDGET_CHUNKS 16  /* per harvester per loop turn */
 #define SCAN_DEBOUNCE_MS 50
+/*
+ * Under harvester_limit, a harvester at its end whose lines still wait
+ * for results checks again after this long before yielding its slot.
+ */
+#define YIELD_RETRY_MS 100
 
 enum harvester_state {
     HARVESTER_WAITING_HEAD, /* no complete first line yet */
@@ -39,6 +48,7 @@ struct harvester {
     char *path;            /* owned; info.path points here */
     int fd;
     int wd;                /* inotify watch, or -1 */
+    int poll_id;           /* stat polling entry, or 0 */
     enum harvester_state state;
     struct lf_line_stages stages;
     void *source;          /* the sink's per-file context */
@@ -50,6 +60,30 @@ struct harvester {
     uv_timer_t close_timer;
     uv_timer_t line_timer; /* lf_line_stages_deadline() */
     int handles_open;      /* timers not yet closed; freed at 0 */
+};
+
+/* A matched file that waits for a slot under harvester_limit. */
+struct waiting_file {
+    const struct lf_input_config *input;
+    char *path;
+    uint64_t dev;
+    uint64_t ino;
+    int64_t end_offset; /* see open_harvester() */
+};
+
+/* Reason a path is polled with stat instead of watched by inotify. */
+enum poll_reason {
+    POLL_NO_INOTIFY,    /* inotify_init1 failed */
+    POLL_WATCH_FAILED,  /* inotify_add_watch hit a kernel limit */
+    POLL_FS,            /* the file system has no reliable events */
+    POLL_REASON_COUNT,
+};
+
+/* Paths that fell back to polling since the last warning, by reason. */
+struct poll_tally {
+    size_t count;
+    int error;          /* POLL_NO_INOTIFY, POLL_WATCH_FAILED */
+    const char *fs;     /* POLL_FS: the last file system seen */
 };
 
 /* A path that could not be opened, remembered to warn only once. */
@@ -65,6 +99,11 @@ struct lf_inputs {
     bool once;
     bool stopped;
     struct lf_watcher *watcher;
+    int inotify_error;     /* why `watcher` is NULL outside `once` mode */
+    struct lf_poller *poller;
+    struct poll_tally poll_tally[POLL_REASON_COUNT];
+    struct waiting_file *waiting; /* FIFO, oldest first */
+    size_t waiting_count;
     struct harvester *harvesters;
     struct harvester *ready_head;
     struct harvester *ready_tail;
@@ -86,6 +125,10 @@ static void schedule_read(struct harvester *h);
 static void harvester_close(struct harvester *h);
 static void on_reader_idle(uv_idle_t *idle);
 static void arm_line_timer(struct harvester *h);
+static void after_eof(struct harvester *h);
+static struct harvester *open_harvester(struct lf_inputs *inputs,
+                                        const struct lf_input_config *input,
+                                        const char *path, int64_t end_offset);
 
 /* Failed paths */
 
@@ -131,6 +174,312 @@ static void forget_failure(struct lf_inputs *inputs, const char *path)
         lf_free(failed->path);
         *failed = inputs->failed[--inputs->failed_count];
     }
+}
+
+/* Watching: inotify where it works, stat polling elsewhere */
+
+/* Errors of inotify_add_watch that a kernel limit causes. */
+static bool is_watch_limit(int error)
+{
+    return error == LF_ENOSPC || error == LF_EMFILE || error == LF_ENOMEM;
+}
+
+static void count_polled(struct lf_inputs *inputs, enum poll_reason reason,
+                         int error, const char *fs)
+{
+    struct poll_tally *tally = &inputs->poll_tally[reason];
+
+    tally->count++;
+    tally->error = error;
+    tally->fs = fs;
+}
+
+/*
+ * Logs one warning for every path that fell back to polling since the
+ * last one, so a limit reached by hundreds of paths is reported once.
+ */
+static void report_polled(struct lf_inputs *inputs)
+{
+    struct poll_tally *tally = inputs->poll_tally;
+    size_t total = 0;
+    struct lf_buf why;
+
+    for (int i = 0; i < POLL_REASON_COUNT; i++) {
+        total += tally[i].count;
+    }
+    if (total == 0) {
+        return;
+    }
+    lf_buf_init(&why);
+    if (tally[POLL_NO_INOTIFY].count > 0) {
+        lf_buf_appendf(&why, "; %zu because inotify_init1 failed: %s (%s), "
+                       "see fs.inotify.max_user_instances",
+                       tally[POLL_NO_INOTIFY].count,
+                       lf_strerror(tally[POLL_NO_INOTIFY].error),
+                       lf_err_name(tally[POLL_NO_INOTIFY].error));
+    }
+    if (tally[POLL_WATCH_FAILED].count > 0) {
+        lf_buf_appendf(&why, "; %zu because inotify_add_watch failed: %s "
+                       "(%s), see fs.inotify.max_user_watches",
+                       tally[POLL_WATCH_FAILED].count,
+                       lf_strerror(tally[POLL_WATCH_FAILED].error),
+                       lf_err_name(tally[POLL_WATCH_FAILED].error));
+    }
+    if (tally[POLL_FS].count > 0) {
+        lf_buf_appendf(&why, "; %zu on file systems whose changes inotify "
+                       "can miss, such as %s", tally[POLL_FS].count,
+                       tally[POLL_FS].fs);
+    }
+    lf_log_warn("input", "polling %zu path%s with stat instead of inotify, "
+                "at stat_poll.interval backing off to "
+                "stat_poll.max_interval while unchanged%s paths_polled=%zu",
+                total, total == 1 ? "" : "s", why.data,
+                lf_poller_count(inputs->poller));
+    lf_buf_cleanup(&why);
+    memset(inputs->poll_tally, 0, sizeof(inputs->poll_tally));
+}
+
+/*
+ * Watches a folder for entries that appear or move. Errors other than a
+ * kernel limit (ENOENT: the folder does not exist yet) are left to the
+ * next scan. NOTE: a folder once polled stays polled while it exists,
+ * even after inotify watches become available again.
+ */
+static void watch_dir(struct lf_inputs *inputs,
+                      const struct lf_input_config *input, const char *dir)
+{
+    enum poll_reason reason = POLL_NO_INOTIFY;
+    int error = inputs->inotify_error;
+    const char *fs = NULL;
+    int rc;
+
+    if (inputs->poller == NULL || lf_poller_has_dir(inputs->poller, dir)) {
+        return;
+    }
+    if (inputs->watcher != NULL) {
+        fs = lf_watcher_check_fs(dir, -1);
+        reason = POLL_FS;
+        if (fs == NULL) {
+            error = lf_watcher_add_dir(inputs->watcher, dir, inputs);
+            if (error >= 0 || !is_watch_limit(error)) {
+                return;
+            }
+            reason = POLL_WATCH_FAILED;
+        }
+    }
+    rc = lf_poller_add_dir(inputs->poller, dir,
+                           (uint64_t)input->stat_poll_interval_ms,
+                           (uint64_t)input->stat_poll_max_interval_ms,
+                           inputs);
+    if (rc > 0) {
+        count_polled(inputs, reason, error, fs);
+    }
+}
+
+/* Watches an open file for appends, truncation and renames. */
+static void watch_file(struct harvester *h)
+{
+    struct lf_inputs *inputs = h->inputs;
+    const struct lf_input_config *input = h->info.input;
+    enum poll_reason reason = POLL_NO_INOTIFY;
+    int error = inputs->inotify_error;
+    const char *fs = NULL;
+    char proc_path[64];
+
+    if (inputs->poller == NULL) {
+        return;
+    }
+    if (inputs->watcher != NULL) {
+        fs = lf_watcher_check_fs(NULL, h->fd);
+        reason = POLL_FS;
+        if (fs == NULL) {
+            /* Watch the open inode itself, whatever its name becomes. */
+            snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d",
+                     h->fd);
+            error = lf_watcher_add_file(inputs->watcher, proc_path, h);
+            if (error >= 0) {
+                h->wd = error;
+                return;
+            }
+            if (!is_watch_limit(error)) {
+                return;
+            }
+            reason = POLL_WATCH_FAILED;
+        }
+    }
+    h->poll_id = lf_poller_add_fd(inputs->poller, h->fd,
+                                  (uint64_t)input->stat_poll_interval_ms,
+                                  (uint64_t)input->stat_poll_max_interval_ms,
+                                  h);
+    if (h->poll_id > 0) {
+        count_polled(inputs, reason, error, fs);
+    } else {
+        h->poll_id = 0;
+    }
+}
+
+/* harvester_limit: files beyond the limit wait for a slot, in turn */
+
+static size_t count_open(const struct lf_inputs *inputs,
+                         const struct lf_input_config *input)
+{
+    size_t count = 0;
+
+    for (const struct harvester *h = inputs->harvesters; h != NULL;
+         h = h->next) {
+        if (h->info.input == input && h->state != HARVESTER_CLOSING) {
+            count++;
+        }
+    }
+    return count;
+}
+
+static bool at_limit(const struct lf_inputs *inputs,
+                     const struct lf_input_config *input)
+{
+    return input->harvester_limit > 0 &&
+           count_open(inputs, input) >= input->harvester_limit;
+}
+
+static bool has_waiting(const struct lf_inputs *inputs,
+                        const struct lf_input_config *input)
+{
+    for (size_t i = 0; i < inputs->waiting_count; i++) {
+        if (inputs->waiting[i].input == input) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Queues a file for a slot unless it is queued already. */
+static void push_waiting(struct lf_inputs *inputs,
+                         const struct lf_input_config *input,
+                         const char *path, uint64_t dev, uint64_t ino,
+                         int64_t end_offset)
+{
+    struct waiting_file *w;
+
+    for (size_t i = 0; i < inputs->waiting_count; i++) {
+        if (inputs->waiting[i].dev == dev && inputs->waiting[i].ino == ino) {
+            return;
+        }
+    }
+    inputs->waiting = lf_realloc(inputs->waiting, (inputs->waiting_count + 1) *
+                                                      sizeof(*w));
+    w = &inputs->waiting[inputs->waiting_count++];
+    w->input = input;
+    w->path = lf_strdup(path);
+    w->dev = dev;
+    w->ino = ino;
+    w->end_offset = end_offset;
+}
+
+/*
+ * Opens the files of `input` that wait for a slot, oldest first, while
+ * the input is under its limit. A file whose path now names another
+ * inode, or none, is dropped: the next scan queues it again if it still
+ * matches.
+ */
+static void open_waiting(struct lf_inputs *inputs,
+                         const struct lf_input_config *input)
+{
+    size_t i = 0;
+
+    while (i < inputs->waiting_count && !at_limit(inputs, input)) {
+        struct waiting_file w = inputs->waiting[i];
+        struct lf_file_stat st;
+
+        if (w.input != input) {
+            i++;
+            continue;
+        }
+        inputs->waiting_count--;
+        memmove(&inputs->waiting[i], &inputs->waiting[i + 1],
+                (inputs->waiting_count - i) * sizeof(w));
+        if (lf_file_stat_path(w.path, &st) == 0 && st.dev == w.dev &&
+            st.ino == w.ino) {
+            open_harvester(inputs, input, w.path, w.end_offset);
+        }
+        lf_free(w.path);
+    }
+}
+
+static void on_yield_timer(uv_timer_t *timer)
+{
+    struct harvester *h = timer->data;
+
+    if (h->at_eof && (h->state == HARVESTER_READING ||
+                      h->state == HARVESTER_WAITING_HEAD)) {
+        after_eof(h);
+    }
+}
+
+/*
+ * Gives the slot of a harvester at its end to the oldest waiting file of
+ * its input and queues it behind the others. It waits until every line it
+ * read has a result, so it resumes from the registry without a resend.
+ * Returns true when the harvester yields now or will check again.
+ */
+static bool yield_slot(struct harvester *h)
+{
+    struct lf_inputs *inputs = h->inputs;
+    const struct lf_input_config *input = h->info.input;
+
+    if (input->harvester_limit == 0 || h->gone || inputs->once ||
+        !has_waiting(inputs, input)) {
+        return false;
+    }
+    if (h->source != NULL &&
+        inputs->sink.pending(inputs->sink.arg, h->source) > 0) {
+        uv_timer_start(&h->close_timer, on_yield_timer, YIELD_RETRY_MS, 0);
+        return true;
+    }
+    /* Without a source the file was never identified: keep its start. */
+    push_waiting(inputs, input, h->path, h->info.dev, h->info.ino,
+                 h->source == NULL ? (int64_t)h->info.start_offset : -1);
+    harvester_close(h);
+    return true;
+}
+
+/* Returns the offset just after the last "\n" before `size`, or 0. */
+static uint64_t last_line_start(struct lf_inputs *inputs, int fd,
+                                uint64_t size)
+{
+    uint64_t end = size;
+
+    while (end > 0) {
+        size_t want = end < READ_CHUNK_BYTES ? (size_t)end : READ_CHUNK_BYTES;
+        ssize_t n = pread(fd, inputs->chunk, want, (off_t)(end - want));
+
+        if (n != (ssize_t)want) {
+            return 0; /* read from the start rather than skip data */
+        }
+        for (size_t i = want; i > 0; i--) {
+            if (inputs->chunk[i - 1] == '\n') {
+                return end - want + i;
+            }
+        }
+        end -= want;
+    }
+    return 0;
+}
+
+/* Returns true when the file is older than the input's ignore_older. */
+static bool is_ignored_older(const struct lf_input_config *input,
+                             const char *path)
+{
+    struct timespec now;
+    struct stat st;
+    int64_t age_ms;
+
+    if (input->ignore_older_ms <= 0 || stat(path, &st) != 0) {
+        return false;
+    }
+    clock_gettime(CLOCK_REALTIME, &now);
+    age_ms = ((int64_t)now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+             ((int64_t)now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+    return age_ms > input->ignore_older_ms;
 }
 
 /* Harvesters */
@@ -423,9 +772,19 @@ static void after_eof(struct harvester *h)
         return;
     }
     if (h->gone) {
-        uv_timer_start(&h->close_timer, on_close_timer,
-                       LF_INPUT_CLOSE_GONE_MS, 0);
+        /*
+         * Every rescan reads each open file again, so only a write (which
+         * stops the timer) may postpone the close. Otherwise a
+         * scan_frequency below LF_INPUT_CLOSE_GONE_MS would keep a deleted
+         * file open forever.
+         */
+        if (!uv_is_active((uv_handle_t *)&h->close_timer)) {
+            uv_timer_start(&h->close_timer, on_close_timer,
+                           LF_INPUT_CLOSE_GONE_MS, 0);
+        }
+        return;
     }
+    yield_slot(h);
 }
 
 /*
@@ -467,6 +826,7 @@ static bool restart_if_truncated(struct harvester *h)
      */
     lf_line_stages_cleanup(&h->stages);
     uv_timer_stop(&h->line_timer);
+    h->info.start_offset = 0;
     h->state = HARVESTER_WAITING_HEAD;
     return true;
 }
@@ -554,12 +914,18 @@ static void harvester_close(struct harvester *h)
     if (h->wd >= 0 && inputs->watcher != NULL) {
         lf_watcher_remove(inputs->watcher, h->wd);
     }
+    if (h->poll_id > 0) {
+        lf_poller_remove(inputs->poller, h->poll_id);
+    }
     close(h->fd);
     if (h->source != NULL) {
         inputs->sink.close_file(inputs->sink.arg, h->source, false);
     }
     inputs->stats.files_closed++;
     inputs->stats.harvesters_open--;
+    if (!inputs->stopped) {
+        open_waiting(inputs, h->info.input);
+    }
 
     /* A queued harvester is released by the reader when it comes up. */
     if (!h->ready) {
@@ -567,13 +933,18 @@ static void harvester_close(struct harvester *h)
     }
 }
 
+/*
+ * Opens a harvester for `path`. With `end_offset` >= 0, a file unknown to
+ * the registry is read from the start of the line that contains that
+ * offset, or from the offset itself if it starts a line
+ * (start_position: end). With -1 such a file is read from its start.
+ */
 static struct harvester *open_harvester(struct lf_inputs *inputs,
                                         const struct lf_input_config *input,
-                                        const char *path)
+                                        const char *path, int64_t end_offset)
 {
     struct lf_file_stat st;
     struct harvester *h;
-    char proc_path[64];
     int fd;
     int rc;
 
@@ -601,6 +972,10 @@ static struct harvester *open_harvester(struct lf_inputs *inputs,
     h->fd = fd;
     h->wd = -1;
     h->seen = true;
+    if (end_offset > 0) {
+        h->info.start_offset =
+            last_line_start(inputs, fd, (uint64_t)end_offset);
+    }
     h->info.input = input;
     h->info.dev = st.dev;
     h->info.ino = st.ino;
@@ -619,11 +994,7 @@ static struct harvester *open_harvester(struct lf_inputs *inputs,
     inputs->stats.files_opened++;
     inputs->stats.harvesters_open++;
 
-    if (inputs->watcher != NULL) {
-        /* Watch the open inode itself, whatever its name becomes. */
-        snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
-        h->wd = lf_watcher_add_file(inputs->watcher, proc_path, h);
-    }
+    watch_file(h);
     schedule_read(h);
     return h;
 }
@@ -644,6 +1015,7 @@ static void consider_path(struct lf_inputs *inputs,
 {
     struct lf_file_stat st;
     struct harvester *h;
+    int64_t end_offset;
     int rc;
 
     if (lf_input_excludes(input, path)) {
@@ -668,58 +1040,89 @@ static void consider_path(struct lf_inputs *inputs,
         uv_timer_stop(&h->close_timer);
         return;
     }
-    open_harvester(inputs, input, path);
-}
-
-static void watch_dir_of(struct lf_inputs *inputs, const char *path)
-{
-    char *copy;
-
-    if (inputs->watcher == NULL) {
+    if (is_ignored_older(input, path)) {
         return;
     }
-    copy = lf_strdup(path);
-    /* Errors are fine: the directory may not exist yet; the scan retries. */
-    lf_watcher_add_dir(inputs->watcher, dirname(copy), inputs);
+    /* start_position: end applies to the files present at start. */
+    end_offset = input->start_at_end && inputs->scans == 0
+                     ? (int64_t)st.size
+                     : -1;
+    if (at_limit(inputs, input) || has_waiting(inputs, input)) {
+        push_waiting(inputs, input, path, st.dev, st.ino, end_offset);
+        open_waiting(inputs, input);
+        return;
+    }
+    open_harvester(inputs, input, path, end_offset);
+}
+
+static void watch_dir_of(struct lf_inputs *inputs,
+                         const struct lf_input_config *input,
+                         const char *path)
+{
+    char *copy = lf_strdup(path);
+
+    watch_dir(inputs, input, dirname(copy));
     lf_free(copy);
 }
 
+/* Watches every folder that glob(3) finds for `dir_pattern`. */
+static void watch_glob_dirs(struct lf_inputs *inputs,
+                            const struct lf_input_config *input,
+                            const char *dir_pattern)
+{
+    glob_t g;
+
+    if (glob(dir_pattern, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            watch_dir(inputs, input, g.gl_pathv[i]);
+        }
+    }
+    globfree(&g);
+}
+
 /*
- * Watches the folders a pattern can match files in. With a wildcard in
- * the folder part ("logs/" "*" "/app.log"), that is every folder it
- * matches now, plus the fixed folder above the first wildcard, so that a
- * new folder triggers a scan, which then watches it.
+ * Watches the folders a pattern can match files in. With wildcards in
+ * the folder part ("logs/" "*" "/" "*" "/app.log"), these are the fixed
+ * folder above the first wildcard and every folder that each wildcard
+ * level matches now ("logs", "logs/" "*", "logs/" "*" "/" "*"). A new
+ * folder at any level then triggers a scan, which watches it in turn.
  */
-static void watch_pattern_dirs(struct lf_inputs *inputs, const char *pattern)
+static void watch_pattern_dirs(struct lf_inputs *inputs,
+                               const struct lf_input_config *input,
+                               const char *pattern)
 {
     char *copy;
     char *dir;
     size_t fixed;
-    glob_t g;
 
-    if (inputs->watcher == NULL) {
+    if (inputs->poller == NULL) {
         return;
     }
     copy = lf_strdup(pattern);
     dir = dirname(copy); /* points into `copy` whenever it has a wildcard */
     fixed = strcspn(dir, "*?[");
     if (dir[fixed] == '\0') {
-        lf_watcher_add_dir(inputs->watcher, dir, inputs);
+        watch_dir(inputs, input, dir);
         lf_free(copy);
         return;
     }
+    for (size_t i = fixed;; i++) {
+        char c = dir[i];
 
-    if (glob(dir, GLOB_NOSORT | GLOB_ONLYDIR, NULL, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-            lf_watcher_add_dir(inputs->watcher, g.gl_pathv[i], inputs);
+        if (c == '/' || c == '\0') {
+            dir[i] = '\0';
+            watch_glob_dirs(inputs, input, dir);
+            dir[i] = c;
+        }
+        if (c == '\0') {
+            break;
         }
     }
-    globfree(&g);
     while (fixed > 0 && dir[fixed] != '/') {
         fixed--;
     }
     dir[fixed == 0 ? 1 : fixed] = '\0';
-    lf_watcher_add_dir(inputs->watcher, dir, inputs);
+    watch_dir(inputs, input, dir);
     lf_free(copy);
 }
 
@@ -740,6 +1143,59 @@ static int on_glob_error(const char *path, int error)
     return 0;
 }
 
+/*
+ * Records that a folder could not be read (EMFILE, EACCES): the matches
+ * are incomplete, so no open file may be taken for removed.
+ */
+static void report_incomplete(struct lf_inputs *inputs,
+                              const struct lf_input_config *input,
+                              const char *pattern, int error)
+{
+    if (!inputs->scan_failed) {
+        lf_log_warn("input", "glob(\"%s\") failed: %s (%s); files it "
+                    "does not list are kept open until a scan succeeds "
+                    "input=%s", pattern, lf_strerror(error),
+                    lf_err_name(error), input->id);
+    }
+    inputs->scan_incomplete = true;
+}
+
+struct globstar_scan {
+    struct lf_inputs *inputs;
+    const struct lf_input_config *input;
+    size_t count;
+};
+
+static void on_globstar_dir(void *arg, const char *dir)
+{
+    struct globstar_scan *scan = arg;
+
+    watch_dir(scan->inputs, scan->input, dir);
+}
+
+static void on_globstar_match(void *arg, const char *path)
+{
+    struct globstar_scan *scan = arg;
+
+    scan->count++;
+    consider_path(scan->inputs, scan->input, path);
+}
+
+/* As scan_pattern() for a pattern with `**`, which glob(3) lacks. */
+static size_t scan_globstar(struct lf_inputs *inputs,
+                            const struct lf_input_config *input,
+                            const char *pattern)
+{
+    struct globstar_scan scan = {inputs, input, 0};
+    int rc = lf_globstar_expand(pattern, input->recursive_glob_max_depth,
+                                on_globstar_dir, on_globstar_match, &scan);
+
+    if (rc != 0) {
+        report_incomplete(inputs, input, pattern, rc);
+    }
+    return scan.count;
+}
+
 /* Returns the number of paths the pattern matched. */
 static size_t scan_pattern(struct lf_inputs *inputs,
                            const struct lf_input_config *input,
@@ -749,30 +1205,22 @@ static size_t scan_pattern(struct lf_inputs *inputs,
     glob_t g;
     int rc;
 
-    watch_pattern_dirs(inputs, pattern);
+    if (lf_globstar_has(pattern)) {
+        return scan_globstar(inputs, input, pattern);
+    }
+    watch_pattern_dirs(inputs, input, pattern);
     glob_dir_error = 0;
     rc = glob(pattern, GLOB_NOSORT, on_glob_error, &g);
     if (glob_dir_error != 0 || (rc != 0 && rc != GLOB_NOMATCH)) {
-        /*
-         * A directory could not be read (EMFILE, EACCES): the matches are
-         * incomplete, so no open file may be taken for removed.
-         */
-        int error = glob_dir_error != 0 ? -glob_dir_error : LF_ENOMEM;
-
-        if (!inputs->scan_failed) {
-            lf_log_warn("input", "glob(\"%s\") failed: %s (%s); files it "
-                        "does not list are kept open until a scan succeeds "
-                        "input=%s", pattern, lf_strerror(error),
-                        lf_err_name(error), input->id);
-        }
-        inputs->scan_incomplete = true;
+        report_incomplete(inputs, input, pattern,
+                          glob_dir_error != 0 ? -glob_dir_error : LF_ENOMEM);
     }
     if (rc != 0) {
         globfree(&g);
         return 0;
     }
     for (size_t i = 0; i < g.gl_pathc; i++) {
-        watch_dir_of(inputs, g.gl_pathv[i]);
+        watch_dir_of(inputs, input, g.gl_pathv[i]);
         consider_path(inputs, input, g.gl_pathv[i]);
     }
     count = g.gl_pathc;
@@ -820,6 +1268,7 @@ static void scan(struct lf_inputs *inputs)
     }
     inputs->scans++;
     inputs->scan_failed = inputs->scan_incomplete;
+    report_polled(inputs);
 
     /*
      * Files no longer under any matched name are drained and closed; a
@@ -929,8 +1378,14 @@ static void on_watch(void *arg, enum lf_watch_event event, void *cookie)
         scan_soon(inputs);
         break;
     case LF_WATCH_OVERFLOW:
-        lf_log_warn("input", "inotify queue overflowed; rescanning every "
-                    "input");
+        /*
+         * Events were lost: the rescan finds created and renamed files,
+         * and queues a read of every open file, which checks its size.
+         */
+        inputs->stats.inotify_overflows++;
+        lf_log_warn("input", "inotify event queue overflowed, events were "
+                    "lost; rescanning every input and checking every open "
+                    "file (see fs.inotify.max_queued_events)");
         scan_soon(inputs);
         break;
     }
@@ -1005,14 +1460,13 @@ int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
     inputs->scan_soon.data = inputs;
 
     if (!once) {
+        /* Without inotify every path is polled, reported by the scan. */
         rc = lf_watcher_new(loop, on_watch, inputs, &inputs->watcher);
         if (rc != 0) {
-            lf_log_warn("input", "inotify_init1 failed: %s (%s); new lines "
-                        "are found by rescans every %llu ms",
-                        lf_strerror(rc), lf_err_name(rc),
-                        (unsigned long long)inputs->scan_interval_ms);
+            inputs->inotify_error = rc;
             inputs->watcher = NULL;
         }
+        inputs->poller = lf_poller_new(loop, on_watch, inputs);
     }
     *out = inputs;
     return 0;
@@ -1092,7 +1546,7 @@ void lf_inputs_adopt(struct lf_inputs *inputs, struct lf_registry *registry)
         if (input == NULL || !find_moved_file(entry, &path)) {
             continue;
         }
-        h = open_harvester(inputs, input, path.data);
+        h = open_harvester(inputs, input, path.data, -1);
         if (h != NULL) {
             h->expected_id = entry->file_id;
             h->gone = true;
@@ -1102,6 +1556,7 @@ void lf_inputs_adopt(struct lf_inputs *inputs, struct lf_registry *registry)
         }
     }
     lf_buf_cleanup(&path);
+    report_polled(inputs);
 }
 
 void lf_inputs_resume(struct lf_inputs *inputs)
@@ -1134,6 +1589,8 @@ void lf_inputs_stats(const struct lf_inputs *inputs,
                      struct lf_input_stats *out)
 {
     *out = inputs->stats;
+    out->paths_polled =
+        inputs->poller != NULL ? lf_poller_count(inputs->poller) : 0;
 }
 
 static void free_inputs(uv_handle_t *handle)
@@ -1144,6 +1601,10 @@ static void free_inputs(uv_handle_t *handle)
         lf_free(inputs->failed[i].path);
     }
     lf_free(inputs->failed);
+    for (size_t i = 0; i < inputs->waiting_count; i++) {
+        lf_free(inputs->waiting[i].path);
+    }
+    lf_free(inputs->waiting);
     for (char **pattern = inputs->patterns; *pattern != NULL; pattern++) {
         lf_free(*pattern);
     }
@@ -1171,6 +1632,7 @@ void lf_inputs_close(struct lf_inputs *inputs)
         }
     }
     lf_watcher_close(inputs->watcher);
+    lf_poller_close(inputs->poller);
     uv_close((uv_handle_t *)&inputs->scan_timer, NULL);
     uv_close((uv_handle_t *)&inputs->scan_soon, NULL);
     uv_close((uv_handle_t *)&inputs->reader, free_inputs);

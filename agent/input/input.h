@@ -1,7 +1,7 @@
 /*
  * File inputs: discovery of the files that the inputs' globs match, one
- * harvester per open file, and reading driven by inotify with a periodic
- * rescan as a safety net. Lines go to a sink, which may refuse a line when
+ * harvester per open file, and reading driven by inotify (stat polling
+ * where inotify cannot watch) with a periodic rescan as a safety net. Lines go to a sink, which may refuse a line when
  * the output is full; the harvester then pauses at that line's offset
  * until lf_inputs_resume().
  */
@@ -35,6 +35,8 @@ struct lf_file_info {
     uint64_t dev;
     uint64_t ino;
     uint64_t size;
+    /* Offset to start reading at when the registry has no entry. */
+    uint64_t start_offset;
 };
 
 struct lf_input_sink {
@@ -59,6 +61,12 @@ struct lf_input_sink {
      * due for `source` must not move the registry.
      */
     void (*close_file)(void *arg, void *source, bool truncated);
+    /*
+     * Returns the number of lines of `source` still waiting for a result.
+     * A harvester yields its slot under harvester_limit only at zero, so
+     * the file resumes from a registry offset that covers every line read.
+     */
+    size_t (*pending)(void *arg, void *source);
     /* With `once`, every matched file has been read to its end. */
     void (*on_caught_up)(void *arg);
 };
@@ -72,7 +80,9 @@ struct lf_input_stats {
     uint64_t lines_filtered;  /* dropped by include_lines / exclude_lines */
     uint64_t files_truncated; /* truncated in place while being read */
     uint64_t files_failed;    /* matched files that could not be opened */
+    uint64_t inotify_overflows;
     size_t harvesters_open;
+    size_t paths_polled;      /* watched by stat polling, not inotify */
 };
 
 struct lf_inputs;

@@ -8,9 +8,11 @@
 #include "lf/error.h"
 #include "lf/mem.h"
 
+#include <linux/magic.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define DIR_MASK                                                              \
@@ -161,6 +163,41 @@ void lf_watcher_remove(struct lf_watcher *watcher, int wd)
     }
     inotify_rm_watch(watcher->fd, wd);
     *watch = watcher->watches[--watcher->count];
+}
+
+const char *lf_watcher_fs_without_events(long f_type)
+{
+    /* f_type is a signed long holding 32-bit magic numbers. */
+    switch ((unsigned long)f_type & 0xffffffffUL) {
+    case NFS_SUPER_MAGIC:
+        return "nfs";
+    case SMB_SUPER_MAGIC:
+    case CIFS_SUPER_MAGIC:
+        return "cifs";
+    case SMB2_SUPER_MAGIC:
+        return "smb2";
+    case CEPH_SUPER_MAGIC:
+        return "ceph";
+    case V9FS_MAGIC:
+        return "9p";
+    case FUSE_SUPER_MAGIC:
+        return "fuse";
+    case OVERLAYFS_SUPER_MAGIC:
+        return "overlay";
+    default:
+        return NULL;
+    }
+}
+
+const char *lf_watcher_check_fs(const char *path, int fd)
+{
+    struct statfs sfs;
+    int rc = path != NULL ? statfs(path, &sfs) : fstatfs(fd, &sfs);
+
+    if (rc != 0) {
+        return NULL;
+    }
+    return lf_watcher_fs_without_events((long)sfs.f_type);
 }
 
 static void on_closed(uv_handle_t *handle)

@@ -29,7 +29,11 @@ struct lf_watcher;
 int lf_watcher_new(uv_loop_t *loop, lf_watch_cb cb, void *arg,
                    struct lf_watcher **out);
 
-/* Watches a directory; returns the watch descriptor or a negative code. */
+/*
+ * Watches a directory. Returns the watch descriptor or a negative errno
+ * code. LF_ENOSPC (fs.inotify.max_user_watches reached) and LF_ENOMEM
+ * mean the caller must poll the path instead.
+ */
 int lf_watcher_add_dir(struct lf_watcher *watcher, const char *path,
                        void *cookie);
 
@@ -39,6 +43,20 @@ int lf_watcher_add_file(struct lf_watcher *watcher, const char *path,
 
 /* Removes a watch; events already queued for it are dropped. */
 void lf_watcher_remove(struct lf_watcher *watcher, int wd);
+
+/*
+ * Returns the name of the file system behind f_type (from statfs(2)) when
+ * inotify on it misses changes made by other hosts or layers: nfs, cifs,
+ * smb2, ceph, 9p, fuse or overlay. Returns NULL for the others.
+ */
+const char *lf_watcher_fs_without_events(long f_type);
+
+/*
+ * As lf_watcher_fs_without_events() for the file system holding `path`,
+ * or for the open file `fd` when `path` is NULL. NULL also when statfs
+ * fails: the watch is tried and its own error decides.
+ */
+const char *lf_watcher_check_fs(const char *path, int fd);
 
 /* Closes the instance and frees the watcher once the poll handle closed. */
 void lf_watcher_close(struct lf_watcher *watcher);

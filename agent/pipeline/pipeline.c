@@ -97,7 +97,7 @@ static uint64_t open_file(void *arg, const struct lf_file_info *info,
     struct lf_pipeline *pipeline = arg;
     struct source *src = lf_calloc(1, sizeof(*src));
     struct lf_registry_entry *entry;
-    uint64_t offset = 0;
+    uint64_t offset = info->start_offset;
 
     /*
      * The entry exists from the first read on, with the offset reading
@@ -142,6 +142,14 @@ static void close_file(void *arg, void *source, bool truncated)
     if (lf_ack_tracker_pending(&src->tracker) == 0) {
         free_source(pipeline, src);
     }
+}
+
+static size_t pending(void *arg, void *source)
+{
+    const struct source *src = source;
+
+    (void)arg;
+    return lf_ack_tracker_pending(&src->tracker);
 }
 
 void lf_pipeline_doc_id(uint64_t file_id, uint64_t offset,
@@ -320,6 +328,7 @@ void lf_pipeline_sink(struct lf_pipeline *pipeline,
     pipeline->caught_up_arg = arg;
     sink->arg = pipeline;
     sink->open_file = open_file;
+    sink->pending = pending;
     sink->on_line = on_line;
     sink->on_filtered = on_filtered;
     sink->close_file = close_file;

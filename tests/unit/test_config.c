@@ -458,7 +458,10 @@ static void test_config_unknown_keys(void)
                 "Valid keys: id, paths, fields, preserve_original_event, "
                 "parsers, max_line_bytes, exclude_files, scan_frequency, "
                 "partial_line_timeout, multiline, include_lines, "
-                "exclude_lines, encoding, format");
+                "exclude_lines, encoding, format, "
+                "stat_poll.interval, stat_poll.max_interval, "
+                "recursive_glob.max_depth, ignore_older, harvester_limit, "
+                "start_position");
 }
 
 static void test_config_input_id_errors(void)
@@ -532,6 +535,97 @@ static void test_config_input_paths_errors(void)
                 "    paths: [a.log, \"\"]\n",
                 ":3: inputs[0].paths[1]: expected a glob string, got an "
                 "empty string");
+}
+
+static void test_config_discovery_defaults(void)
+{
+    struct lf_config config;
+    int rc = load_with("", &config);
+
+    LF_CHECK_INT_EQ(rc, 0);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", errbuf);
+        return;
+    }
+    LF_CHECK_INT_EQ(config.inputs[0].stat_poll_interval_ms, 1000);
+    LF_CHECK_INT_EQ(config.inputs[0].stat_poll_max_interval_ms, 10000);
+    LF_CHECK_INT_EQ(config.inputs[0].recursive_glob_max_depth, 8);
+    LF_CHECK_INT_EQ(config.inputs[0].ignore_older_ms, 0);
+    LF_CHECK_INT_EQ(config.inputs[0].harvester_limit, 0);
+    LF_CHECK(!config.inputs[0].start_at_end);
+    lf_config_cleanup(&config);
+}
+
+static void test_config_discovery_options(void)
+{
+    struct lf_config config;
+    char text[1024];
+    int rc;
+
+    snprintf(text, sizeof(text), "%s%s", minimal_output,
+             "inputs:\n"
+             "  - id: app\n"
+             "    paths: [\"logs/**/*.log\"]\n"
+             "    stat_poll: {interval: 500ms, max_interval: 4s}\n"
+             "    recursive_glob.max_depth: 3\n"
+             "    ignore_older: 2h\n"
+             "    harvester_limit: 16\n"
+             "    start_position: end\n"
+             "  - id: slow\n"
+             "    paths: [\"other/*.log\"]\n"
+             "    stat_poll.interval: 30s\n");
+    rc = load(text, &config);
+
+    LF_CHECK_INT_EQ(rc, 0);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", errbuf);
+        return;
+    }
+    LF_CHECK_INT_EQ(config.inputs[0].stat_poll_interval_ms, 500);
+    LF_CHECK_INT_EQ(config.inputs[0].stat_poll_max_interval_ms, 4000);
+    LF_CHECK_INT_EQ(config.inputs[0].recursive_glob_max_depth, 3);
+    LF_CHECK_INT_EQ(config.inputs[0].ignore_older_ms, 2 * 3600 * 1000);
+    LF_CHECK_INT_EQ(config.inputs[0].harvester_limit, 16);
+    LF_CHECK(config.inputs[0].start_at_end);
+    /* An interval above the default maximum raises the maximum with it. */
+    LF_CHECK_INT_EQ(config.inputs[1].stat_poll_interval_ms, 30000);
+    LF_CHECK_INT_EQ(config.inputs[1].stat_poll_max_interval_ms, 30000);
+    lf_config_cleanup(&config);
+}
+
+static void test_config_discovery_errors(void)
+{
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    stat_poll.interval: 50ms\n",
+                ":4: inputs[0].stat_poll.interval: expected at least 100ms, "
+                "got 50 ms");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    stat_poll.interval: 2s\n"
+                "    stat_poll.max_interval: 1s\n",
+                ":5: inputs[0].stat_poll.max_interval: expected at least "
+                "stat_poll.interval (2000 ms), got 1000 ms");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    start_position: middle\n",
+                ":4: inputs[0].start_position: expected beginning or end, "
+                "got 'middle'");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    recursive_glob.max_depth: 0\n",
+                ":4: inputs[0].recursive_glob.max_depth: expected an integer "
+                "from 1 to 64, got '0'");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    harvester_limit: -1\n",
+                ":4: inputs[0].harvester_limit: expected an integer from 0 "
+                "to 1000000, got '-1'");
 }
 
 static void test_config_input_option_errors(void)
@@ -879,6 +973,9 @@ int main(void)
     LF_RUN(test_config_input_id_errors);
     LF_RUN(test_config_input_paths_errors);
     LF_RUN(test_config_input_option_errors);
+    LF_RUN(test_config_discovery_defaults);
+    LF_RUN(test_config_discovery_options);
+    LF_RUN(test_config_discovery_errors);
     LF_RUN(test_config_reserved_fields_rejected);
     LF_RUN(test_config_max_line_bytes_minimum);
     LF_RUN(test_config_max_line_bytes_maximum);
