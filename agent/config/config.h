@@ -19,10 +19,18 @@
 #define LF_CONFIG_DEFAULT_DATA_PATH "./data"
 #define LF_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS 25000
 #define LF_CONFIG_DEFAULT_REGISTRY_FLUSH_MS 1000
+#define LF_CONFIG_DEFAULT_REGISTRY_CLEAN_REMOVED_MS (60 * 60 * 1000)
 #define LF_CONFIG_DEFAULT_MAX_LINE_BYTES (1024 * 1024)
 #define LF_CONFIG_DEFAULT_SCAN_FREQUENCY_MS 10000
+#define LF_CONFIG_DEFAULT_CLOSE_INACTIVE_MS (5 * 60 * 1000)
+#define LF_CONFIG_DEFAULT_CLOSE_REMOVED_AFTER_MS (5 * 60 * 1000)
 
 struct lf_path_filter; /* compiled `exclude_files` patterns */
+
+enum lf_compression {
+    LF_COMPRESSION_AUTO, /* files named *.gz are decompressed */
+    LF_COMPRESSION_NONE, /* every file is read as it is */
+};
 
 struct lf_input_config {
     const char *id;            /* unique among inputs */
@@ -35,6 +43,10 @@ struct lf_input_config {
     struct lf_parser_chain *parsers; /* owned; applied to every line */
     struct lf_path_filter *exclude;  /* owned; NULL when none */
     long long scan_frequency_ms;     /* rescan of the globs, at least */
+    long long close_inactive_ms;     /* release a file unwritten this long */
+    long long close_removed_after_ms; /* max time a removed file stays open */
+    long long close_timeout_ms;      /* max time a file stays open; 0: off */
+    enum lf_compression compression;
 };
 
 /* Returns true when `path` matches one of the input's exclude_files. */
@@ -45,6 +57,8 @@ struct lf_config {
     const char *data_path;     /* registry folder */
     long long shutdown_timeout_ms;  /* wait for acknowledgements on stop */
     long long registry_flush_ms;    /* how often acknowledged offsets are saved */
+    /* Age after which entries of gone files are removed; 0: never. */
+    long long registry_clean_removed_ms;
     enum lf_log_level log_level;
     struct lf_input_config *inputs;
     size_t input_count;
