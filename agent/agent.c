@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* While draining, how often the agent checks for outstanding events. */
 #define DRAIN_CHECK_MS 50
@@ -41,6 +42,7 @@ struct agent {
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_timer_t registry_timer;
+    uv_timer_t prune_timer;
     uv_timer_t drain_timer;
     uint64_t drain_resolved;   /* events with a result at the last check */
     uint64_t drain_progress_ms; /* loop time of the last progress */
@@ -95,6 +97,31 @@ static void on_commit(void *arg)
     }
 }
 
+/* Removes the registry entries of files gone for registry.clean_removed. */
+static void prune_registry(struct agent *agent)
+{
+    long long max_age_ms = agent->config->registry_clean_removed_ms;
+    size_t removed;
+
+    if (max_age_ms == 0) {
+        return;
+    }
+    removed = lf_registry_prune(agent->registry, (int64_t)time(NULL),
+                                (int64_t)(max_age_ms / 1000),
+                                lf_pipeline_uses_entry, agent->pipeline);
+    if (removed > 0) {
+        lf_log_info("registry", "removed the entries of files gone for "
+                    "registry.clean_removed removed=%zu kept=%zu", removed,
+                    lf_registry_count(agent->registry));
+        on_commit(agent);
+    }
+}
+
+static void on_prune_timer(uv_timer_t *timer)
+{
+    prune_registry(timer->data);
+}
+
 static void log_summary(struct agent *agent)
 {
     struct lf_pipeline_stats ps;
@@ -111,12 +138,15 @@ static void log_summary(struct agent *agent)
                 " rejected=%" PRIu64 " parse_failures=%" PRIu64
                 " requests=%" PRIu64 " request_failures=%" PRIu64
                 " files_opened=%" PRIu64 " files_truncated=%" PRIu64
+                " truncated_bytes_lost=%" PRIu64
+                " input_bytes_abandoned_total=%" PRIu64
                 " paths_polled=%zu inotify_overflows=%" PRIu64,
                 is.lines_read, is.lines_truncated, is.lines_filtered,
                 ps.events_published, ps.events_indexed, ps.events_duplicate,
                 ps.events_rejected, ps.parse_failures, es.requests_sent,
                 es.requests_failed, is.files_opened, is.files_truncated,
-                is.paths_polled, is.inotify_overflows);
+                is.truncated_bytes_lost, is.bytes_abandoned, is.paths_polled,
+                is.inotify_overflows);
 }
 
 static void close_handle(uv_handle_t *handle)
@@ -154,6 +184,7 @@ static void finish(struct agent *agent, int exit_code)
     close_handle((uv_handle_t *)&agent->sighup);
     close_handle((uv_handle_t *)&agent->registry_timer);
     close_handle((uv_handle_t *)&agent->drain_timer);
+    close_handle((uv_handle_t *)&agent->prune_timer);
 }
 
 static void finish_drain(struct agent *agent)
@@ -361,6 +392,8 @@ static void init_handles(struct agent *agent)
     agent->registry_timer.data = agent;
     uv_timer_init(&agent->loop, &agent->drain_timer);
     agent->drain_timer.data = agent;
+    uv_timer_init(&agent->loop, &agent->prune_timer);
+    agent->prune_timer.data = agent;
 }
 
 int lf_agent_run(const struct lf_config *config, bool once)
@@ -398,6 +431,13 @@ int lf_agent_run(const struct lf_config *config, bool once)
     }
     lf_inputs_start(agent.inputs);
     lf_inputs_adopt(agent.inputs, agent.registry);
+    prune_registry(&agent);
+    if (!once && config->registry_clean_removed_ms > 0) {
+        /* A gone file's entry goes by 1.5 x clean_removed after its update. */
+        uint64_t period = (uint64_t)config->registry_clean_removed_ms / 2;
+        uv_timer_start(&agent.prune_timer, on_prune_timer,
+                       period > 0 ? period : 1, period > 0 ? period : 1);
+    }
     uv_run(&agent.loop, UV_RUN_DEFAULT);
     lf_log_info("agent", "stopped");
 

@@ -35,14 +35,15 @@
 
 static const char *const root_keys[] = {
     "path.data",        "inputs",         "output.elasticsearch",
-    "shutdown.timeout", "registry.flush", "logging.level",
+    "shutdown.timeout", "registry.flush", "registry.clean_removed",
+    "logging.level",
 };
 
 static const char *const input_keys[] = {
     "id",      "paths",          "fields",        "preserve_original_event",
     "parsers", "max_line_bytes", "exclude_files", "scan_frequency",
     "partial_line_timeout", "multiline", "include_lines", "exclude_lines",
-    "encoding", "format",
+    "encoding", "format", "close", "compression",
 };
 
 /* Smallest accepted `scan_frequency`: rescans cost a glob per pattern. */
@@ -240,6 +241,12 @@ static int parse_settings(const struct lf_conf_node *root,
         lf_conf_child(root, "registry.flush", &node);
         return lf_conf_error(&node, errbuf, errlen,
                              "expected a duration of at least 1ms, got 0");
+    }
+    if (rc == 0) {
+        rc = lf_conf_get_duration_ms(
+            root, "registry.clean_removed",
+            LF_CONFIG_DEFAULT_REGISTRY_CLEAN_REMOVED_MS,
+            &config->registry_clean_removed_ms, errbuf, errlen);
     }
     if (rc == 0) {
         rc = parse_log_level(root, config, errbuf, errlen);
@@ -596,6 +603,74 @@ static int parse_paths(const struct lf_conf_node *input_node,
     return 0;
 }
 
+/*
+ * Reads the `close` map: `inactive`, `removed_after` and `timeout`, each a
+ * duration; `timeout: 0s`, the default, turns the timeout off.
+ */
+static int parse_close(const struct lf_conf_node *input_node,
+                       struct lf_input_config *input, char *errbuf,
+                       size_t errlen)
+{
+    static const char *const close_keys[] = {
+        "inactive", "removed_after", "timeout",
+    };
+    struct lf_conf_node node;
+    int rc;
+
+    if (lf_conf_child(input_node, "close", &node) == 0 &&
+        lf_conf_kind(&node) != LF_CONF_NULL) {
+        if (lf_conf_kind(&node) != LF_CONF_MAP) {
+            return lf_conf_expect_error(&node, errbuf, errlen,
+                                        "a map of inactive, removed_after "
+                                        "and timeout durations");
+        }
+        rc = lf_conf_check_keys(&node, close_keys,
+                                LF_ARRAY_SIZE(close_keys), errbuf, errlen);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    rc = lf_conf_get_duration_ms(input_node, "close.inactive",
+                                 LF_CONFIG_DEFAULT_CLOSE_INACTIVE_MS,
+                                 &input->close_inactive_ms, errbuf, errlen);
+    if (rc == 0) {
+        rc = lf_conf_get_duration_ms(
+            input_node, "close.removed_after",
+            LF_CONFIG_DEFAULT_CLOSE_REMOVED_AFTER_MS,
+            &input->close_removed_after_ms, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = lf_conf_get_duration_ms(input_node, "close.timeout", 0,
+                                     &input->close_timeout_ms, errbuf,
+                                     errlen);
+    }
+    return rc;
+}
+
+static int parse_compression(const struct lf_conf_node *input_node,
+                             struct lf_input_config *input, char *errbuf,
+                             size_t errlen)
+{
+    struct lf_conf_node node;
+    const char *name;
+    int rc;
+
+    rc = lf_conf_get_str(input_node, "compression", "auto", &name, errbuf,
+                         errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    if (strcmp(name, "auto") == 0) {
+        input->compression = LF_COMPRESSION_AUTO;
+    } else if (strcmp(name, "none") == 0) {
+        input->compression = LF_COMPRESSION_NONE;
+    } else {
+        lf_conf_child(input_node, "compression", &node);
+        return lf_conf_expect_error(&node, errbuf, errlen, "auto or none");
+    }
+    return 0;
+}
+
 static int parse_max_line_bytes(const struct lf_conf_node *input_node,
                                 struct lf_input_config *input, char *errbuf,
                                 size_t errlen)
@@ -753,6 +828,12 @@ static int parse_input(const struct lf_conf_node *input_node,
     }
     if (rc == 0) {
         rc = lf_input_discovery_parse(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_close(input_node, input, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_compression(input_node, input, errbuf, errlen);
     }
     if (rc == 0) {
         lf_conf_child(input_node, "parsers", &parsers);

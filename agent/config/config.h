@@ -21,16 +21,24 @@
 #define LF_CONFIG_DEFAULT_DATA_PATH "./data"
 #define LF_CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS 25000
 #define LF_CONFIG_DEFAULT_REGISTRY_FLUSH_MS 1000
+#define LF_CONFIG_DEFAULT_REGISTRY_CLEAN_REMOVED_MS (60 * 60 * 1000)
 #define LF_CONFIG_DEFAULT_MAX_LINE_BYTES (1024 * 1024)
 #define LF_CONFIG_DEFAULT_SCAN_FREQUENCY_MS 10000
 #define LF_CONFIG_DEFAULT_PARTIAL_LINE_TIMEOUT_MS 5000
 #define LF_CONFIG_DEFAULT_STAT_POLL_INTERVAL_MS 1000
 #define LF_CONFIG_DEFAULT_STAT_POLL_MAX_INTERVAL_MS 10000
 #define LF_CONFIG_DEFAULT_RECURSIVE_GLOB_MAX_DEPTH 8
+#define LF_CONFIG_DEFAULT_CLOSE_INACTIVE_MS (5 * 60 * 1000)
+#define LF_CONFIG_DEFAULT_CLOSE_REMOVED_AFTER_MS (5 * 60 * 1000)
 
 struct lf_path_filter; /* compiled `exclude_files` patterns */
 struct lf_line_filter; /* agent/input/line_filter.h */
 struct lf_multiline_rule; /* agent/input/multiline.h */
+
+enum lf_compression {
+    LF_COMPRESSION_AUTO, /* files named *.gz are decompressed */
+    LF_COMPRESSION_NONE, /* every file is read as it is */
+};
 
 struct lf_input_config {
     const char *id;            /* unique among inputs */
@@ -56,6 +64,10 @@ struct lf_input_config {
     long long ignore_older_ms;    /* skip files older than this; 0: off */
     size_t harvester_limit;       /* max open files; 0: no limit */
     bool start_at_end;            /* start_position: end */
+    long long close_inactive_ms;     /* release a file unwritten this long */
+    long long close_removed_after_ms; /* max time a removed file stays open */
+    long long close_timeout_ms;      /* max time a file stays open; 0: off */
+    enum lf_compression compression;
 };
 
 /* Returns true when `path` matches one of the input's exclude_files. */
@@ -66,6 +78,8 @@ struct lf_config {
     const char *data_path;     /* registry folder */
     long long shutdown_timeout_ms;  /* wait for acknowledgements on stop */
     long long registry_flush_ms;    /* how often acknowledged offsets are saved */
+    /* Age after which entries of gone files are removed; 0: never. */
+    long long registry_clean_removed_ms;
     enum lf_log_level log_level;
     struct lf_input_config *inputs;
     size_t input_count;

@@ -104,3 +104,17 @@ uint64_t lf_file_id(const struct lf_file_stat *st, const char *head,
     hash = fnv1a(hash, head, head_len);
     return hash;
 }
+
+uint64_t lf_file_head_hash(const char *head, size_t head_len)
+{
+    return fnv1a(FNV_OFFSET_BASIS, head, head_len);
+}
+
+uint64_t lf_file_id_generation(uint64_t base_id, uint32_t generation)
+{
+    if (generation == 0) {
+        return base_id;
+    }
+    return fnv1a(fnv1a(FNV_OFFSET_BASIS, &base_id, sizeof(base_id)),
+                 &generation, sizeof(generation));
+}

@@ -3,7 +3,8 @@
  * (where the file system records one) and its first line, hashed into one
  * 64-bit id. The same file gets the same id in every run, so document ids
  * derived from it survive restarts. A new file that reuses a freed inode
- * gets a new id because its birth time or first line differ.
+ * gets a new id because its birth time or first line differ. A file
+ * truncated in place gets a new id through its generation number.
  */
 #ifndef LF_AGENT_INPUT_FILE_ID_H
 #define LF_AGENT_INPUT_FILE_ID_H
@@ -42,5 +43,19 @@ int lf_file_read_head(int fd, char *buf, size_t *len_out);
 /* Hashes the identity of a file from its stat data and head. */
 uint64_t lf_file_id(const struct lf_file_stat *st, const char *head,
                     size_t head_len);
+
+/*
+ * Hashes the head alone. A copy of a file has the head hash of the file
+ * but not its id, which is how a rotated copy is recognised.
+ */
+uint64_t lf_file_head_hash(const char *head, size_t head_len);
+
+/*
+ * Derives the id of generation `generation` of a file whose generation 0
+ * has id `base_id`. A file truncated in place starts a new generation, so
+ * its new lines get new document ids even when its first line is the
+ * same. Generation 0 keeps `base_id` itself.
+ */
+uint64_t lf_file_id_generation(uint64_t base_id, uint32_t generation);
 
 #endif

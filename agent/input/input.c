@@ -7,6 +7,7 @@
 #include "agent/input/input.h"
 #include "agent/input/file_id.h"
 #include "agent/input/globstar.h"
+#include "agent/input/gz_reader.h"
 #include "agent/input/line_stages.h"
 #include "agent/input/poller.h"
 #include "agent/input/watcher.h"
@@ -32,11 +33,34 @@
  */
 #define YIELD_RETRY_MS 100
 
+/*
+ * A new file whose first line equals that of an open file may be the copy
+ * that copy-and-truncate rotation makes just before it truncates. Its
+ * identification waits up to this long for the truncation, polling every
+ * COPY_POLL_MS, so that it is not read again from its start.
+ */
+#define COPY_WAIT_MS 2000
+#define COPY_POLL_MS 100
+
 enum harvester_state {
     HARVESTER_WAITING_HEAD, /* no complete first line yet */
     HARVESTER_READING,
     HARVESTER_PAUSED, /* the sink is full */
+    HARVESTER_IDLE,   /* descriptor released by close.inactive */
     HARVESTER_CLOSING,
+};
+
+/*
+ * The identity a file had before it was truncated in place, kept until a
+ * rotated copy continues it or two scans have passed without one.
+ */
+struct truncation {
+    bool pending;
+    uint64_t head_hash;   /* lf_file_head_hash() of the old first line */
+    uint64_t doc_file_id; /* document ids of the old lines */
+    uint64_t offset;      /* where reading stopped */
+    uint64_t size_seen;   /* the largest size seen before the truncation */
+    uint64_t scan;        /* inputs->scans at the truncation */
 };
 
 struct harvester {
@@ -46,20 +70,29 @@ struct harvester {
     struct lf_inputs *inputs;
     struct lf_file_info info;
     char *path;            /* owned; info.path points here */
-    int fd;
-    int wd;                /* inotify watch, or -1 */
+    int fd;                /* -1 while idle */
+    int wd;                /* inotify watch on the inode, or -1 */
     int poll_id;           /* stat polling entry, or 0 */
     enum harvester_state state;
     struct lf_line_stages stages;
+    struct lf_gz_reader *gz; /* owned; set for a gzip file, else NULL */
     void *source;          /* the sink's per-file context */
     bool ready;            /* queued for a read */
     bool at_eof;           /* the last read returned no bytes */
     bool gone;             /* no matched path refers to the file */
     bool seen;             /* found by the scan in progress */
-    uint64_t expected_id;  /* adopted from the registry: its file id, or 0 */
-    uv_timer_t close_timer;
+    uint64_t expected_id;  /* adopted from the registry: its base id, or 0 */
+    uint64_t head_hash;    /* lf_file_head_hash() of the first line */
+    bool is_copy;          /* continues a truncated file's old identity */
+    bool copy_wait;        /* identification waits for a truncation */
+    struct truncation truncated;
+    uint64_t opened_ms;    /* loop time of the open, for close.timeout */
+    uint64_t gone_ms;      /* loop time `gone` was set */
+    uint64_t read_ms;      /* loop time of the last read that got bytes */
+    int open_handles;      /* timers still to close before the free */
+    uv_timer_t close_timer; /* close.inactive, armed at the end of the file */
+    uv_timer_t limit_timer; /* close.timeout and close.removed_after */
     uv_timer_t line_timer; /* lf_line_stages_deadline() */
-    int handles_open;      /* timers not yet closed; freed at 0 */
 };
 
 /* A matched file that waits for a slot under harvester_limit. */
@@ -126,6 +159,9 @@ static void harvester_close(struct harvester *h);
 static void on_reader_idle(uv_idle_t *idle);
 static void arm_line_timer(struct harvester *h);
 static void after_eof(struct harvester *h);
+static void on_limit_timer(uv_timer_t *timer);
+static int match_copy(struct harvester *h, uint64_t head_hash,
+                      uint64_t size);
 static struct harvester *open_harvester(struct lf_inputs *inputs,
                                         const struct lf_input_config *input,
                                         const char *path, int64_t end_offset);
@@ -516,7 +552,7 @@ static bool follows_partial_line(const struct harvester *h, uint64_t offset)
     size_t unit = lf_encoding_unit(encoding);
     char before[2];
 
-    if (offset < unit) {
+    if (offset < unit || h->gz != NULL) {
         return false;
     }
     return pread(h->fd, before, unit, (off_t)(offset - unit)) ==
@@ -533,7 +569,11 @@ static int identify(struct harvester *h)
     uint64_t offset;
     int rc;
 
-    rc = lf_file_read_head(h->fd, head, &head_len);
+    if (h->gz != NULL) {
+        rc = lf_gz_read_head(h->fd, head, &head_len);
+    } else {
+        rc = lf_file_read_head(h->fd, head, &head_len);
+    }
     if (rc != 0) {
         return rc;
     }
@@ -541,16 +581,26 @@ static int identify(struct harvester *h)
     if (rc != 0) {
         return rc;
     }
-    h->info.file_id = lf_file_id(&st, head, head_len);
+    h->info.base_id = lf_file_id(&st, head, head_len);
+    h->info.compressed = h->gz != NULL;
     h->info.size = st.size;
-    if (h->expected_id != 0 && h->info.file_id != h->expected_id) {
+    if (h->expected_id != 0 && h->info.base_id != h->expected_id) {
         /* The inode was reused by another file: not the one to resume. */
         return LF_ENOENT;
+    }
+    h->head_hash = lf_file_head_hash(head, head_len);
+    h->info.head_hash = h->head_hash;
+    if (!h->is_copy && h->expected_id == 0 && h->info.generation == 0 &&
+        h->gz == NULL) {
+        rc = match_copy(h, h->head_hash, st.size);
+        if (rc != 0) {
+            return rc;
+        }
     }
 
     offset = h->inputs->sink.open_file(h->inputs->sink.arg, &h->info,
                                        &h->source);
-    if (offset > st.size) {
+    if (offset > st.size && h->gz == NULL) {
         lf_log_warn("input",
                     "file is smaller than its saved offset, reading it "
                     "from the start path=%s offset=%llu size=%llu",
@@ -703,6 +753,25 @@ static void arm_line_timer(struct harvester *h)
                    deadline > now ? deadline - now : 0, 0);
 }
 
+/*
+ * Decompresses the next chunk of a gzip file, first skipping up to the
+ * read offset, which a resumed file starts at. Returns as pread().
+ */
+static ssize_t read_gz(struct harvester *h)
+{
+    struct lf_inputs *inputs = h->inputs;
+    int rc = lf_gz_reader_skip(h->gz, h->fd, lf_line_stages_offset(&h->stages),
+                               inputs->chunk, READ_CHUNK_BYTES);
+
+    if (rc == LF_EAGAIN) {
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    return lf_gz_reader_read(h->gz, h->fd, inputs->chunk, READ_CHUNK_BYTES);
+}
+
 /* Reads up to the per-turn budget. Returns true when more may remain. */
 static bool read_some(struct harvester *h)
 {
@@ -710,14 +779,22 @@ static bool read_some(struct harvester *h)
 
     for (int i = 0; i < READ_BUDGET_CHUNKS; i++) {
         uint64_t offset = lf_line_stages_offset(&h->stages);
-        ssize_t n = pread(h->fd, inputs->chunk, READ_CHUNK_BYTES,
-                          (off_t)offset);
-        if (n < 0) {
-            if (errno == EINTR) {
+        ssize_t n;
+
+        if (h->gz != NULL) {
+            n = read_gz(h);
+        } else {
+            n = pread(h->fd, inputs->chunk, READ_CHUNK_BYTES, (off_t)offset);
+            if (n < 0 && errno == EINTR) {
                 continue;
             }
+            if (n < 0) {
+                n = -errno;
+            }
+        }
+        if (n < 0) {
             lf_log_error("input", "read(\"%s\") failed: %s (%s); closing it",
-                         h->path, lf_strerror(-errno), lf_err_name(-errno));
+                         h->path, lf_strerror((int)n), lf_err_name((int)n));
             harvester_close(h);
             return false;
         }
@@ -732,6 +809,7 @@ static bool read_some(struct harvester *h)
             return false;
         }
         h->at_eof = false;
+        h->read_ms = uv_now(inputs->loop);
         if (feed(h, inputs->chunk, (size_t)n) == LF_EFULL) {
             return false;
         }
@@ -739,27 +817,149 @@ static bool read_some(struct harvester *h)
     return true;
 }
 
+/*
+ * Releases the descriptor of a file read to its end. The harvester keeps
+ * its identity, offset and inotify watch, so a write to the inode brings
+ * it back (reopen_idle()) without losing or repeating a byte.
+ */
+static void make_idle(struct harvester *h)
+{
+    if (h->poll_id > 0) {
+        /* NOTE: a polled file keeps its descriptor: fstat() polls it. */
+        return;
+    }
+    uv_timer_stop(&h->close_timer);
+    close(h->fd);
+    h->fd = -1;
+    h->state = HARVESTER_IDLE;
+    h->inputs->stats.files_idle++;
+    lf_log_info("input", "closing file until it is written again path=%s "
+                "offset=%llu", h->path,
+                (unsigned long long)lf_line_stages_offset(&h->stages));
+}
+
 static void on_close_timer(uv_timer_t *timer)
 {
     struct harvester *h = timer->data;
 
-    if (h->gone && h->at_eof &&
-        (h->state == HARVESTER_READING ||
-         h->state == HARVESTER_WAITING_HEAD)) {
-        lf_log_info("input", "closing file that was renamed or removed "
-                    "path=%s inode=%llu offset=%llu", h->path,
-                    (unsigned long long)h->info.ino,
-                    (unsigned long long)lf_line_stages_offset(&h->stages));
-        if (drain_stages(h) == 0) {
-            harvester_close(h);
-        }
+    if (h->at_eof && h->state == HARVESTER_READING) {
+        make_idle(h);
     }
 }
 
-/* Decides what happens after a read turn that reached the end. */
+/* Returns the file's size minus the read offset, or 0 when unknown. */
+static uint64_t unread_bytes(const struct harvester *h)
+{
+    struct lf_file_stat st;
+
+    /* NOTE: the unread rest of a gzip file is not counted. */
+    if (h->fd < 0 || h->gz != NULL || h->state == HARVESTER_WAITING_HEAD ||
+        lf_file_fstat(h->fd, &st) != 0 ||
+        st.size <= lf_line_stages_held_offset(&h->stages)) {
+        return 0;
+    }
+    return st.size - lf_line_stages_held_offset(&h->stages);
+}
+
+/* Returns true when the open file has no name left on its file system. */
+static bool is_deleted(const struct harvester *h)
+{
+    struct lf_file_stat st;
+
+    return h->fd >= 0 && lf_file_fstat(h->fd, &st) == 0 && st.nlink == 0;
+}
+
+/*
+ * Closes a harvester that reached close.timeout or close.removed_after.
+ * The rest of a removed file, or of one no glob matches, can never be read
+ * again, so it is counted as abandoned. A file still matched is reopened
+ * by the next scan from its saved offset.
+ */
+static void close_on_limit(struct harvester *h, const char *limit)
+{
+    struct lf_inputs *inputs = h->inputs;
+    uint64_t unread = unread_bytes(h);
+    uint64_t offset = h->state == HARVESTER_WAITING_HEAD
+                          ? 0
+                          : lf_line_stages_held_offset(&h->stages);
+
+    if (unread > 0 && (h->gone || is_deleted(h))) {
+        inputs->stats.bytes_abandoned += unread;
+        lf_log_warn("input", "%s reached for a removed file, giving up its "
+                    "unread bytes path=%s offset=%llu abandoned_bytes=%llu",
+                    limit, h->path, (unsigned long long)offset,
+                    (unsigned long long)unread);
+    } else {
+        lf_log_info("input", "%s reached, closing file path=%s offset=%llu",
+                    limit, h->path, (unsigned long long)offset);
+    }
+    harvester_close(h);
+}
+
+/* Arms limit_timer for the earlier of close.timeout and close.removed_after. */
+static void arm_limit_timer(struct harvester *h)
+{
+    const struct lf_input_config *input = h->info.input;
+    uint64_t deadline = UINT64_MAX;
+    uint64_t now = uv_now(h->inputs->loop);
+
+    if (input->close_timeout_ms > 0) {
+        deadline = h->opened_ms + (uint64_t)input->close_timeout_ms;
+    }
+    if (h->gone) {
+        uint64_t removed = h->gone_ms + (uint64_t)input->close_removed_after_ms;
+        if (removed < deadline) {
+            deadline = removed;
+        }
+    }
+    if (deadline == UINT64_MAX) {
+        uv_timer_stop(&h->limit_timer);
+        return;
+    }
+    uv_timer_start(&h->limit_timer, on_limit_timer,
+                   deadline > now ? deadline - now : 0, 0);
+}
+
+static void on_limit_timer(uv_timer_t *timer)
+{
+    struct harvester *h = timer->data;
+    const struct lf_input_config *input = h->info.input;
+    uint64_t now = uv_now(h->inputs->loop);
+
+    if (h->state == HARVESTER_CLOSING) {
+        return;
+    }
+    if (input->close_timeout_ms > 0 &&
+        now >= h->opened_ms + (uint64_t)input->close_timeout_ms) {
+        close_on_limit(h, "close.timeout");
+    } else if (h->gone &&
+               now >= h->gone_ms + (uint64_t)input->close_removed_after_ms) {
+        close_on_limit(h, "close.removed_after");
+    } else {
+        arm_limit_timer(h);
+    }
+}
+
+/* Records that no matched name refers to the file any more. */
+static void mark_gone(struct harvester *h)
+{
+    h->gone = true;
+    h->gone_ms = uv_now(h->inputs->loop);
+    arm_limit_timer(h);
+}
+
+/*
+ * Decides what happens after a read turn that reached the end. A removed
+ * file is closed at once. A file renamed away from every glob releases its
+ * descriptor but stays watched, because its writer may still add a few
+ * lines before it reopens its log. Any other file is released after
+ * close.inactive without a write.
+ */
 static void after_eof(struct harvester *h)
 {
     struct lf_inputs *inputs = h->inputs;
+    uint64_t idle_at;
+    uint64_t now;
 
     if (h->state == HARVESTER_READING) {
         lf_line_stages_at_eof(&h->stages, uv_now(inputs->loop));
@@ -771,63 +971,357 @@ static void after_eof(struct harvester *h)
         }
         return;
     }
+    if (is_deleted(h)) {
+        /* No writer can finish a line or a group of a removed file. */
+        if (drain_stages(h) != 0) {
+            return;
+        }
+        lf_log_info("input", "closing removed file read to its end path=%s "
+                    "offset=%llu", h->path,
+                    (unsigned long long)lf_line_stages_offset(&h->stages));
+        harvester_close(h);
+        return;
+    }
+    if (h->state != HARVESTER_READING) {
+        return; /* the first line is not complete yet */
+    }
     if (h->gone) {
         /*
-         * Every rescan reads each open file again, so only a write (which
-         * stops the timer) may postpone the close. Otherwise a
-         * scan_frequency below LF_INPUT_CLOSE_GONE_MS would keep a deleted
-         * file open forever.
+         * NOTE: an unterminated last line of a file renamed away is shipped
+         * here, so a writer still in the middle of that line when the file
+         * was rotated gets it split in two events.
          */
-        if (!uv_is_active((uv_handle_t *)&h->close_timer)) {
-            uv_timer_start(&h->close_timer, on_close_timer,
-                           LF_INPUT_CLOSE_GONE_MS, 0);
+        if (drain_stages(h) == 0) {
+            make_idle(h);
         }
         return;
     }
-    yield_slot(h);
+    if (yield_slot(h)) {
+        return;
+    }
+    /* Rescans read at the end too, so the time runs from the last bytes. */
+    idle_at = h->read_ms + (uint64_t)h->info.input->close_inactive_ms;
+    now = uv_now(inputs->loop);
+    uv_timer_start(&h->close_timer, on_close_timer,
+                   idle_at > now ? idle_at - now : 0, 0);
+}
+
+/* Copy-and-truncate recovery */
+
+/*
+ * Gives up on the lines a truncated file held past the read offset. Only
+ * the bytes seen in a size check are known; lines written after the last
+ * check are lost uncounted.
+ */
+static void give_up_truncated(struct harvester *h)
+{
+    struct truncation *t = &h->truncated;
+    uint64_t lost = t->size_seen > t->offset ? t->size_seen - t->offset : 0;
+
+    t->pending = false;
+    h->inputs->stats.truncated_bytes_lost += lost;
+    lf_log(lost > 0 ? LF_LOG_WARN : LF_LOG_INFO, "input",
+           "no rotated copy of the truncated file was found; lines written "
+           "after the read offset before the truncation are lost path=%s "
+           "offset=%llu lost_bytes=%llu (known, lines written after the "
+           "last size check are not counted)",
+           h->path, (unsigned long long)t->offset, (unsigned long long)lost);
+}
+
+/*
+ * Makes `copy`, not yet identified, continue the old identity of the
+ * truncated `origin`: it is read from the offset the origin was left at,
+ * with the origin's document ids, so lines read twice are deduplicated.
+ */
+static void claim_copy(struct harvester *origin, struct harvester *copy,
+                       uint64_t copy_size)
+{
+    struct truncation *t = &origin->truncated;
+
+    copy->is_copy = true;
+    copy->info.doc_file_id = t->doc_file_id;
+    copy->info.start_offset = t->offset;
+    t->pending = false;
+    if (t->size_seen > copy_size) {
+        origin->inputs->stats.truncated_bytes_lost += t->size_seen - copy_size;
+        lf_log_warn("input", "the rotated copy of a truncated file is "
+                    "shorter than the file was; its last lines are lost "
+                    "path=%s copy=%s lost_bytes=%llu", origin->path,
+                    copy->path,
+                    (unsigned long long)(t->size_seen - copy_size));
+    }
+    lf_log_info("input", "reading the rotated copy of a truncated file from "
+                "the old read offset path=%s copy=%s offset=%llu",
+                origin->path, copy->path, (unsigned long long)t->offset);
+}
+
+/*
+ * Returns true when `path` contains a copy of the truncated file of `t`: a
+ * regular file other than `origin` whose head hash is the old one and
+ * that is at least as long as the old read offset. Stores its size.
+ */
+static bool is_copy_of(const struct truncation *t, const struct lf_file_info
+                       *origin, const char *path, struct lf_file_stat *st)
+{
+    char head[LF_FILE_HEAD_MAX];
+    size_t head_len;
+    bool match = false;
+    int fd;
+
+    if (lf_file_stat_path(path, st) != 0 || !st->is_regular ||
+        (st->dev == origin->dev && st->ino == origin->ino) ||
+        st->size < t->offset) {
+        return false;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        return false;
+    }
+    match = lf_file_read_head(fd, head, &head_len) == 0 &&
+            lf_file_head_hash(head, head_len) == t->head_hash;
+    close(fd);
+    return match;
+}
+
+/*
+ * Looks for the rotated copy of the truncated file of `h` and reads it as
+ * the continuation of the old identity. Candidates are the files of its
+ * folder whose name starts with its own, such as app.log.1 for app.log,
+ * whether or not a glob matches them. Files exclude_files matches are
+ * left out.
+ */
+static void find_copy(struct harvester *h)
+{
+    struct truncation *t = &h->truncated;
+    char *dir_copy = lf_strdup(h->path);
+    char *base_copy = lf_strdup(h->path);
+    const char *dir = dirname(dir_copy);
+    const char *base = basename(base_copy);
+    size_t base_len = strlen(base);
+    struct lf_buf path;
+    struct dirent *de;
+    DIR *d = opendir(dir);
+
+    lf_buf_init(&path);
+    while (d != NULL && t->pending && (de = readdir(d)) != NULL) {
+        struct lf_file_stat st;
+        struct harvester *copy;
+
+        if (strncmp(de->d_name, base, base_len) != 0 ||
+            de->d_name[base_len] == '\0') {
+            continue;
+        }
+        lf_buf_reset(&path);
+        lf_buf_appendf(&path, "%s/%s", dir, de->d_name);
+        if (lf_input_excludes(h->info.input, path.data) ||
+            !is_copy_of(t, &h->info, path.data, &st)) {
+            continue;
+        }
+        copy = find_harvester(h->inputs, st.dev, st.ino);
+        if (copy == NULL) {
+            copy = open_harvester(h->inputs, h->info.input, path.data, -1);
+        }
+        if (copy == NULL) {
+            continue;
+        }
+        if (copy->state == HARVESTER_WAITING_HEAD && !copy->is_copy) {
+            claim_copy(h, copy, st.size);
+        } else {
+            /* Already read as a file of its own: nothing was lost. */
+            t->pending = false;
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    lf_buf_cleanup(&path);
+    lf_free(base_copy);
+    lf_free(dir_copy);
 }
 
 /*
  * Detects a file that was truncated in place (copytruncate, or `> file`):
- * it is smaller than the read offset, or its first line changed. Returns
- * true when the harvester went back to identifying the file from its start.
+ * it is smaller than the read offset, or its first line changed. The file
+ * then starts a new generation, read from 0 under new document ids, and
+ * the lines past the old offset are looked for in a rotated copy. Returns
+ * true when the harvester went back to identifying the file.
  */
 static bool restart_if_truncated(struct harvester *h)
 {
+    struct truncation *t = &h->truncated;
     char head[LF_FILE_HEAD_MAX];
     struct lf_file_stat st;
     size_t head_len;
     int rc;
 
-    if (lf_file_fstat(h->fd, &st) != 0) {
-        return false;
+    if (h->gz != NULL || lf_file_fstat(h->fd, &st) != 0) {
+        return false; /* a compressed rotated file is not truncated */
     }
     if (st.size >= lf_line_stages_offset(&h->stages)) {
         rc = lf_file_read_head(h->fd, head, &head_len);
-        if (rc != 0 || lf_file_id(&st, head, head_len) == h->info.file_id) {
+        if (rc != 0 || lf_file_id(&st, head, head_len) == h->info.base_id) {
+            h->info.size = st.size;
             return false;
         }
     }
 
-    /*
-     * NOTE: bytes written after the last read and before the truncation
-     * are lost, and if the new first line equals the old one the file keeps
-     * its id, so documents at offsets shipped before are answered 409.
-     */
     lf_log_warn("input", "file was truncated, reading it again from the "
                 "start path=%s offset=%llu size=%llu", h->path,
                 (unsigned long long)lf_line_stages_offset(&h->stages),
                 (unsigned long long)st.size);
+    if (t->pending) {
+        give_up_truncated(h);
+    }
+    t->pending = true;
+    t->head_hash = h->head_hash;
+    t->doc_file_id = h->info.doc_file_id;
+    t->offset = lf_line_stages_held_offset(&h->stages);
+    t->size_seen = h->info.size > t->offset ? h->info.size : t->offset;
+    t->scan = h->inputs->scans;
+    h->inputs->stats.files_truncated++;
+
     h->inputs->sink.close_file(h->inputs->sink.arg, h->source, true);
     h->source = NULL;
     /*
-     * NOTE: a multiline group still pending is dropped with the old
-     * content; its lines were read before the truncation.
+     * A line or multiline group still held starts at t->offset, so it is
+     * read again from the rotated copy, or counted as lost.
      */
     lf_line_stages_cleanup(&h->stages);
     uv_timer_stop(&h->line_timer);
-    h->info.start_offset = 0;
     h->state = HARVESTER_WAITING_HEAD;
+    h->info.generation++;
+    h->info.doc_file_id = 0;
+    h->info.start_offset = 0;
+    find_copy(h);
+    return true;
+}
+
+/*
+ * Checks whether `h`, a new file, is the rotated copy of a truncated file,
+ * and if so makes it continue that file. Returns LF_EAGAIN while the file
+ * may be a copy whose original is not truncated yet.
+ */
+static int match_copy(struct harvester *h, uint64_t head_hash, uint64_t size)
+{
+    struct lf_inputs *inputs = h->inputs;
+    struct harvester *g;
+
+    for (g = inputs->harvesters; g != NULL; g = g->next) {
+        if (g != h && g->state != HARVESTER_CLOSING && g->truncated.pending &&
+            g->truncated.head_hash == head_hash &&
+            size >= g->truncated.offset) {
+            claim_copy(g, h, size);
+            return 0;
+        }
+    }
+    for (g = inputs->harvesters; g != NULL; g = g->next) {
+        if (g == h || g->state != HARVESTER_READING ||
+            g->head_hash != head_hash) {
+            continue;
+        }
+        if (restart_if_truncated(g)) {
+            /* find_copy() has claimed `h` if it is the copy. */
+            schedule_read(g);
+            return 0;
+        }
+        if (uv_now(inputs->loop) - h->opened_ms < COPY_WAIT_MS) {
+            h->copy_wait = true;
+            return LF_EAGAIN;
+        }
+        /* NOTE: a copy that stays untruncated longer is a file of its own. */
+        return 0;
+    }
+    return 0;
+}
+
+static void on_copy_wait_timer(uv_timer_t *timer)
+{
+    schedule_read(timer->data);
+}
+
+/*
+ * Stores in `path_out` a name of inode `dev`:`ino` in the folder of
+ * `last_path`, the name the file was last known by. Returns false when
+ * the folder contains no such file.
+ */
+static bool find_inode(const char *last_path, uint64_t dev, uint64_t ino,
+                       struct lf_buf *path_out)
+{
+    char *copy = lf_strdup(last_path);
+    const char *dir = dirname(copy);
+    bool found = false;
+    struct dirent *de;
+    DIR *d = opendir(dir);
+
+    while (d != NULL && !found && (de = readdir(d)) != NULL) {
+        struct lf_file_stat st;
+
+        if (de->d_ino != ino) {
+            continue;
+        }
+        lf_buf_reset(path_out);
+        lf_buf_appendf(path_out, "%s/%s", dir, de->d_name);
+        found = lf_file_stat_path(path_out->data, &st) == 0 &&
+                st.dev == dev && st.ino == ino && st.is_regular;
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    lf_free(copy);
+    return found;
+}
+
+/*
+ * Opens an idle file again when it changed size. Looks for it under its
+ * last name, then by inode in that name's folder, since it may have been
+ * renamed while idle. Returns true when the harvester can read again; a
+ * file found nowhere was removed, and its harvester is closed.
+ */
+static bool reopen_idle(struct harvester *h)
+{
+    struct lf_file_stat st;
+    struct lf_buf moved;
+    bool found;
+    int fd;
+
+    found = lf_file_stat_path(h->path, &st) == 0 && st.dev == h->info.dev &&
+            st.ino == h->info.ino;
+    if (!found) {
+        lf_buf_init(&moved);
+        found = find_inode(h->path, h->info.dev, h->info.ino, &moved) &&
+                lf_file_stat_path(moved.data, &st) == 0;
+        if (found) {
+            set_path(h, moved.data);
+        }
+        lf_buf_cleanup(&moved);
+    }
+    if (!found) {
+        lf_log_info("input", "file was removed while closed path=%s "
+                    "offset=%llu", h->path,
+                    (unsigned long long)lf_line_stages_offset(&h->stages));
+        harvester_close(h);
+        return false;
+    }
+    if (st.size == (h->gz != NULL ? h->gz->in_offset
+                                  : lf_line_stages_offset(&h->stages))) {
+        return false;
+    }
+
+    fd = open(h->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd >= 0 && (lf_file_fstat(fd, &st) != 0 || st.dev != h->info.dev ||
+                    st.ino != h->info.ino)) {
+        close(fd); /* renamed again since the stat; the next event retries */
+        fd = -1;
+    }
+    if (fd < 0) {
+        return false;
+    }
+    h->fd = fd;
+    h->state = HARVESTER_READING;
+    h->read_ms = uv_now(h->inputs->loop);
+    lf_log_info("input", "reopening file that was written path=%s "
+                "offset=%llu", h->path,
+                (unsigned long long)lf_line_stages_offset(&h->stages));
     return true;
 }
 
@@ -835,12 +1329,21 @@ static void harvest(struct harvester *h)
 {
     int rc;
 
-    if (h->state == HARVESTER_READING && restart_if_truncated(h)) {
-        h->inputs->stats.files_truncated++;
+    if (h->state == HARVESTER_IDLE && !reopen_idle(h)) {
+        return;
+    }
+    if (h->state == HARVESTER_READING) {
+        restart_if_truncated(h);
     }
 
     if (h->state == HARVESTER_WAITING_HEAD) {
+        h->copy_wait = false;
         rc = identify(h);
+        if (rc == LF_EAGAIN && h->copy_wait) {
+            uv_timer_start(&h->close_timer, on_copy_wait_timer, COPY_POLL_MS,
+                           0);
+            return;
+        }
         if (rc == LF_EAGAIN) {
             h->at_eof = true;
             after_eof(h);
@@ -871,7 +1374,7 @@ static void free_harvester(uv_handle_t *handle)
 {
     struct harvester *h = handle->data;
 
-    if (--h->handles_open > 0) {
+    if (--h->open_handles > 0) {
         return;
     }
     lf_free(h->path);
@@ -896,6 +1399,7 @@ static void release_harvester(struct harvester *h)
 {
     unlink_harvester(h);
     uv_close((uv_handle_t *)&h->close_timer, free_harvester);
+    uv_close((uv_handle_t *)&h->limit_timer, free_harvester);
     uv_close((uv_handle_t *)&h->line_timer, free_harvester);
 }
 
@@ -917,7 +1421,16 @@ static void harvester_close(struct harvester *h)
     if (h->poll_id > 0) {
         lf_poller_remove(inputs->poller, h->poll_id);
     }
-    close(h->fd);
+    if (h->fd >= 0) {
+        close(h->fd);
+    }
+    if (h->gz != NULL) {
+        lf_gz_reader_cleanup(h->gz);
+        lf_free(h->gz);
+        h->gz = NULL;
+    }
+    uv_timer_stop(&h->close_timer);
+    uv_timer_stop(&h->limit_timer);
     if (h->source != NULL) {
         inputs->sink.close_file(inputs->sink.arg, h->source, false);
     }
@@ -968,6 +1481,18 @@ static struct harvester *open_harvester(struct lf_inputs *inputs,
     forget_failure(inputs, path);
 
     h = lf_calloc(1, sizeof(*h));
+    if (input->compression == LF_COMPRESSION_AUTO && lf_gz_path(path)) {
+        h->gz = lf_malloc(sizeof(*h->gz));
+        rc = lf_gz_reader_init(h->gz);
+        if (rc != 0) {
+            lf_log_error("input", "inflateInit2(\"%s\") failed: %s; "
+                         "skipping the file", path, lf_strerror(rc));
+            lf_free(h->gz);
+            lf_free(h);
+            close(fd);
+            return NULL;
+        }
+    }
     h->inputs = inputs;
     h->fd = fd;
     h->wd = -1;
@@ -982,9 +1507,13 @@ static struct harvester *open_harvester(struct lf_inputs *inputs,
     set_path(h, path);
     uv_timer_init(inputs->loop, &h->close_timer);
     h->close_timer.data = h;
+    uv_timer_init(inputs->loop, &h->limit_timer);
+    h->limit_timer.data = h;
     uv_timer_init(inputs->loop, &h->line_timer);
     h->line_timer.data = h;
-    h->handles_open = 2;
+    h->open_handles = 3;
+    h->opened_ms = uv_now(inputs->loop);
+    h->read_ms = h->opened_ms;
 
     h->next = inputs->harvesters;
     if (h->next != NULL) {
@@ -993,6 +1522,7 @@ static struct harvester *open_harvester(struct lf_inputs *inputs,
     inputs->harvesters = h;
     inputs->stats.files_opened++;
     inputs->stats.harvesters_open++;
+    arm_limit_timer(h);
 
     watch_file(h);
     schedule_read(h);
@@ -1037,7 +1567,6 @@ static void consider_path(struct lf_inputs *inputs,
         }
         h->seen = true;
         h->gone = false;
-        uv_timer_stop(&h->close_timer);
         return;
     }
     if (is_ignored_older(input, path)) {
@@ -1278,8 +1807,11 @@ static void scan(struct lf_inputs *inputs)
         if (h->state == HARVESTER_CLOSING) {
             continue;
         }
+        if (h->truncated.pending && inputs->scans > h->truncated.scan + 1) {
+            give_up_truncated(h);
+        }
         if (!h->seen && !h->gone && !inputs->scan_incomplete) {
-            h->gone = true;
+            mark_gone(h);
             lf_log_info("input", "file was renamed or removed, reading it "
                         "to its end path=%s", h->path);
         }
@@ -1502,29 +2034,11 @@ static const struct lf_input_config *find_input(const struct lf_config *config,
 static bool find_moved_file(const struct lf_registry_entry *entry,
                             struct lf_buf *path_out)
 {
-    char *copy = lf_strdup(entry->path);
-    const char *dir = dirname(copy);
-    bool found = false;
-    struct dirent *de;
-    DIR *d = opendir(dir);
+    struct lf_file_stat st;
 
-    while (d != NULL && !found && (de = readdir(d)) != NULL) {
-        struct lf_file_stat st;
-
-        if (de->d_ino != entry->ino) {
-            continue;
-        }
-        lf_buf_reset(path_out);
-        lf_buf_appendf(path_out, "%s/%s", dir, de->d_name);
-        found = lf_file_stat_path(path_out->data, &st) == 0 &&
-                st.dev == entry->dev && st.ino == entry->ino &&
-                st.is_regular && st.size > entry->offset;
-    }
-    if (d != NULL) {
-        closedir(d);
-    }
-    lf_free(copy);
-    return found;
+    return find_inode(entry->path, entry->dev, entry->ino, path_out) &&
+           lf_file_stat_path(path_out->data, &st) == 0 &&
+           st.size > entry->offset;
 }
 
 void lf_inputs_adopt(struct lf_inputs *inputs, struct lf_registry *registry)
@@ -1548,8 +2062,8 @@ void lf_inputs_adopt(struct lf_inputs *inputs, struct lf_registry *registry)
         }
         h = open_harvester(inputs, input, path.data, -1);
         if (h != NULL) {
-            h->expected_id = entry->file_id;
-            h->gone = true;
+            h->expected_id = entry->base_id;
+            mark_gone(h);
             lf_log_info("input", "resuming a file renamed away from the "
                         "globs path=%s input=%s offset=%llu", path.data,
                         input->id, (unsigned long long)entry->offset);

@@ -18,34 +18,38 @@
 #include "agent/input/line_reader.h"
 #include "agent/registry/registry.h"
 
-/*
- * A file that was renamed away from every glob, or deleted, is closed once
- * it has been read to its end and left unwritten for this long, so lines a
- * writer adds just after a rotation are still read.
- */
-#define LF_INPUT_CLOSE_GONE_MS 5000
-
 /* File details passed to the sink with every line. */
 struct lf_file_info {
     const struct lf_input_config *input;
     const char *path;      /* current name; changes on rename */
     size_t path_len;
     uint32_t path_version; /* incremented whenever `path` changes */
-    uint64_t file_id; /* see agent/input/file_id.h */
+    uint64_t file_id; /* see agent/input/file_id.h; set by open_file */
+    uint64_t base_id; /* the id of generation 0 (lf_file_id()) */
+    uint64_t head_hash; /* lf_file_head_hash() of the first line */
+    bool compressed;  /* gzip: offsets count uncompressed bytes */
+    uint32_t generation; /* the lowest generation open_file may choose */
+    uint64_t doc_file_id; /* file id in document ids; set by open_file */
+    /*
+     * Where reading starts when the registry has no entry for the file: 0,
+     * a line start near the end with start_position: end, or for a rotated
+     * copy the offset its original was truncated at.
+     */
+    uint64_t start_offset;
     uint64_t dev;
     uint64_t ino;
     uint64_t size;
-    /* Offset to start reading at when the registry has no entry. */
-    uint64_t start_offset;
 };
 
 struct lf_input_sink {
     void *arg;
     /*
-     * The file's identity is known. Returns the offset to resume from and
-     * stores the sink's per-file context in *source_out.
+     * The file's head is known. Chooses its generation and ids, storing
+     * them in info->generation, info->file_id and info->doc_file_id.
+     * Returns the offset to resume from and stores the sink's per-file
+     * context in *source_out.
      */
-    uint64_t (*open_file)(void *arg, const struct lf_file_info *info,
+    uint64_t (*open_file)(void *arg, struct lf_file_info *info,
                           void **source_out);
     /* Returns 0, or LF_EFULL to pause the file at this line. */
     int (*on_line)(void *arg, void *source, const struct lf_file_info *info,
@@ -81,6 +85,11 @@ struct lf_input_stats {
     uint64_t files_truncated; /* truncated in place while being read */
     uint64_t files_failed;    /* matched files that could not be opened */
     uint64_t inotify_overflows;
+    uint64_t files_idle;      /* descriptors released at a file's end */
+    /* Unread bytes of removed files closed by close.* time limits. */
+    uint64_t bytes_abandoned;
+    /* Bytes written before a truncation that no rotated copy held. */
+    uint64_t truncated_bytes_lost;
     size_t harvesters_open;
     size_t paths_polled;      /* watched by stat polling, not inotify */
 };

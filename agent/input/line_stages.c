@@ -50,6 +50,22 @@ uint64_t lf_line_stages_offset(const struct lf_line_stages *stages)
     return stages->reader.offset;
 }
 
+uint64_t lf_line_stages_held_offset(const struct lf_line_stages *stages)
+{
+    uint64_t offset = stages->reader.line_start;
+    uint64_t held = lf_container_held_offset(&stages->container);
+
+    if (held < offset) {
+        offset = held;
+    }
+    if (stages->input->multiline != NULL &&
+        stages->multiline.line_count > 0 &&
+        stages->multiline.offset < offset) {
+        offset = stages->multiline.offset;
+    }
+    return offset;
+}
+
 bool lf_line_stages_has_unread(const struct lf_line_stages *stages,
                                uint64_t size)
 {

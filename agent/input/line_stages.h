@@ -52,6 +52,13 @@ void lf_line_stages_reset(struct lf_line_stages *stages, uint64_t offset,
 uint64_t lf_line_stages_offset(const struct lf_line_stages *stages);
 
 /*
+ * Returns the file offset of the first byte not yet handed out in an
+ * event: the start of the pending line, of held container parts or of the
+ * multiline group being assembled.
+ */
+uint64_t lf_line_stages_held_offset(const struct lf_line_stages *stages);
+
+/*
  * Returns true when a file of `size` bytes has a whole code unit past
  * lf_line_stages_offset(), so a read can make progress.
  */

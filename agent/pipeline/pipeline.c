@@ -5,6 +5,7 @@
  */
 #include "agent/pipeline/pipeline.h"
 #include "agent/pipeline/ack.h"
+#include "agent/input/file_id.h"
 #include "lf/error.h"
 #include "lf/log.h"
 #include "lf/mem.h"
@@ -20,6 +21,7 @@ struct source {
     struct source *prev;
     struct source *next;
     uint64_t file_id;
+    uint64_t doc_file_id;    /* the file id in document ids */
     uint64_t dev;
     uint64_t ino;
     char *path;              /* owned copy for the registry */
@@ -91,7 +93,57 @@ static void free_source(struct lf_pipeline *pipeline, struct source *src)
     pipeline->stats.sources_open--;
 }
 
-static uint64_t open_file(void *arg, const struct lf_file_info *info,
+/*
+ * Finds the registry entry to resume `info` from: the latest generation of
+ * the file, unless that entry's offset lies beyond the end of the file,
+ * which means it was truncated while the agent was stopped. Stores the
+ * generation to use in info->generation.
+ */
+static struct lf_registry_entry *find_resume_entry(struct lf_pipeline *pipeline,
+                                                   struct lf_file_info *info)
+{
+    struct lf_registry_entry *entry;
+
+    entry = lf_registry_find_latest(pipeline->registry, info->base_id);
+    if (entry == NULL || entry->generation < info->generation) {
+        return NULL;
+    }
+    if (entry->offset > info->size && !info->compressed) {
+        lf_log_warn("pipeline", "file is smaller than its saved offset, "
+                    "reading it from the start as a new generation path=%s "
+                    "offset=%llu size=%llu", info->path,
+                    (unsigned long long)entry->offset,
+                    (unsigned long long)info->size);
+        info->generation = entry->generation + 1;
+        return NULL;
+    }
+    info->generation = entry->generation;
+    return entry;
+}
+
+/*
+ * Continues a compressed file that is the copy of a file already read,
+ * recognised by its first line: returns the offset that file was read to
+ * and takes its document ids. Returns 0 when there is no such file.
+ */
+static uint64_t resume_compressed(struct lf_pipeline *pipeline,
+                                  struct lf_file_info *info)
+{
+    struct lf_registry_entry *origin;
+
+    origin = lf_registry_find_head(pipeline->registry, info->head_hash);
+    if (origin == NULL) {
+        return 0;
+    }
+    info->doc_file_id = origin->doc_file_id;
+    lf_log_info("pipeline", "reading a compressed copy of a file already "
+                "read from that file's offset path=%s original=%s "
+                "offset=%llu", info->path, origin->path,
+                (unsigned long long)origin->offset);
+    return origin->offset;
+}
+
+static uint64_t open_file(void *arg, struct lf_file_info *info,
                           void **source_out)
 {
     struct lf_pipeline *pipeline = arg;
@@ -99,22 +151,35 @@ static uint64_t open_file(void *arg, const struct lf_file_info *info,
     struct lf_registry_entry *entry;
     uint64_t offset = info->start_offset;
 
+    entry = find_resume_entry(pipeline, info);
+    info->file_id = lf_file_id_generation(info->base_id, info->generation);
+    if (entry != NULL) {
+        offset = entry->offset;
+        info->doc_file_id = entry->doc_file_id;
+    } else if (info->compressed) {
+        offset = resume_compressed(pipeline, info);
+    }
+    if (info->doc_file_id == 0) {
+        info->doc_file_id = info->file_id;
+    }
+
     /*
      * The entry exists from the first read on, with the offset reading
      * starts at, so a restart can find a file that was renamed away from
      * every glob before any of its lines was acknowledged.
      */
-    entry = lf_registry_find(pipeline->registry, info->file_id);
-    if (entry != NULL) {
-        offset = entry->offset;
-    }
     src->entry = lf_registry_update(pipeline->registry, info->file_id,
                                     offset, info->path, info->dev, info->ino);
+    src->entry->base_id = info->base_id;
+    src->entry->generation = info->generation;
+    src->entry->doc_file_id = info->doc_file_id;
+    src->entry->head_hash = info->head_hash;
     lf_registry_set_input(pipeline->registry, src->entry, info->input->id);
     if (entry == NULL && pipeline->on_commit != NULL) {
         pipeline->on_commit(pipeline->commit_arg);
     }
     src->file_id = info->file_id;
+    src->doc_file_id = info->doc_file_id;
     src->dev = info->dev;
     src->ino = info->ino;
     src->path = lf_strdup(info->path);
@@ -247,7 +312,7 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
     }
 
     build_event(pipeline, info, line);
-    lf_pipeline_doc_id(src->file_id, line->offset, doc_id);
+    lf_pipeline_doc_id(src->doc_file_id, line->offset, doc_id);
     ref.ticket = lf_ack_tracker_track(&src->tracker, line->commit_offset);
     pipeline->unresolved++;
 
@@ -333,6 +398,19 @@ void lf_pipeline_sink(struct lf_pipeline *pipeline,
     sink->on_filtered = on_filtered;
     sink->close_file = close_file;
     sink->on_caught_up = caught_up;
+}
+
+bool lf_pipeline_uses_entry(void *arg, const struct lf_registry_entry *entry)
+{
+    const struct lf_pipeline *pipeline = arg;
+
+    for (const struct source *src = pipeline->sources; src != NULL;
+         src = src->next) {
+        if (src->entry == entry) {
+            return true;
+        }
+    }
+    return false;
 }
 
 uint64_t lf_pipeline_unresolved(const struct lf_pipeline *pipeline)

@@ -60,6 +60,12 @@ void lf_pipeline_sink(struct lf_pipeline *pipeline,
 void lf_pipeline_on_result(struct lf_pipeline *pipeline, struct lf_ack_ref ref,
                            enum lf_delivery result);
 
+/*
+ * Returns true when a file being read or awaiting results uses `entry`
+ * (`arg` is the pipeline). Fits lf_registry_prune().
+ */
+bool lf_pipeline_uses_entry(void *arg, const struct lf_registry_entry *entry);
+
 /* Returns the number of published events without a final result. */
 uint64_t lf_pipeline_unresolved(const struct lf_pipeline *pipeline);
 

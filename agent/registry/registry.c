@@ -98,6 +98,8 @@ static struct lf_registry_entry *add_entry(struct lf_registry *registry,
             registry->entries, registry->cap * sizeof(*registry->entries));
     }
     entry->file_id = file_id;
+    entry->base_id = file_id;
+    entry->doc_file_id = file_id;
     registry->entries[registry->count++] = entry;
     return entry;
 }
@@ -135,6 +137,27 @@ static char *decode_hex_path(const char *hex)
     return path;
 }
 
+/*
+ * Reads the optional hex id `key` into *out, which keeps its value when
+ * the key is absent. Returns LF_ECORRUPT for a value that is not hex.
+ */
+static int parse_hex_id(json_t *item, const char *key, uint64_t *out)
+{
+    json_t *value = json_object_get(item, key);
+    const char *text = json_string_value(value);
+    char *end;
+
+    if (value == NULL) {
+        return 0;
+    }
+    if (text == NULL || *text == '\0') {
+        return LF_ECORRUPT;
+    }
+    errno = 0;
+    *out = strtoull(text, &end, 16);
+    return errno != 0 || *end != '\0' ? LF_ECORRUPT : 0;
+}
+
 static int parse_entry(struct lf_registry *registry, json_t *item)
 {
     const char *id_text = json_string_value(json_object_get(item, "id"));
@@ -148,6 +171,10 @@ static int parse_entry(struct lf_registry *registry, json_t *item)
     uint64_t dev;
     uint64_t ino;
     uint64_t updated;
+    uint64_t generation = 0;
+    uint64_t base_id;
+    uint64_t doc_file_id;
+    uint64_t head_hash = 0;
     char *end;
     uint64_t file_id;
 
@@ -168,6 +195,17 @@ static int parse_entry(struct lf_registry *registry, json_t *item)
         lf_free(decoded);
         return LF_ECORRUPT;
     }
+    base_id = file_id;
+    doc_file_id = file_id;
+    if (parse_hex_id(item, "base", &base_id) != 0 ||
+        parse_hex_id(item, "doc_id", &doc_file_id) != 0 ||
+        parse_hex_id(item, "head", &head_hash) != 0 ||
+        (json_object_get(item, "generation") != NULL &&
+         (parse_u64(item, "generation", &generation) != 0 ||
+          generation > UINT32_MAX))) {
+        lf_free(decoded);
+        return LF_ECORRUPT;
+    }
 
     entry = add_entry(registry, file_id);
     entry->offset = offset;
@@ -179,6 +217,10 @@ static int parse_entry(struct lf_registry *registry, json_t *item)
     entry->dev = dev;
     entry->ino = ino;
     entry->updated_s = (int64_t)updated;
+    entry->base_id = base_id;
+    entry->doc_file_id = doc_file_id;
+    entry->head_hash = head_hash;
+    entry->generation = (uint32_t)generation;
     return 0;
 }
 
@@ -342,6 +384,36 @@ struct lf_registry_entry *lf_registry_find(struct lf_registry *registry,
     return NULL;
 }
 
+struct lf_registry_entry *lf_registry_find_latest(struct lf_registry *registry,
+                                                  uint64_t base_id)
+{
+    struct lf_registry_entry *latest = NULL;
+
+    for (size_t i = 0; i < registry->count; i++) {
+        struct lf_registry_entry *entry = registry->entries[i];
+        if (entry->base_id == base_id &&
+            (latest == NULL || entry->generation > latest->generation)) {
+            latest = entry;
+        }
+    }
+    return latest;
+}
+
+struct lf_registry_entry *lf_registry_find_head(struct lf_registry *registry,
+                                                uint64_t head_hash)
+{
+    struct lf_registry_entry *found = NULL;
+
+    for (size_t i = 0; i < registry->count; i++) {
+        struct lf_registry_entry *entry = registry->entries[i];
+        if (head_hash != 0 && entry->head_hash == head_hash &&
+            (found == NULL || entry->offset > found->offset)) {
+            found = entry;
+        }
+    }
+    return found;
+}
+
 struct lf_registry_entry *lf_registry_update(struct lf_registry *registry,
                                              uint64_t file_id,
                                              uint64_t offset,
@@ -396,6 +468,16 @@ struct lf_registry_entry *lf_registry_entry_at(struct lf_registry *registry,
     return index < registry->count ? registry->entries[index] : NULL;
 }
 
+void lf_registry_remove_at(struct lf_registry *registry, size_t index)
+{
+    if (index >= registry->count) {
+        return;
+    }
+    entry_free(registry->entries[index]);
+    registry->entries[index] = registry->entries[--registry->count];
+    registry->dirty = true;
+}
+
 size_t lf_registry_count(const struct lf_registry *registry)
 {
     return registry->count;
@@ -444,6 +526,20 @@ static char *serialize(const struct lf_registry *registry)
 
         snprintf(id, sizeof(id), "%016" PRIx64, entry->file_id);
         json_object_set_new(item, "id", json_string(id));
+        if (entry->base_id != entry->file_id) {
+            snprintf(id, sizeof(id), "%016" PRIx64, entry->base_id);
+            json_object_set_new(item, "base", json_string(id));
+            json_object_set_new(item, "generation",
+                                json_integer(entry->generation));
+        }
+        if (entry->head_hash != 0) {
+            snprintf(id, sizeof(id), "%016" PRIx64, entry->head_hash);
+            json_object_set_new(item, "head", json_string(id));
+        }
+        if (entry->doc_file_id != entry->file_id) {
+            snprintf(id, sizeof(id), "%016" PRIx64, entry->doc_file_id);
+            json_object_set_new(item, "doc_id", json_string(id));
+        }
         add_path(item, entry->path);
         if (entry->input_id != NULL) {
             json_object_set_new(item, "input", json_string(entry->input_id));

@@ -20,6 +20,15 @@
 
 struct lf_registry_entry {
     uint64_t file_id; /* see agent/input/file_id.h */
+    uint64_t base_id; /* file_id of generation 0 of the same file */
+    uint32_t generation; /* truncations in place seen before this entry */
+    /*
+     * The file id in the documents' ids. It is file_id, except for a
+     * rotated copy read as the continuation of the file it was copied
+     * from: that copy uses the ids of the original.
+     */
+    uint64_t doc_file_id;
+    uint64_t head_hash; /* lf_file_head_hash() of the first line, or 0 */
     uint64_t offset;  /* acknowledged bytes from the start of the file */
     char *path;       /* owned; the last name the file was read under */
     uint64_t dev;
@@ -47,8 +56,24 @@ struct lf_registry_entry *lf_registry_find(struct lf_registry *registry,
                                            uint64_t file_id);
 
 /*
+ * Returns the entry with base id `base_id` and the highest generation, or
+ * NULL. Valid until lf_registry_free.
+ */
+struct lf_registry_entry *lf_registry_find_latest(struct lf_registry *registry,
+                                                  uint64_t base_id);
+
+/*
+ * Returns the entry with head hash `head_hash` and the highest offset, or
+ * NULL: the file a compressed copy was made of.
+ */
+struct lf_registry_entry *lf_registry_find_head(struct lf_registry *registry,
+                                                uint64_t head_hash);
+
+/*
  * Records that `file_id` is acknowledged up to `offset`, creating its entry
- * if needed. `path` is copied. Returns the entry.
+ * if needed. A new entry is generation 0 of its file, read under its own
+ * document ids; callers set base_id, generation and doc_file_id when that
+ * is not so. `path` is copied. Returns the entry.
  */
 struct lf_registry_entry *lf_registry_update(struct lf_registry *registry,
                                              uint64_t file_id,
@@ -72,6 +97,25 @@ void lf_registry_set_input(struct lf_registry *registry,
 /* Returns entry `index` (0 to count - 1), valid until lf_registry_free. */
 struct lf_registry_entry *lf_registry_entry_at(struct lf_registry *registry,
                                                size_t index);
+
+/*
+ * Removes and frees entry `index`. The last entry takes its place, so
+ * indexes past `index` change; pointers to other entries stay valid.
+ */
+void lf_registry_remove_at(struct lf_registry *registry, size_t index);
+
+/*
+ * Removes the entries of files that are gone, and returns their count. An
+ * entry is removed when it was not updated for `max_age_s` seconds and
+ * `in_use` (may be NULL) returns false for it. It must also be gone: a
+ * later generation of the file has an entry, or no file with its device,
+ * inode and first line exists under its last path or in that folder.
+ */
+size_t lf_registry_prune(struct lf_registry *registry, int64_t now_s,
+                         int64_t max_age_s,
+                         bool (*in_use)(void *arg,
+                                        const struct lf_registry_entry *entry),
+                         void *arg);
 
 /* Returns the number of entries. */
 size_t lf_registry_count(const struct lf_registry *registry);

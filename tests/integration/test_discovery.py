@@ -246,12 +246,11 @@ def test_queue_overflow_rescans_without_loss(scratch):
 
     harness.wait_until(lambda: count_docs(standin) >= 140,
                        what="all 140 lines")
-    # Every rotated file is read to its end, then closed once it has
-    # stayed unwritten for 5 s.
+    # Every rotated file is read to its end, then released.
     harness.wait_until(
-        lambda: len(warnings_matching(agent, r"closing file that was "
-                                              r"renamed")) >= 20,
-        what="20 rotated files closed")
+        lambda: len(warnings_matching(agent, r"closing file until it is "
+                                              r"written again")) >= 20,
+        what="20 rotated files released")
     agent.check_running()
     check_eq(agent.stop(), 0, "exit status after SIGTERM")
 
@@ -266,10 +265,11 @@ def test_queue_overflow_rescans_without_loss(scratch):
     statuses = [i["status"] for r in standin.request_log()
                 for i in r["items"]]
     check_eq(len(statuses), 140, "items sent")
-    closed = warnings_matching(agent, r"closing file that was renamed")
+    closed = warnings_matching(agent, r"closing file until it is written "
+                                      r"again")
     check_eq(sorted(re.search(r"path=(\S+)", l).group(1) for l in closed),
              sorted(scratch.join("logs", n + ".log") for n in names),
-             "paths of the rotated files closed")
+             "paths of the rotated files released")
 
 
 # --- idle cost ------------------------------------------------------------

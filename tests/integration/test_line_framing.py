@@ -178,11 +178,11 @@ def test_partial_line_shipped_when_renamed_file_closes(scratch):
     harness.wait_until(lambda: len(harness.documents(standin)) >= 1,
                        what="the first line")
     os.rename(path, path + ".1")
-    harness.wait_until(lambda: "closing file that was renamed" in
-                       agent.output(), timeout=30,
-                       what="the renamed file to be closed")
     harness.wait_until(lambda: len(harness.documents(standin)) >= 2,
-                       what="the partial line of the closed file")
+                       timeout=30,
+                       what="the partial line of the renamed file")
+    harness.wait_until(lambda: "closing file until it is written again" in
+                       agent.output(), what="the renamed file to be released")
     check_eq(agent.stop(), 0, "exit status after SIGTERM")
     check_eq(messages(standin), ["one", "two-partial"], "documents")
 

@@ -447,7 +447,8 @@ static void test_config_unknown_keys(void)
     check_error_with("inptus: []\n",
                      ":6: unknown key 'inptus', did you mean 'inputs'? Valid "
                      "keys: path.data, inputs, output.elasticsearch, "
-                     "shutdown.timeout, registry.flush, logging.level");
+                     "shutdown.timeout, registry.flush, "
+                     "registry.clean_removed, logging.level");
     check_error_with("path.dta: x\n",
                      ":6: path: unknown key 'dta', did you mean 'data'? Valid "
                      "keys: data");
@@ -458,7 +459,7 @@ static void test_config_unknown_keys(void)
                 "Valid keys: id, paths, fields, preserve_original_event, "
                 "parsers, max_line_bytes, exclude_files, scan_frequency, "
                 "partial_line_timeout, multiline, include_lines, "
-                "exclude_lines, encoding, format, "
+                "exclude_lines, encoding, format, close, compression, "
                 "stat_poll.interval, stat_poll.max_interval, "
                 "recursive_glob.max_depth, ignore_older, harvester_limit, "
                 "start_position");
@@ -727,6 +728,61 @@ static void test_config_exclude_files(void)
     lf_config_cleanup(&config);
 }
 
+static void test_config_close_and_compression(void)
+{
+    struct lf_config config;
+    int rc = load_input_with("    close: {inactive: 30s, removed_after: 2m,"
+                             " timeout: 1h}\n"
+                             "    compression: none\n",
+                             &config);
+
+    LF_CHECK_INT_EQ(rc, 0);
+    if (rc == 0) {
+        const struct lf_input_config *input = &config.inputs[0];
+
+        LF_CHECK_INT_EQ(input->close_inactive_ms, 30000);
+        LF_CHECK_INT_EQ(input->close_removed_after_ms, 120000);
+        LF_CHECK_INT_EQ(input->close_timeout_ms, 3600000);
+        LF_CHECK_INT_EQ(input->compression, LF_COMPRESSION_NONE);
+    }
+    lf_config_cleanup(&config);
+
+    rc = load_input_with("    close.inactive: 1s\n", &config);
+    LF_CHECK_INT_EQ(rc, 0);
+    if (rc == 0) {
+        const struct lf_input_config *input = &config.inputs[0];
+
+        LF_CHECK_INT_EQ(input->close_inactive_ms, 1000);
+        LF_CHECK_INT_EQ(input->close_removed_after_ms, 300000);
+        LF_CHECK_INT_EQ(input->close_timeout_ms, 0);
+        LF_CHECK_INT_EQ(input->compression, LF_COMPRESSION_AUTO);
+        LF_CHECK_INT_EQ(config.registry_clean_removed_ms, 3600000);
+    }
+    lf_config_cleanup(&config);
+}
+
+static void test_config_close_and_compression_errors(void)
+{
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    close: 5m\n",
+                ":4: inputs[0].close: expected a map of inactive, "
+                "removed_after and timeout durations, got '5m'");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    close: {inactiv: 5m}\n",
+                ":4: inputs[0].close: unknown key 'inactiv', did you mean "
+                "'inactive'? Valid keys: inactive, removed_after, timeout");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    compression: gzip\n",
+                ":4: inputs[0].compression: expected auto or none, got "
+                "'gzip'");
+}
+
 static void test_config_exclude_files_errors(void)
 {
     check_error("inputs:\n"
@@ -980,6 +1036,8 @@ int main(void)
     LF_RUN(test_config_max_line_bytes_minimum);
     LF_RUN(test_config_max_line_bytes_maximum);
     LF_RUN(test_config_exclude_files);
+    LF_RUN(test_config_close_and_compression);
+    LF_RUN(test_config_close_and_compression_errors);
     LF_RUN(test_config_exclude_files_errors);
     LF_RUN(test_config_line_options);
     LF_RUN(test_config_line_option_errors);

@@ -91,6 +91,42 @@ static void test_file_id_stable_and_distinct(void)
     LF_CHECK_INT_EQ(lf_file_id(&st, "a line\n", 7), id);
 }
 
+static void test_file_id_head_hash_is_fnv1a(void)
+{
+    /* Published FNV-1a 64-bit test vectors. */
+    LF_CHECK_INT_EQ(lf_file_head_hash("", 0), UINT64_C(0xcbf29ce484222325));
+    LF_CHECK_INT_EQ(lf_file_head_hash("a", 1), UINT64_C(0xaf63dc4c8601ec8c));
+    LF_CHECK_INT_EQ(lf_file_head_hash("foobar", 6),
+                    UINT64_C(0x85944171f73967e8));
+}
+
+static void test_file_id_head_hash_ignores_inode(void)
+{
+    struct lf_file_stat st = {.dev = 2049, .ino = 77, .btime_ns = 1000};
+    struct lf_file_stat copy = {.dev = 2049, .ino = 91, .btime_ns = 5000};
+
+    LF_CHECK(lf_file_id(&st, "a line\n", 7) !=
+             lf_file_id(&copy, "a line\n", 7));
+    LF_CHECK_INT_EQ(lf_file_head_hash("a line\n", 7),
+                    lf_file_head_hash("a line\n", 7));
+    LF_CHECK(lf_file_head_hash("a line\n", 7) !=
+             lf_file_head_hash("b line\n", 7));
+}
+
+static void test_file_id_generation(void)
+{
+    uint64_t base = UINT64_C(0x00fc1bf3cd8fbe29);
+    uint64_t first = lf_file_id_generation(base, 1);
+    uint64_t second = lf_file_id_generation(base, 2);
+
+    LF_CHECK_INT_EQ(lf_file_id_generation(base, 0), base);
+    LF_CHECK(first != base);
+    LF_CHECK(second != base);
+    LF_CHECK(second != first);
+    LF_CHECK_INT_EQ(lf_file_id_generation(base, 1), first);
+    LF_CHECK(lf_file_id_generation(base + 1, 1) != first);
+}
+
 static void test_file_id_fstat_matches_path(void)
 {
     char path[64];
@@ -130,6 +166,9 @@ int main(void)
     LF_RUN(test_file_id_head_needs_line);
     LF_RUN(test_file_id_head_long_line);
     LF_RUN(test_file_id_stable_and_distinct);
+    LF_RUN(test_file_id_head_hash_is_fnv1a);
+    LF_RUN(test_file_id_head_hash_ignores_inode);
+    LF_RUN(test_file_id_generation);
     LF_RUN(test_file_id_fstat_matches_path);
     LF_RUN(test_file_id_doc_id_format);
     return lf_test_end();
