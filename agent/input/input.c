@@ -2030,15 +2030,39 @@ static const struct lf_input_config *find_input(const struct lf_config *config,
     return NULL;
 }
 
-/* Stores the path of the entry's inode in its last folder, if it is there. */
+/*
+ * Returns true when the file at `path` is the one `entry` describes: the
+ * inode number alone does not tell, because the kernel hands the inode of
+ * a removed file to new ones, and the registry may hold entries of
+ * several files that had it.
+ */
+static bool is_entry_file(const struct lf_registry_entry *entry,
+                          const char *path)
+{
+    char head[LF_FILE_HEAD_MAX];
+    struct lf_file_stat st;
+    size_t head_len;
+    bool match = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+    if (fd < 0) {
+        return false;
+    }
+    if (lf_file_fstat(fd, &st) == 0 && st.size > entry->offset &&
+        (lf_gz_path(path) ? lf_gz_read_head(fd, head, &head_len)
+                          : lf_file_read_head(fd, head, &head_len)) == 0) {
+        match = lf_file_id(&st, head, head_len) == entry->base_id;
+    }
+    close(fd);
+    return match;
+}
+
+/* Stores the path of the entry's file in its last folder, if it is there. */
 static bool find_moved_file(const struct lf_registry_entry *entry,
                             struct lf_buf *path_out)
 {
-    struct lf_file_stat st;
-
     return find_inode(entry->path, entry->dev, entry->ino, path_out) &&
-           lf_file_stat_path(path_out->data, &st) == 0 &&
-           st.size > entry->offset;
+           is_entry_file(entry, path_out->data);
 }
 
 void lf_inputs_adopt(struct lf_inputs *inputs, struct lf_registry *registry)

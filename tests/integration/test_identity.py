@@ -672,6 +672,41 @@ def test_twenty_byte_file_ships_at_once(scratch):
     check_eq(messages(standin), ["seq=1 tiny line: ok"], "messages")
 
 
+def test_renamed_file_found_past_stale_entries(scratch):
+    """A file renamed away from the glob while the agent was stopped is
+    read to its end although older registry entries of removed files
+    name the same inode number first."""
+    standin = scratch.standin()
+    path = scratch.write("logs/app.log", "seq=1 first\n")
+    config = harness.write_config(scratch, [plain_input([path])],
+                                  standin.url)
+    harness.run_once(scratch, config)
+    registry = scratch.join("data", "registry.json")
+    with open(registry) as fp:
+        state = json.load(fp)
+    check_eq(len(state["files"]), 1, "registry entries after the first run")
+    entry = state["files"][0]
+    stale = []
+    for n in range(3):
+        other = dict(entry)
+        other_id = "%016x" % (int(entry["id"], 16) ^ (0x1111 << n))
+        other["id"] = other_id
+        other["base"] = other_id
+        other.pop("doc_id", None)
+        other["offset"] = 1
+        stale.append(other)
+    state["files"] = stale + [entry]
+    with open(registry, "w") as fp:
+        json.dump(state, fp)
+
+    write_lines(path, ["seq=2 after", "seq=3 last"])
+    os.rename(path, path + ".1")
+    harness.run_once(scratch, config)
+    check_eq(sorted(messages(standin)),
+             ["seq=1 first", "seq=2 after", "seq=3 last"], "messages")
+    check_eq(len(items_sent(standin)), 3, "items sent")
+
+
 TESTS = [
     test_rename_after_idle_close_glob_matches,
     test_rename_after_idle_close_live_name_only,
@@ -689,6 +724,7 @@ TESTS = [
     test_registry_drops_removed_files,
     test_reused_inode_is_new_file,
     test_twenty_byte_file_ships_at_once,
+    test_renamed_file_found_past_stale_entries,
 ]
 
 if __name__ == "__main__":
