@@ -143,6 +143,55 @@ static uint64_t resume_compressed(struct lf_pipeline *pipeline,
     return origin->offset;
 }
 
+/* Returns true when the file of `entry` was truncated below its offset. */
+static bool entry_truncated(struct lf_pipeline *pipeline,
+                            const struct lf_registry_entry *entry)
+{
+    struct lf_registry_entry *latest;
+    struct lf_file_stat st;
+
+    latest = lf_registry_find_latest(pipeline->registry, entry->base_id);
+    if (latest != NULL && latest->generation > entry->generation) {
+        return true;
+    }
+    return lf_file_stat_path(entry->path, &st) == 0 &&
+           st.dev == entry->dev && st.ino == entry->ino &&
+           st.size < entry->offset;
+}
+
+/*
+ * Finds the registry entry of a file that `info`, a file the registry
+ * does not know, is the rotated copy of: an entry with the same first
+ * line whose own file was truncated below its offset and that is at
+ * most as long as `info`, the most recently changed when several are. This is how a copy made while the agent was stopped or
+ * killed is recognised; a running agent pairs the copy with the
+ * truncation itself (agent/input/input.c). Returns NULL when none.
+ */
+static struct lf_registry_entry *find_copy_origin(struct lf_pipeline *pipeline,
+                                                  const struct lf_file_info
+                                                      *info)
+{
+    struct lf_registry_entry *found = NULL;
+    struct lf_registry_entry *entry;
+
+    for (size_t i = 0;
+         (entry = lf_registry_entry_at(pipeline->registry, i)) != NULL; i++) {
+        if (entry->head_hash != info->head_hash || entry->offset == 0 ||
+            entry->offset > info->size ||
+            (entry->dev == info->dev && entry->ino == info->ino) ||
+            !entry_truncated(pipeline, entry)) {
+            continue;
+        }
+        /* Files that start with a fixed header: the latest truncation. */
+        if (found == NULL || entry->updated_s > found->updated_s ||
+            (entry->updated_s == found->updated_s &&
+             entry->offset > found->offset)) {
+            found = entry;
+        }
+    }
+    return found;
+}
+
 static uint64_t open_file(void *arg, struct lf_file_info *info,
                           void **source_out)
 {
@@ -158,6 +207,19 @@ static uint64_t open_file(void *arg, struct lf_file_info *info,
         info->doc_file_id = entry->doc_file_id;
     } else if (info->compressed) {
         offset = resume_compressed(pipeline, info);
+    } else if (info->doc_file_id == 0 && info->generation == 0 &&
+               info->head_hash != 0) {
+        struct lf_registry_entry *origin = find_copy_origin(pipeline, info);
+
+        if (origin != NULL) {
+            lf_log_info("pipeline", "reading the rotated copy of a file "
+                        "truncated while the agent was stopped from that "
+                        "file's offset path=%s original=%s offset=%llu",
+                        info->path, origin->path,
+                        (unsigned long long)origin->offset);
+            offset = origin->offset;
+            info->doc_file_id = origin->doc_file_id;
+        }
     }
     if (info->doc_file_id == 0) {
         info->doc_file_id = info->file_id;

@@ -707,6 +707,31 @@ def test_renamed_file_found_past_stale_entries(scratch):
     check_eq(len(items_sent(standin)), 3, "items sent")
 
 
+def test_copytruncate_while_stopped(scratch):
+    """A copy-and-truncate rotation while the agent is stopped: the copy is
+    read from the offset the truncated file was read to, under its ids."""
+    standin = scratch.standin()
+    path = scratch.join("logs", "app.log")
+    os.makedirs(scratch.join("logs"))
+    write_lines(path, ["seq=1 a", "seq=2 b", "seq=3 c"], mode="w")
+    config = harness.write_config(
+        scratch, [plain_input([path + "*"])], standin.url)
+    harness.run_once(scratch, config)
+    write_lines(path, ["seq=4 d", "seq=5 e"])
+    shutil.copyfile(path, path + ".1")
+    os.truncate(path, 0)
+    write_lines(path, ["seq=6 f"])
+    harness.run_once(scratch, config)
+
+    check_eq(sorted(messages(standin)),
+             ["seq=%d %s" % (n, c) for n, c in enumerate("abcdef", 1)],
+             "messages")
+    check_eq(len(items_sent(standin)), 6, "items sent")
+    ids = {m: file_id_of(i) for m, i, _ in stored(standin)}
+    check_eq(ids["seq=4 d"], ids["seq=1 a"],
+             "file id of the lines read from the copy")
+
+
 TESTS = [
     test_rename_after_idle_close_glob_matches,
     test_rename_after_idle_close_live_name_only,
@@ -725,6 +750,7 @@ TESTS = [
     test_reused_inode_is_new_file,
     test_twenty_byte_file_ships_at_once,
     test_renamed_file_found_past_stale_entries,
+    test_copytruncate_while_stopped,
 ]
 
 if __name__ == "__main__":
