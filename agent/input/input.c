@@ -566,6 +566,7 @@ static int identify(struct harvester *h)
     char head[LF_FILE_HEAD_MAX];
     struct lf_file_stat st;
     size_t head_len;
+    uint64_t base_id;
     uint64_t offset;
     int rc;
 
@@ -581,7 +582,16 @@ static int identify(struct harvester *h)
     if (rc != 0) {
         return rc;
     }
-    h->info.base_id = lf_file_id(&st, head, head_len);
+    base_id = lf_file_id(&st, head, head_len);
+    if (base_id != h->info.base_id) {
+        /*
+         * After a truncation with a new first line the id changes anyway:
+         * generation 0, so a restart that finds no saved entry for the new
+         * content gives its lines the same ids again.
+         */
+        h->info.generation = 0;
+    }
+    h->info.base_id = base_id;
     h->info.compressed = h->gz != NULL;
     h->info.size = st.size;
     if (h->expected_id != 0 && h->info.base_id != h->expected_id) {

@@ -192,6 +192,28 @@ static struct lf_registry_entry *find_copy_origin(struct lf_pipeline *pipeline,
     return found;
 }
 
+/*
+ * Returns where a rotated copy that continues the document ids
+ * `doc_file_id` must be read from: the offset its original was read to,
+ * `offset`, or the original's acknowledged offset if that is lower. Lines
+ * still in flight when the original was truncated are then sent again
+ * from the copy, and answered 409 if they were indexed, instead of being
+ * lost if the agent stops before their results come.
+ */
+static uint64_t acknowledged_offset(struct lf_pipeline *pipeline,
+                                    uint64_t doc_file_id, uint64_t offset)
+{
+    struct lf_registry_entry *entry;
+
+    for (size_t i = 0;
+         (entry = lf_registry_entry_at(pipeline->registry, i)) != NULL; i++) {
+        if (entry->doc_file_id == doc_file_id && entry->offset < offset) {
+            offset = entry->offset;
+        }
+    }
+    return offset;
+}
+
 static uint64_t open_file(void *arg, struct lf_file_info *info,
                           void **source_out)
 {
@@ -207,7 +229,9 @@ static uint64_t open_file(void *arg, struct lf_file_info *info,
         info->doc_file_id = entry->doc_file_id;
     } else if (info->compressed) {
         offset = resume_compressed(pipeline, info);
-    } else if (info->doc_file_id == 0 && info->generation == 0 &&
+    } else if (info->doc_file_id != 0) {
+        offset = acknowledged_offset(pipeline, info->doc_file_id, offset);
+    } else if (info->generation == 0 &&
                info->head_hash != 0) {
         struct lf_registry_entry *origin = find_copy_origin(pipeline, info);
 

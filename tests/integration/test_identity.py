@@ -732,6 +732,67 @@ def test_copytruncate_while_stopped(scratch):
              "file id of the lines read from the copy")
 
 
+def test_truncated_file_killed_before_registry_save(scratch):
+    """Lines written after a truncation keep their document ids when the
+    agent is killed before the registry is saved, so the restart does not
+    store them twice."""
+    standin = scratch.standin()
+    path = scratch.join("logs", "app.log")
+    os.makedirs(scratch.join("logs"))
+    write_lines(path, ["seq=1 a", "seq=2 b", "seq=3 c"], mode="w")
+    config = harness.write_config(
+        scratch, [plain_input([path])], standin.url,
+        **{"registry.flush": "1h"})
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: len(messages(standin)) >= 3, what="seq=1..3")
+    shutil.copyfile(path, path + ".1")
+    os.truncate(path, 0)
+    write_lines(path, ["seq=4 d"])
+    harness.wait_until(lambda: len(messages(standin)) >= 4, what="seq=4")
+    agent.kill()
+    agent = harness.Agent(scratch, config, name="agent2")
+    write_lines(path, ["seq=5 e"])
+    harness.wait_until(lambda: "seq=5 e" in messages(standin), what="seq=5")
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(sorted(messages(standin)),
+             ["seq=1 a", "seq=2 b", "seq=3 c", "seq=4 d", "seq=5 e"],
+             "messages")
+
+
+def test_copytruncate_with_lines_in_flight_then_killed(scratch):
+    """Lines sent but not yet acknowledged when the file is truncated are
+    read again from the copy, so a kill before their results come loses
+    nothing."""
+    standin = scratch.standin()
+    standin.set_faults({"requests": [{"on": 2, "action": "hang"}]})
+    path = scratch.join("logs", "app.log")
+    os.makedirs(scratch.join("logs"))
+    write_lines(path, ["seq=1 a", "seq=2 b", "seq=3 c"], mode="w")
+    config = harness.write_config(
+        scratch, [plain_input([path + "*"])], standin.url,
+        output={"timeout": "60s"})
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: len(messages(standin)) >= 3, what="seq=1..3")
+    write_lines(path, ["seq=4 d", "seq=5 e"])
+    harness.wait_until(lambda: len(standin.request_log()) >= 2,
+                       what="the request of seq=4..5")
+    shutil.copyfile(path, path + ".1")
+    os.truncate(path, 0)
+    write_lines(path, ["seq=6 f"])
+    harness.wait_until(lambda: "reading the rotated copy" in agent.output(),
+                       what="the copy to be found")
+    time.sleep(2)  # the registry, with the copy's entry, is saved
+    agent.kill()
+    agent = harness.Agent(scratch, config, name="agent2")
+    harness.wait_until(lambda: len(messages(standin)) >= 6, what="seq=1..6")
+    harness.wait_until(lambda: "harvesting file" in agent.output(),
+                       what="the second run to start reading")
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(sorted(messages(standin)),
+             ["seq=%d %s" % (n, c) for n, c in enumerate("abcdef", 1)],
+             "messages")
+
+
 TESTS = [
     test_rename_after_idle_close_glob_matches,
     test_rename_after_idle_close_live_name_only,
@@ -751,6 +812,8 @@ TESTS = [
     test_twenty_byte_file_ships_at_once,
     test_renamed_file_found_past_stale_entries,
     test_copytruncate_while_stopped,
+    test_truncated_file_killed_before_registry_save,
+    test_copytruncate_with_lines_in_flight_then_killed,
 ]
 
 if __name__ == "__main__":
