@@ -111,12 +111,13 @@ static void log_summary(struct agent *agent)
                 " rejected=%" PRIu64 " parse_failures=%" PRIu64
                 " requests=%" PRIu64 " request_failures=%" PRIu64
                 " files_opened=%" PRIu64 " files_truncated=%" PRIu64
+                " bytes_dropped=%" PRIu64
                 " paths_polled=%zu inotify_overflows=%" PRIu64,
                 is.lines_read, is.lines_truncated, is.lines_filtered,
                 ps.events_published, ps.events_indexed, ps.events_duplicate,
                 ps.events_rejected, ps.parse_failures, es.requests_sent,
                 es.requests_failed, is.files_opened, is.files_truncated,
-                is.paths_polled, is.inotify_overflows);
+                is.bytes_dropped, is.paths_polled, is.inotify_overflows);
 }
 
 static void close_handle(uv_handle_t *handle)

@@ -528,6 +528,7 @@ static bool follows_partial_line(const struct harvester *h, uint64_t offset)
 static int identify(struct harvester *h)
 {
     char head[LF_FILE_HEAD_MAX];
+    const struct lf_cuts *cuts;
     struct lf_file_stat st;
     size_t head_len;
     uint64_t offset;
@@ -550,6 +551,7 @@ static int identify(struct harvester *h)
 
     offset = h->inputs->sink.open_file(h->inputs->sink.arg, &h->info,
                                        &h->source);
+    cuts = h->inputs->sink.cuts(h->inputs->sink.arg, h->source);
     if (offset > st.size) {
         lf_log_warn("input",
                     "file is smaller than its saved offset, reading it "
@@ -557,9 +559,11 @@ static int identify(struct harvester *h)
                     h->path, (unsigned long long)offset,
                     (unsigned long long)st.size);
         offset = 0;
+        cuts = NULL; /* they describe the old content */
     }
     lf_line_stages_init(&h->stages, h->info.input, offset,
                         follows_partial_line(h, offset));
+    lf_line_stages_set_cuts(&h->stages, cuts);
     h->state = HARVESTER_READING;
     lf_log_info("input", "harvesting file path=%s input=%s offset=%llu",
                 h->path, h->info.input->id, (unsigned long long)offset);
@@ -594,6 +598,13 @@ static void skip_event(void *arg, const struct lf_line *event)
     inputs->stats.bytes_read += event->end_offset - event->offset;
 }
 
+static void record_cut(void *arg, const struct lf_cut *cut)
+{
+    struct harvester *h = arg;
+
+    h->inputs->sink.add_cut(h->inputs->sink.arg, h->source, cut);
+}
+
 /*
  * Finishes a stage call: after LF_EFULL the stages go back to the first
  * byte of the rejected event and the harvester pauses until the sink has
@@ -613,7 +624,7 @@ static int after_stages(struct harvester *h, int rc, uint64_t rewind)
 /* Sends every event of `len` bytes at the stages' offset to the sink. */
 static int feed(struct harvester *h, const char *data, size_t len)
 {
-    struct lf_line_events events = {h, send_event, skip_event};
+    struct lf_line_events events = {h, send_event, skip_event, record_cut};
     uint64_t rewind = 0;
     int rc;
 
@@ -628,7 +639,7 @@ static int feed(struct harvester *h, const char *data, size_t len)
  */
 static int finish_stages(struct harvester *h)
 {
-    struct lf_line_events events = {h, send_event, skip_event};
+    struct lf_line_events events = {h, send_event, skip_event, record_cut};
     uint64_t rewind = 0;
     int rc;
 
@@ -642,23 +653,19 @@ static int finish_stages(struct harvester *h)
 /*
  * Sends everything the stages hold before a renamed or removed file is
  * closed: the unterminated last line (unless partial_line_timeout is 0),
- * which no writer will finish, and the multiline group. Returns as
- * finish_stages().
+ * which no writer will finish, container parts whose last part never
+ * came, and the multiline groups. Returns as finish_stages().
  */
 static int drain_stages(struct harvester *h)
 {
-    struct lf_line_events events = {h, send_event, skip_event};
+    struct lf_line_events events = {h, send_event, skip_event, record_cut};
     uint64_t rewind = 0;
     int rc;
 
     if (h->state != HARVESTER_READING) {
         return 0;
     }
-    lf_line_stages_at_eof(&h->stages, 0);
-    rc = lf_line_stages_expire(&h->stages, UINT64_MAX, &events, &rewind);
-    if (rc == 0) {
-        rc = lf_line_stages_finish(&h->stages, &events, &rewind);
-    }
+    rc = lf_line_stages_drain(&h->stages, &events, &rewind);
     return after_stages(h, rc, rewind);
 }
 
@@ -669,7 +676,7 @@ static int drain_stages(struct harvester *h)
 static void on_line_timer(uv_timer_t *timer)
 {
     struct harvester *h = timer->data;
-    struct lf_line_events events = {h, send_event, skip_event};
+    struct lf_line_events events = {h, send_event, skip_event, record_cut};
     struct lf_file_stat st;
     uint64_t rewind = 0;
     int rc;
@@ -788,6 +795,29 @@ static void after_eof(struct harvester *h)
 }
 
 /*
+ * Sends what the stages hold of the old content of a file truncated in
+ * place: a multiline group, container parts, an unterminated line (unless
+ * partial_line_timeout is 0). Those bytes were read before the truncation
+ * and cannot be read again, so no cut is recorded for them. When the
+ * output is full they are dropped, logged and counted in bytes_dropped.
+ */
+static void ship_held_before_truncation(struct harvester *h)
+{
+    struct lf_line_events events = {h, send_event, skip_event, NULL};
+    uint64_t offset = lf_line_stages_offset(&h->stages);
+    uint64_t rewind = offset;
+
+    if (lf_line_stages_drain(&h->stages, &events, &rewind) == 0) {
+        return;
+    }
+    lf_log_warn("input", "the output is full, so lines read before the "
+                "file was truncated are dropped path=%s offset=%llu "
+                "bytes=%llu", h->path, (unsigned long long)rewind,
+                (unsigned long long)(offset - rewind));
+    h->inputs->stats.bytes_dropped += offset - rewind;
+}
+
+/*
  * Detects a file that was truncated in place (copytruncate, or `> file`):
  * it is smaller than the read offset, or its first line changed. Returns
  * true when the harvester went back to identifying the file from its start.
@@ -818,12 +848,9 @@ static bool restart_if_truncated(struct harvester *h)
                 "start path=%s offset=%llu size=%llu", h->path,
                 (unsigned long long)lf_line_stages_offset(&h->stages),
                 (unsigned long long)st.size);
+    ship_held_before_truncation(h);
     h->inputs->sink.close_file(h->inputs->sink.arg, h->source, true);
     h->source = NULL;
-    /*
-     * NOTE: a multiline group still pending is dropped with the old
-     * content; its lines were read before the truncation.
-     */
     lf_line_stages_cleanup(&h->stages);
     uv_timer_stop(&h->line_timer);
     h->info.start_offset = 0;
