@@ -104,6 +104,76 @@ static bool parse_time(const char *text, size_t len, int64_t *ns_out)
     return lf_timestamp_parse_iso8601(text, len, &utc, ns_out) == 0;
 }
 
+/* Returns the value of the 4 hex digits at `p`, or -1. */
+static long hex4(const char *p)
+{
+    long value = 0;
+
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int digit;
+
+        if (c >= '0' && c <= '9') {
+            digit = c - '0';
+        } else if (c >= 'a' && c <= 'f') {
+            digit = c - 'a' + 10;
+        } else if (c >= 'A' && c <= 'F') {
+            digit = c - 'A' + 10;
+        } else {
+            return -1;
+        }
+        value = value * 16 + digit;
+    }
+    return value;
+}
+
+/* Returns the code unit of a "\uXXXX" escape at data[i], or -1. */
+static long unicode_escape_at(const char *data, size_t len, size_t i)
+{
+    if (i + 6 > len || data[i] != '\\' || data[i + 1] != 'u') {
+        return -1;
+    }
+    return hex4(data + i + 2);
+}
+
+/*
+ * Copies `data` into `out` with every "\uXXXX" escape of an unpaired
+ * UTF-16 surrogate replaced by "\ufffd" (U+FFFD). JSON's grammar allows
+ * such escapes, but jansson rejects the whole document. Returns true when
+ * one was replaced.
+ */
+static bool replace_lone_surrogates(const char *data, size_t len,
+                                    struct lf_buf *out)
+{
+    bool replaced = false;
+    size_t i = 0;
+
+    lf_buf_reset(out);
+    while (i < len) {
+        long unit = unicode_escape_at(data, len, i);
+        long next = -1;
+
+        if (unit >= 0xd800 && unit <= 0xdbff) {
+            next = unicode_escape_at(data, len, i + 6);
+        }
+        if (next >= 0xdc00 && next <= 0xdfff) {
+            lf_buf_append(out, data + i, 12); /* a valid pair */
+            i += 12;
+        } else if (unit >= 0xd800 && unit <= 0xdfff) {
+            lf_buf_append(out, "\\ufffd", 6);
+            replaced = true;
+            i += 6;
+        } else if (data[i] == '\\' && i + 1 < len) {
+            lf_buf_append(out, data + i, 2); /* another escape */
+            i += 2;
+        } else {
+            lf_buf_append(out, data + i, 1);
+            i++;
+        }
+    }
+    return replaced;
+}
+
 /*
  * Decodes a json-file line. The text is copied into `message`, because
  * the JSON document is freed before the caller uses it.
@@ -114,10 +184,19 @@ static bool decode_docker(struct lf_container *container, const char *data,
                           size_t len, struct decoded *out)
 {
     json_t *doc = json_loadb(data, len, JSON_ALLOW_NUL, NULL);
-    json_t *log = json_object_get(doc, "log");
-    json_t *stream = json_object_get(doc, "stream");
-    json_t *time = json_object_get(doc, "time");
+    json_t *log;
+    json_t *stream;
+    json_t *time;
     size_t text_len;
+
+    if (doc == NULL &&
+        replace_lone_surrogates(data, len, &container->message)) {
+        doc = json_loadb(container->message.data, container->message.len,
+                         JSON_ALLOW_NUL, NULL);
+    }
+    log = json_object_get(doc, "log");
+    stream = json_object_get(doc, "stream");
+    time = json_object_get(doc, "time");
 
     if (!json_is_object(doc) || !json_is_string(log)) {
         json_decref(doc);
@@ -231,7 +310,66 @@ static void hold_part(struct lf_container *container,
         parts->truncated = true;
     }
     parts->truncated = parts->truncated || line->truncated;
+    parts->end_offset = line->end_offset;
     lf_buf_append(&parts->text, part->text, len);
+}
+
+/* Hands out the joined parts in `out` and reuses the old message buffer. */
+static void take_parts(struct lf_container *container,
+                       struct lf_container_parts *parts, struct lf_line *out)
+{
+    struct lf_buf swap = container->message;
+
+    container->message = parts->text;
+    parts->text = swap;
+    out->data = container->message.data != NULL ? container->message.data
+                                                : "";
+    out->len = container->message.len;
+    out->offset = parts->offset;
+    out->truncated = parts->truncated;
+    out->has_timestamp = parts->has_timestamp;
+    out->timestamp_ns = parts->timestamp_ns;
+    parts_reset(parts);
+}
+
+bool lf_container_flush(struct lf_container *container,
+                        enum lf_container_stream stream, struct lf_line *out)
+{
+    struct lf_container_parts *parts = &container->parts[stream];
+
+    if (!parts->active) {
+        return false;
+    }
+    memset(out, 0, sizeof(*out));
+    out->stream = stream_names[stream];
+    out->end_offset = parts->end_offset;
+    out->commit_offset = parts->end_offset;
+    take_parts(container, parts, out);
+    return true;
+}
+
+enum lf_container_stream
+lf_container_oldest_held(const struct lf_container *container)
+{
+    enum lf_container_stream oldest = LF_CONTAINER_STREAMS;
+
+    for (int i = 0; i < LF_CONTAINER_STREAMS; i++) {
+        const struct lf_container_parts *parts = &container->parts[i];
+
+        if (!parts->active) {
+            continue;
+        }
+        if (oldest == LF_CONTAINER_STREAMS ||
+            parts->offset < container->parts[oldest].offset) {
+            oldest = (enum lf_container_stream)i;
+        }
+    }
+    return oldest;
+}
+
+enum lf_container_stream lf_container_stream_of(const char *name)
+{
+    return name == NULL ? LF_CONTAINER_OTHER : stream_of(name, strlen(name));
 }
 
 bool lf_container_push(struct lf_container *container,
@@ -239,14 +377,19 @@ bool lf_container_push(struct lf_container *container,
 {
     struct lf_container_parts *parts;
     struct decoded part;
-    struct lf_buf swap;
 
     *out = *line;
     if (container->format == LF_CONTAINER_PLAIN ||
         !decode(container, line, &part)) {
         return true;
     }
+    if (container->shipped != NULL &&
+        lf_cuts_shipped(container->shipped, (unsigned)part.stream,
+                        line->end_offset, container->restart_offset)) {
+        return false;
+    }
     parts = &container->parts[part.stream];
+    container->last_stream = part.stream;
     out->stream = stream_names[part.stream];
     if (!part.partial && !parts->active) {
         out->data = part.text;
@@ -264,17 +407,6 @@ bool lf_container_push(struct lf_container *container,
     if (part.partial) {
         return false;
     }
-    /* The last part: hand out the joined line and reuse the old buffer. */
-    swap = container->message;
-    container->message = parts->text;
-    parts->text = swap;
-    out->data = container->message.data != NULL ? container->message.data
-                                                : "";
-    out->len = container->message.len;
-    out->offset = parts->offset;
-    out->truncated = parts->truncated;
-    out->has_timestamp = parts->has_timestamp;
-    out->timestamp_ns = parts->timestamp_ns;
-    parts_reset(parts);
+    take_parts(container, parts, out);
     return true;
 }

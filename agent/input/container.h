@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/input/cut.h"
 #include "agent/input/line_reader.h"
 #include "lf/buf.h"
 
@@ -44,6 +45,7 @@ enum lf_container_stream {
 struct lf_container_parts {
     struct lf_buf text;
     uint64_t offset;     /* file offset of the first part */
+    uint64_t end_offset; /* file offset just past the last part's line */
     bool active;         /* at least one part is held */
     bool truncated;      /* bytes past max_bytes were dropped */
     bool has_timestamp;
@@ -56,6 +58,13 @@ struct lf_container {
     size_t max_bytes;      /* of a joined line; the rest is dropped */
     struct lf_container_parts parts[LF_CONTAINER_STREAMS];
     struct lf_buf message; /* the line handed out last */
+    enum lf_container_stream last_stream; /* of the last decoded line */
+    /*
+     * Lines that lf_cuts_shipped() finds in `shipped` (borrowed, may be
+     * NULL) for `restart_offset` are dropped without output.
+     */
+    const struct lf_cuts *shipped;
+    uint64_t restart_offset;
 };
 
 void lf_container_init(struct lf_container *container,
@@ -71,10 +80,29 @@ void lf_container_reset(struct lf_container *container);
  * its last part. A line that is not in the format (or in neither format
  * with `auto`) is passed on unchanged, without stream and time. The
  * message has no trailing "\n"; a joined line spans from the offset of its
- * first part to the end of its last.
+ * first part to the end of its last. A line of an event already shipped
+ * (see `shipped`) also returns false.
  */
 bool lf_container_push(struct lf_container *container,
                        const struct lf_line *line, struct lf_line *out);
+
+/*
+ * Hands out the parts held for `stream` as one line in `out`, as
+ * lf_container_push() does for a last part, because the last part did not
+ * come in time or reading stops. Returns false when none is held.
+ */
+bool lf_container_flush(struct lf_container *container,
+                        enum lf_container_stream stream, struct lf_line *out);
+
+/*
+ * Returns the stream whose held parts start first, or LF_CONTAINER_STREAMS
+ * when no part is held.
+ */
+enum lf_container_stream
+lf_container_oldest_held(const struct lf_container *container);
+
+/* Returns the stream of an lf_line.stream value; NULL is "other". */
+enum lf_container_stream lf_container_stream_of(const char *name);
 
 /*
  * Returns the file offset of the oldest held part, or UINT64_MAX when no

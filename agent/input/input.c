@@ -564,6 +564,7 @@ static bool follows_partial_line(const struct harvester *h, uint64_t offset)
 static int identify(struct harvester *h)
 {
     char head[LF_FILE_HEAD_MAX];
+    const struct lf_cuts *cuts;
     struct lf_file_stat st;
     size_t head_len;
     uint64_t base_id;
@@ -610,6 +611,7 @@ static int identify(struct harvester *h)
 
     offset = h->inputs->sink.open_file(h->inputs->sink.arg, &h->info,
                                        &h->source);
+    cuts = h->inputs->sink.cuts(h->inputs->sink.arg, h->source);
     if (offset > st.size && h->gz == NULL) {
         lf_log_warn("input",
                     "file is smaller than its saved offset, reading it "
@@ -617,9 +619,11 @@ static int identify(struct harvester *h)
                     h->path, (unsigned long long)offset,
                     (unsigned long long)st.size);
         offset = 0;
+        cuts = NULL; /* they describe the old content */
     }
     lf_line_stages_init(&h->stages, h->info.input, offset,
                         follows_partial_line(h, offset));
+    lf_line_stages_set_cuts(&h->stages, cuts);
     h->state = HARVESTER_READING;
     lf_log_info("input", "harvesting file path=%s input=%s offset=%llu",
                 h->path, h->info.input->id, (unsigned long long)offset);
@@ -654,6 +658,13 @@ static void skip_event(void *arg, const struct lf_line *event)
     inputs->stats.bytes_read += event->end_offset - event->offset;
 }
 
+static void record_cut(void *arg, const struct lf_cut *cut)
+{
+    struct harvester *h = arg;
+
+    h->inputs->sink.add_cut(h->inputs->sink.arg, h->source, cut);
+}
+
 /*
  * Finishes a stage call: after LF_EFULL the stages go back to the first
  * byte of the rejected event and the harvester pauses until the sink has
@@ -673,7 +684,7 @@ static int after_stages(struct harvester *h, int rc, uint64_t rewind)
 /* Sends every event of `len` bytes at the stages' offset to the sink. */
 static int feed(struct harvester *h, const char *data, size_t len)
 {
-    struct lf_line_events events = {h, send_event, skip_event};
+    struct lf_line_events events = {h, send_event, skip_event, record_cut};
     uint64_t rewind = 0;
     int rc;
 
@@ -688,7 +699,7 @@ static int feed(struct harvester *h, const char *data, size_t len)
  */
 static int finish_stages(struct harvester *h)
 {
-    struct lf_line_events events = {h, send_event, skip_event};
+    struct lf_line_events events = {h, send_event, skip_event, record_cut};
     uint64_t rewind = 0;
     int rc;
 
@@ -702,23 +713,19 @@ static int finish_stages(struct harvester *h)
 /*
  * Sends everything the stages hold before a renamed or removed file is
  * closed: the unterminated last line (unless partial_line_timeout is 0),
- * which no writer will finish, and the multiline group. Returns as
- * finish_stages().
+ * which no writer will finish, container parts whose last part never
+ * came, and the multiline groups. Returns as finish_stages().
  */
 static int drain_stages(struct harvester *h)
 {
-    struct lf_line_events events = {h, send_event, skip_event};
+    struct lf_line_events events = {h, send_event, skip_event, record_cut};
     uint64_t rewind = 0;
     int rc;
 
     if (h->state != HARVESTER_READING) {
         return 0;
     }
-    lf_line_stages_at_eof(&h->stages, 0);
-    rc = lf_line_stages_expire(&h->stages, UINT64_MAX, &events, &rewind);
-    if (rc == 0) {
-        rc = lf_line_stages_finish(&h->stages, &events, &rewind);
-    }
+    rc = lf_line_stages_drain(&h->stages, &events, &rewind);
     return after_stages(h, rc, rewind);
 }
 
@@ -729,7 +736,7 @@ static int drain_stages(struct harvester *h)
 static void on_line_timer(uv_timer_t *timer)
 {
     struct harvester *h = timer->data;
-    struct lf_line_events events = {h, send_event, skip_event};
+    struct lf_line_events events = {h, send_event, skip_event, record_cut};
     struct lf_file_stat st;
     uint64_t rewind = 0;
     int rc;

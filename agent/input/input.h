@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "agent/config/config.h"
+#include "agent/input/cut.h"
 #include "agent/input/line_reader.h"
 #include "agent/registry/registry.h"
 
@@ -51,6 +52,17 @@ struct lf_input_sink {
      */
     uint64_t (*open_file)(void *arg, struct lf_file_info *info,
                           void **source_out);
+    /*
+     * Returns the cuts saved for `source` (see agent/input/cut.h), which
+     * reading must honour; valid until the next call for `source`.
+     */
+    const struct lf_cuts *(*cuts)(void *arg, void *source);
+    /*
+     * Records a cut. A cut with one of LF_CUT_ENDS is saved durably before
+     * the event that ends there is sent, so a restart ends that event at
+     * the same offset. Other cuts are saved with the next offset.
+     */
+    void (*add_cut)(void *arg, void *source, const struct lf_cut *cut);
     /* Returns 0, or LF_EFULL to pause the file at this line. */
     int (*on_line)(void *arg, void *source, const struct lf_file_info *info,
                    const struct lf_line *line);

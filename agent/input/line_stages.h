@@ -5,6 +5,11 @@
  * and the include_lines / exclude_lines filters, in that order. The stages are
  * pure: the harvester feeds them bytes and the time, and arms one timer
  * for lf_line_stages_deadline().
+ *
+ * An event whose end was decided by time or by a close, not by the bytes,
+ * ends at a cut (agent/input/cut.h). The stages report each new cut before
+ * the event that ends there, and end their events at the cuts they were
+ * given, so reading the same bytes again gives the same events.
  */
 #ifndef LF_AGENT_INPUT_LINE_STAGES_H
 #define LF_AGENT_INPUT_LINE_STAGES_H
@@ -15,6 +20,7 @@
 
 #include "agent/config/config.h"
 #include "agent/input/container.h"
+#include "agent/input/cut.h"
 #include "agent/input/line_reader.h"
 #include "agent/input/multiline.h"
 
@@ -25,14 +31,24 @@ struct lf_line_events {
     int (*on_event)(void *arg, const struct lf_line *event);
     /* An event the line filters dropped: its bytes are done with. */
     void (*on_filtered)(void *arg, const struct lf_line *event);
+    /*
+     * A new cut, reported before the event that ends there leaves; NULL
+     * when cuts need not be kept.
+     */
+    void (*on_cut)(void *arg, const struct lf_cut *cut);
 };
 
 struct lf_line_stages {
     const struct lf_input_config *input; /* borrowed */
     struct lf_line_reader reader;
     struct lf_container container;  /* decodes input->format */
-    struct lf_multiline multiline;  /* used when input->multiline is set */
-    uint64_t partial_deadline_ms;   /* flush of the pending line; 0: none */
+    /* Groups per container stream, used when input->multiline is set. */
+    struct lf_multiline multiline[LF_CONTAINER_STREAMS];
+    /* Flush of the pending line and container parts; 0: none. */
+    uint64_t partial_deadline_ms;
+    struct lf_cuts cuts; /* where events end, past the oldest pending byte */
+    uint64_t start_offset; /* where reading started: init or last reset */
+    size_t lines_behind_parts; /* lines read while container parts held */
 };
 
 /*
@@ -44,7 +60,14 @@ void lf_line_stages_init(struct lf_line_stages *stages,
                          bool after_partial);
 void lf_line_stages_cleanup(struct lf_line_stages *stages);
 
-/* Drops everything pending and starts again at `offset`, as for init. */
+/* Sets the cuts of an earlier run (which may be NULL); call after init. */
+void lf_line_stages_set_cuts(struct lf_line_stages *stages,
+                             const struct lf_cuts *cuts);
+
+/*
+ * Drops everything pending and starts again at `offset`, as for init. The
+ * cuts are kept.
+ */
 void lf_line_stages_reset(struct lf_line_stages *stages, uint64_t offset,
                           bool after_partial);
 
@@ -87,20 +110,31 @@ void lf_line_stages_at_eof(struct lf_line_stages *stages, uint64_t now_ms);
 uint64_t lf_line_stages_deadline(const struct lf_line_stages *stages);
 
 /*
- * Flushes the unterminated line and the multiline group whose time came
- * by `now_ms`. Returns as lf_line_stages_feed().
+ * Flushes the unterminated line, the held container parts and the
+ * multiline groups whose time came by `now_ms`. Returns as
+ * lf_line_stages_feed().
  */
 int lf_line_stages_expire(struct lf_line_stages *stages, uint64_t now_ms,
                           const struct lf_line_events *events,
                           uint64_t *rewind_out);
 
 /*
- * Flushes the pending multiline group because reading stops. An
- * unterminated line stays unread, so the next run reads it whole.
- * Returns as lf_line_stages_feed().
+ * Flushes the pending multiline groups because reading stops. An
+ * unterminated line and held container parts stay unread, so the next run
+ * reads them whole. Returns as lf_line_stages_feed().
  */
 int lf_line_stages_finish(struct lf_line_stages *stages,
                           const struct lf_line_events *events,
                           uint64_t *rewind_out);
+
+/*
+ * Flushes everything held because the file is closed for good (renamed
+ * or removed) or was truncated: the unterminated line, unless
+ * partial_line_timeout is 0, the container parts and the multiline
+ * groups. Returns as lf_line_stages_feed().
+ */
+int lf_line_stages_drain(struct lf_line_stages *stages,
+                         const struct lf_line_events *events,
+                         uint64_t *rewind_out);
 
 #endif

@@ -25,10 +25,15 @@ struct preset {
 static const struct preset presets[] = {
     /* "\tat x.y(Z.java:1)", "... 5 more", "Caused by: ...". */
     {"java", "^(?:[ \\t]|Caused by: |Suppressed: )"},
-    /* Indented frames and the final "ValueError: message" line. */
+    /*
+     * Indented frames, the final "ValueError: message" line, and the blank
+     * lines and sentence that end a traceback chained to the next one. The
+     * next "Traceback" line starts a new event, as a first traceback does.
+     */
     {"python",
-     "^(?:[ \\t]|[\\w.]*(?:Error|Exception|Warning|Exit|Interrupt|"
-     "StopIteration)(?::|$))"},
+     "^(?:[ \\t]|$|[\\w.]*(?:Error|Exception|Warning|Exit|Interrupt|"
+     "StopIteration)(?::|$)|During handling of the above exception|"
+     "The above exception was the direct cause)"},
     /* Goroutine headers, "pkg.func(args)" frames, indented file lines. */
     {"go",
      "^(?:[ \\t]|$|goroutine \\d+ \\[|created by |\\[signal |exit status |"
@@ -310,6 +315,10 @@ static void append(struct lf_multiline *ml, const struct lf_line *line,
     if (len > room) {
         len = room;
         ml->truncated = true;
+    }
+    if (len == 1 && ml->line_count > 1 && line->len > 0) {
+        /* Only the joining "\n" would fit, without any of the line. */
+        return;
     }
     if (len > 0 && ml->line_count > 1) {
         lf_buf_append_char(&ml->group, '\n');

@@ -199,6 +199,10 @@ static struct lf_registry_entry *find_copy_origin(struct lf_pipeline *pipeline,
  * still in flight when the original was truncated are then sent again
  * from the copy, and answered 409 if they were indexed, instead of being
  * lost if the agent stops before their results come.
+ *
+ * NOTE: the original's cuts (see agent/input/cut.h) are not given to the
+ * copy, so an event that a timeout ended in flight at the truncation can
+ * be read from the copy as a longer one under the same id, answered 409.
  */
 static uint64_t acknowledged_offset(struct lf_pipeline *pipeline,
                                     uint64_t doc_file_id, uint64_t offset)
@@ -301,6 +305,48 @@ static size_t pending(void *arg, void *source)
 
     (void)arg;
     return lf_ack_tracker_pending(&src->tracker);
+}
+
+static const struct lf_cuts *source_cuts(void *arg, void *source)
+{
+    const struct source *src = source;
+
+    (void)arg;
+    return &src->entry->cuts;
+}
+
+/*
+ * Saves the registry at once rather than after registry.flush: the event
+ * ending at the cut may be indexed before the next timed save, and a
+ * restart without the cut would read a longer event under the same id.
+ * Cuts come from timeouts and closes, so these saves are rare.
+ */
+static void add_cut(void *arg, void *source, const struct lf_cut *cut)
+{
+    struct lf_pipeline *pipeline = arg;
+    struct source *src = source;
+    char errbuf[256];
+
+    if (src->retired ||
+        !lf_registry_add_cut(pipeline->registry, src->entry, cut)) {
+        return;
+    }
+    if ((cut->kinds & LF_CUT_ENDS) == 0) {
+        /*
+         * A shipped-event mark matters only once the offset moves past the
+         * event's start, and the save that stores that offset stores it.
+         */
+        return;
+    }
+    if (lf_registry_save(pipeline->registry, errbuf, sizeof(errbuf)) != 0) {
+        lf_log_error("registry", "%s; the cut at offset %llu of %s is not "
+                     "saved, so a crash before its event is acknowledged "
+                     "can lose the bytes appended after it", errbuf,
+                     (unsigned long long)cut->offset, src->path);
+        if (pipeline->on_commit != NULL) {
+            pipeline->on_commit(pipeline->commit_arg);
+        }
+    }
 }
 
 void lf_pipeline_doc_id(uint64_t file_id, uint64_t offset,
@@ -480,6 +526,8 @@ void lf_pipeline_sink(struct lf_pipeline *pipeline,
     sink->arg = pipeline;
     sink->open_file = open_file;
     sink->pending = pending;
+    sink->cuts = source_cuts;
+    sink->add_cut = add_cut;
     sink->on_line = on_line;
     sink->on_filtered = on_filtered;
     sink->close_file = close_file;

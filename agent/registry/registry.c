@@ -39,6 +39,7 @@ static void entry_free(struct lf_registry_entry *entry)
     if (entry != NULL) {
         lf_free(entry->path);
         lf_free(entry->input_id);
+        lf_cuts_cleanup(&entry->cuts);
         lf_free(entry);
     }
 }
@@ -113,6 +114,34 @@ static int parse_u64(json_t *obj, const char *key, uint64_t *out)
     }
     *out = (uint64_t)json_integer_value(value);
     return 0;
+}
+
+/*
+ * Reads the optional `cuts` array of [offset, kinds, start] triples. A
+ * malformed cut is skipped with a warning, so the entry stays usable.
+ */
+static void parse_cuts(struct lf_registry_entry *entry, json_t *item)
+{
+    json_t *cuts = json_object_get(item, "cuts");
+    json_t *cut;
+    size_t i;
+
+    json_array_foreach(cuts, i, cut) {
+        json_t *offset = json_array_get(cut, 0);
+        json_t *kinds = json_array_get(cut, 1);
+        json_t *start = json_array_get(cut, 2);
+
+        if (!json_is_integer(offset) || json_integer_value(offset) < 0 ||
+            !json_is_integer(kinds) || json_integer_value(kinds) <= 0 ||
+            !json_is_integer(start) || json_integer_value(start) < 0) {
+            lf_log_warn("registry", "skipping an invalid cut of entry "
+                        "path=%s", entry->path);
+            continue;
+        }
+        lf_cuts_add(&entry->cuts, (uint64_t)json_integer_value(offset),
+                    (unsigned)json_integer_value(kinds),
+                    (uint64_t)json_integer_value(start));
+    }
 }
 
 /* Decodes a `path_hex` value; returns NULL when it is not valid hex. */
@@ -221,6 +250,8 @@ static int parse_entry(struct lf_registry *registry, json_t *item)
     entry->doc_file_id = doc_file_id;
     entry->head_hash = head_hash;
     entry->generation = (uint32_t)generation;
+    parse_cuts(entry, item);
+    lf_cuts_drop_through(&entry->cuts, entry->offset);
     return 0;
 }
 
@@ -447,7 +478,20 @@ void lf_registry_commit(struct lf_registry *registry,
     }
     entry->offset = offset;
     entry->updated_s = (int64_t)time(NULL);
+    lf_cuts_drop_through(&entry->cuts, offset);
     registry->dirty = true;
+}
+
+bool lf_registry_add_cut(struct lf_registry *registry,
+                         struct lf_registry_entry *entry,
+                         const struct lf_cut *cut)
+{
+    if (cut->offset <= entry->offset ||
+        !lf_cuts_add(&entry->cuts, cut->offset, cut->kinds, cut->start)) {
+        return false;
+    }
+    registry->dirty = true;
+    return true;
 }
 
 void lf_registry_set_input(struct lf_registry *registry,
@@ -512,6 +556,21 @@ static void add_path(json_t *item, const char *path)
     lf_buf_cleanup(&hex);
 }
 
+static json_t *serialize_cuts(const struct lf_cuts *cuts)
+{
+    json_t *array = json_array();
+
+    for (size_t i = 0; i < cuts->count; i++) {
+        const struct lf_cut *cut = &cuts->items[i];
+
+        json_array_append_new(array,
+                              json_pack("[III]", (json_int_t)cut->offset,
+                                        (json_int_t)cut->kinds,
+                                        (json_int_t)cut->start));
+    }
+    return array;
+}
+
 static char *serialize(const struct lf_registry *registry)
 {
     json_t *root = json_object();
@@ -550,6 +609,9 @@ static char *serialize(const struct lf_registry *registry)
         json_object_set_new(item, "ino", json_integer((json_int_t)entry->ino));
         json_object_set_new(item, "updated",
                             json_integer((json_int_t)entry->updated_s));
+        if (entry->cuts.count > 0) {
+            json_object_set_new(item, "cuts", serialize_cuts(&entry->cuts));
+        }
         json_array_append_new(files, item);
     }
     json_object_set_new(root, "files", files);

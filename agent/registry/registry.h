@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/input/cut.h"
+
 struct lf_registry_entry {
     uint64_t file_id; /* see agent/input/file_id.h */
     uint64_t base_id; /* file_id of generation 0 of the same file */
@@ -35,6 +37,7 @@ struct lf_registry_entry {
     uint64_t ino;
     int64_t updated_s; /* Unix time of the last change */
     char *input_id;    /* owned; the input that read the file, or NULL */
+    struct lf_cuts cuts; /* cuts after `offset`; see agent/input/cut.h */
 };
 
 struct lf_registry;
@@ -88,6 +91,14 @@ struct lf_registry_entry *lf_registry_update(struct lf_registry *registry,
 void lf_registry_commit(struct lf_registry *registry,
                         struct lf_registry_entry *entry, uint64_t offset,
                         const char *path);
+
+/*
+ * Adds a cut to the entry. A commit at or past the cut's offset removes it.
+ * Returns true when the entry changed and needs a save.
+ */
+bool lf_registry_add_cut(struct lf_registry *registry,
+                         struct lf_registry_entry *entry,
+                         const struct lf_cut *cut);
 
 /* Records which input reads the entry's file; `input_id` is copied. */
 void lf_registry_set_input(struct lf_registry *registry,

@@ -4,6 +4,8 @@ time kept, and multiline grouping applied after the join."""
 
 import json
 import os
+import signal
+import time
 
 import harness
 from harness import check_eq, field
@@ -169,6 +171,152 @@ def test_docker_parts_then_multiline(scratch):
              "events")
 
 
+def cri(stream, tag, text, second=0):
+    return "2024-03-01T10:00:%02dZ %s %s %s\n" % (second, stream, tag, text)
+
+
+def docker(stream, text, second=0):
+    return json.dumps({"log": text, "stream": stream,
+                       "time": "2024-03-01T10:00:%02dZ" % second}) + "\n"
+
+
+def shipped(standin):
+    return [(field(d, "log.offset"), field(d, "stream"), field(d, "message"))
+            for d in sorted_docs(standin)]
+
+
+def test_cri_part_without_last_part_shipped(scratch):
+    standin = scratch.standin()
+    lines = [cri("stdout", "P", "start-never-ends")] + [
+        cri("stderr", "F", "err %d" % i, i + 1) for i in range(3)]
+    offsets = [sum(len(line) for line in lines[:i]) for i in range(4)]
+    data = "".join(lines)
+    path = scratch.write("logs/c.log", data)
+    spec = container_input(path, "cri", partial_line_timeout="1s")
+    config = harness.write_config(scratch, [spec], standin.url)
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: len(harness.documents(standin)) == 4,
+                       what="the held part shipped")
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(shipped(standin),
+             [(0, "stdout", "start-never-ends"),
+              (offsets[1], "stderr", "err 0"),
+              (offsets[2], "stderr", "err 1"),
+              (offsets[3], "stderr", "err 2")],
+             "documents")
+    check_eq(registry_offset(scratch, path), len(data), "registry offset")
+
+
+def test_cri_part_shipped_when_renamed_file_closes(scratch):
+    standin = scratch.standin()
+    path = scratch.write("logs/0.log", "")
+    spec = container_input(path, "cri", partial_line_timeout="30s")
+    config = harness.write_config(scratch, [spec], standin.url)
+    agent = harness.Agent(scratch, config)
+    time.sleep(0.5)
+    scratch.append("logs/0.log", cri("stdout", "F", "one") +
+                   cri("stdout", "P", "first-half-", 1))
+    time.sleep(0.5)
+    os.rename(path, scratch.join("logs", "0.log.1"))
+    scratch.append("logs/0.log", cri("stdout", "F", "second-half", 1))
+    harness.wait_until(lambda: len(harness.documents(standin)) == 3,
+                       timeout=20, what="the part of the closed file shipped")
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(sorted(field(d, "message") for d in harness.documents(standin)),
+             ["first-half-", "one", "second-half"], "messages")
+
+
+def test_held_part_inside_group_no_duplicate(scratch):
+    """A part held inside a group of the other stream keeps the registry
+    inside that group; the restart skips the group's remaining lines."""
+    standin = scratch.standin()
+    data = (cri("stderr", "F", "2024 ERROR boom") +
+            cri("stderr", "F", "  at a") +
+            cri("stdout", "P", "half") +
+            cri("stderr", "F", "  at b") +
+            cri("stderr", "F", "2024 INFO ok"))
+    path = scratch.write("logs/c.log", data)
+    spec = container_input(path, "cri", partial_line_timeout="60s",
+                           multiline={"pattern": "^2024 ", "negate": True,
+                                      "match": "after", "timeout": "1s"})
+    config = harness.write_config(scratch, [spec], standin.url)
+    expected = [(0, "stderr", "2024 ERROR boom\n  at a\n  at b"),
+                (155, "stderr", "2024 INFO ok")]
+    for name in ("agent", "restarted"):
+        agent = harness.Agent(scratch, config, name=name)
+        harness.wait_until(lambda: len(harness.documents(standin)) == 2,
+                           what="the two stderr events indexed")
+        time.sleep(2)
+        check_eq(agent.stop(), 0, "exit status of %s" % name)
+        check_eq(shipped(standin), expected, "documents after %s" % name)
+        check_eq(registry_offset(scratch, path), 83,
+                 "registry offset after %s" % name)
+
+
+def test_multiline_per_stream(scratch):
+    standin = scratch.standin()
+    data = (docker("stderr", "Exception in thread main java.lang.X: boom\n") +
+            docker("stdout", "GET /health 200\n") +
+            docker("stderr", "\tat com.a.B(B.java:1)\n") +
+            docker("stderr", "\tat com.a.C(C.java:2)\n"))
+    path = scratch.write("logs/d.log", data)
+    spec = container_input(path, "docker", multiline={"preset": "java"})
+    config = harness.write_config(scratch, [spec], standin.url)
+    harness.run_once(scratch, config)
+    check_eq(shipped(standin),
+             [(0, "stderr", "Exception in thread main java.lang.X: boom\n"
+                            "\tat com.a.B(B.java:1)\n\tat com.a.C(C.java:2)"),
+              (len(data.split("\n")[0]) + 1, "stdout", "GET /health 200")],
+             "documents")
+
+
+def test_docker_lone_surrogate_replaced(scratch):
+    standin = scratch.standin()
+    path = scratch.write(
+        "logs/d.log",
+        '{"log":"lone \\ud800 end \\udc00 pair \\ud83d\\ude00 '
+        'slash \\\\ud800\\n","stream":"stdout",'
+        '"time":"2024-03-01T10:00:01Z"}\n')
+    config = harness.write_config(scratch, [container_input(path, "docker")],
+                                  standin.url)
+    harness.run_once(scratch, config)
+    check_eq(shipped(standin),
+             [(0, "stdout",
+               "lone \ufffd end \ufffd pair \U0001F600 slash \\ud800")],
+             "documents")
+
+
+def test_part_once_after_sigkill(scratch):
+    """A part shipped after partial_line_timeout and indexed just before
+    SIGKILL: its last part, written later, arrives once as its own event."""
+    standin = scratch.standin()
+    path = scratch.write("logs/c.log", cri("stdout", "F", "one"))
+    spec = container_input(path, "cri", partial_line_timeout="1s")
+    config = harness.write_config(scratch, [spec], standin.url,
+                                  **{"registry.flush": "30s"})
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: len(harness.documents(standin)) == 1,
+                       what="the first line indexed")
+    scratch.append("logs/c.log", cri("stdout", "P", "first-half-", 1))
+    harness.wait_until(lambda: len(harness.documents(standin)) == 2,
+                       what="the held part indexed")
+    agent.stop(signal.SIGKILL)
+    scratch.append("logs/c.log", cri("stdout", "F", "second-half", 2) +
+                   cri("stdout", "F", "two", 3))
+
+    agent = harness.Agent(scratch, config, name="restarted")
+    harness.wait_until(lambda: len(harness.documents(standin)) == 4,
+                       what="the lines after the restart indexed")
+    time.sleep(1)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(shipped(standin),
+             [(0, "stdout", "one"), (34, "stdout", "first-half-"),
+              (76, "stdout", "second-half"), (118, "stdout", "two")],
+             "documents after the restart")
+    check_eq(registry_offset(scratch, path), os.path.getsize(path),
+             "registry offset")
+
+
 TESTS = [
     test_beats_docker_log,
     test_docker_split_line_joined,
@@ -176,6 +324,12 @@ TESTS = [
     test_auto_format_per_line,
     test_parser_timestamp_wins,
     test_docker_parts_then_multiline,
+    test_cri_part_without_last_part_shipped,
+    test_cri_part_shipped_when_renamed_file_closes,
+    test_held_part_inside_group_no_duplicate,
+    test_multiline_per_stream,
+    test_docker_lone_surrogate_replaced,
+    test_part_once_after_sigkill,
 ]
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ max_line_bytes is cut, with memory bounded by the limit."""
 
 import json
 import os
+import signal
 import time
 
 import harness
@@ -351,6 +352,39 @@ def test_utf16_empty_line_after_restart(scratch):
              "documents of both runs")
 
 
+def test_partial_line_once_after_sigkill(scratch):
+    """A partial line indexed just before SIGKILL, with the registry not
+    saved since: the restart ships the same event again (answered 409) and
+    the bytes appended after it as a line of their own."""
+    standin = scratch.standin()
+    path = scratch.write("logs/app.log", b"seq=1 complete\n", "wb")
+    spec = dict(plain_input(path), partial_line_timeout="1s")
+    config = harness.write_config(scratch, [spec], standin.url,
+                                  **{"registry.flush": "30s"})
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: len(harness.documents(standin)) == 1,
+                       what="the complete line indexed")
+
+    scratch.append("logs/app.log", b"seq=2 half")
+    harness.wait_until(lambda: len(harness.documents(standin)) == 2,
+                       what="the partial line indexed")
+    agent.stop(signal.SIGKILL)
+    scratch.append("logs/app.log", b"-rest\nseq=3 next\n")
+
+    agent = harness.Agent(scratch, config, name="restarted")
+    harness.wait_until(lambda: len(harness.documents(standin)) == 4,
+                       what="the lines after the restart indexed")
+    time.sleep(1)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(shipped(standin), [(0, "seq=1 complete"), (15, "seq=2 half"),
+                                (25, "-rest"), (31, "seq=3 next")],
+             "documents after the restart")
+    with open(scratch.join("data", "registry.json")) as fp:
+        entry = json.load(fp)["files"][0]
+    check_eq(entry["offset"], os.path.getsize(path), "registry offset")
+    check_eq("cuts" in entry, False, "cuts left in the registry")
+
+
 TESTS = [
     test_crlf_and_unterminated_line,
     test_unterminated_line_alone,
@@ -359,6 +393,7 @@ TESTS = [
     test_partial_line_newline_after_restart,
     test_partial_line_timeout_zero_waits,
     test_partial_line_shipped_when_renamed_file_closes,
+    test_partial_line_once_after_sigkill,
     test_crlf_stripped_before_parsing,
     test_long_line_truncated_memory_bounded,
     test_long_line_without_newline,

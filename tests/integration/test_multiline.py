@@ -4,11 +4,12 @@ registry that never moves past a line still waiting in a group."""
 
 import json
 import os
+import shutil
 import signal
 import time
 
 import harness
-from harness import check_eq, field
+from harness import check, check_eq, field
 
 FIXTURES = os.path.join(harness.SOURCE_ROOT, "tests", "fixtures",
                         "multiline")
@@ -173,12 +174,146 @@ def test_filters_after_multiline(scratch):
              "lines_filtered=3 in the shutdown summary")
 
 
+def test_idle_group_once_after_sigkill(scratch):
+    """A group flushed by its idle timeout and indexed just before
+    SIGKILL, with the registry not saved since: the continuation lines
+    appended later arrive once, as their own event."""
+    standin = scratch.standin()
+    path = scratch.write("logs/app.log", "")
+    spec = multiline_input(path, pattern=TIMESTAMP_START, negate=True,
+                           match="after", timeout="1s")
+    config = harness.write_config(scratch, [spec], standin.url,
+                                  **{"registry.flush": "30s"})
+    agent = harness.Agent(scratch, config)
+    time.sleep(0.5)
+    scratch.append("logs/app.log", TRACE)
+    harness.wait_until(lambda: len(harness.documents(standin)) == 1,
+                       what="the idle group indexed")
+    agent.stop(signal.SIGKILL)
+    more = ("  at module.gamma(file_c:30)\n"
+            "2024-03-01T10:00:10Z INFO seq=2 recovered\n")
+    scratch.append("logs/app.log", more)
+
+    agent = harness.Agent(scratch, config, name="restarted")
+    harness.wait_until(lambda: len(harness.documents(standin)) == 3,
+                       what="the lines after the restart indexed")
+    time.sleep(1.5)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(messages(standin),
+             [TRACE.rstrip("\n"), "  at module.gamma(file_c:30)",
+              "2024-03-01T10:00:10Z INFO seq=2 recovered"],
+             "documents after the restart")
+    offsets = sorted(field(d, "log.offset")
+                     for d in harness.documents(standin))
+    check_eq(offsets, [0, len(TRACE), len(TRACE) + 29], "log.offset values")
+    check_eq(registry_offset(scratch, path), os.path.getsize(path),
+             "registry offset")
+
+
+def test_group_max_bytes_no_trailing_newline(scratch):
+    standin = scratch.standin()
+    first = "2024-03-01T10:00:00Z " + "x" * 1002
+    path = scratch.write("logs/app.log", first + "\n  at a\n"
+                         "2024-03-01T10:00:01Z INFO next\n")
+    spec = multiline_input(path, pattern=TIMESTAMP_START, negate=True,
+                           match="after", max_bytes=1024)
+    config = harness.write_config(scratch, [spec], standin.url)
+    harness.run_once(scratch, config)
+    docs = sorted(harness.documents(standin),
+                  key=lambda d: field(d, "log.offset"))
+    check_eq(field(docs[0], "message"), first, "message of the cut group")
+    check_eq(sorted(field(docs[0], "log.flags")), ["multiline", "truncated"],
+             "log.flags of the cut group")
+    check_eq(field(docs[1], "message"), "2024-03-01T10:00:01Z INFO next",
+             "message after the group")
+
+
+PYTHON_CHAINED = ("Traceback (most recent call last):\n"
+                  "  File \"a.py\", line 2, in <module>\n"
+                  "    int(\"x\")\n"
+                  "ValueError: invalid literal\n"
+                  "\n"
+                  "During handling of the above exception, another "
+                  "exception occurred:\n"
+                  "\n"
+                  "Traceback (most recent call last):\n"
+                  "  File \"a.py\", line 4, in <module>\n"
+                  "    raise RuntimeError(\"wrapped\")\n"
+                  "RuntimeError: wrapped\n"
+                  "2024-03-01 10:00:00 INFO next\n")
+
+
+def test_python_chained_traceback(scratch):
+    standin = scratch.standin()
+    path = scratch.write("logs/app.log", PYTHON_CHAINED)
+    spec = {"id": "py", "paths": [path], "multiline": {"preset": "python"}}
+    config = harness.write_config(scratch, [spec], standin.url)
+    harness.run_once(scratch, config)
+    lines = PYTHON_CHAINED.split("\n")
+    check_eq(messages(standin),
+             ["\n".join(lines[0:7]), "\n".join(lines[7:11]), lines[11]],
+             "events of the chained traceback")
+
+
+def truncate_with_pending_group(scratch, copy):
+    """Write a trace that waits in a group, truncate the file (after a
+    copy when `copy`), write one line; return the stand-in and agent."""
+    standin = scratch.standin()
+    path = scratch.write("logs/app.log", "")
+    spec = multiline_input(path, pattern=TIMESTAMP_START, negate=True,
+                           match="after", timeout="5s")
+    spec["scan_frequency"] = "1s"
+    config = harness.write_config(scratch, [spec], standin.url)
+    agent = harness.Agent(scratch, config)
+    time.sleep(0.5)
+    scratch.append("logs/app.log", TRACE)
+    time.sleep(1)
+    check_eq(messages(standin), [], "documents while the group waits")
+    if copy:
+        shutil.copyfile(path, path + ".1")
+    with open(path, "r+") as fp:
+        fp.truncate(0)
+    scratch.append("logs/app.log", "2024-03-01T10:00:10Z INFO after\n")
+    return standin, agent
+
+
+def test_pending_group_read_from_copy(scratch):
+    standin, agent = truncate_with_pending_group(scratch, copy=True)
+    harness.wait_until(lambda: len(harness.documents(standin)) == 2,
+                       what="both events indexed")
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(sorted(messages(standin)),
+             [TRACE.rstrip("\n"), "2024-03-01T10:00:10Z INFO after"],
+             "documents after the truncation")
+
+
+def test_pending_group_without_copy_counted(scratch):
+    standin, agent = truncate_with_pending_group(scratch, copy=False)
+    harness.wait_until(lambda: len(harness.documents(standin)) == 1,
+                       what="the line after the truncation")
+    harness.wait_until(lambda: "no rotated copy" in agent.output(),
+                       what="the search for a copy to end")
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(messages(standin), ["2024-03-01T10:00:10Z INFO after"],
+             "documents after the truncation")
+    summary = [l for l in agent.output().splitlines() if "summary:" in l]
+    check_eq(len(summary), 1, "summary lines")
+    check("truncated_bytes_lost=%d" % len(TRACE) in summary[0].split(),
+          "summary %r does not count the %d bytes of the group"
+          % (summary[0], len(TRACE)))
+
+
 TESTS = [
     test_last_group_flushed_by_idle_timer,
     test_registry_stops_before_pending_group,
     test_beats_elasticsearch_log,
     test_java_preset_once,
     test_filters_after_multiline,
+    test_idle_group_once_after_sigkill,
+    test_group_max_bytes_no_trailing_newline,
+    test_python_chained_traceback,
+    test_pending_group_read_from_copy,
+    test_pending_group_without_copy_counted,
 ]
 
 if __name__ == "__main__":

@@ -382,6 +382,61 @@ static void test_container_fluent_bit_cri_chain(void)
     json_decref(doc);
 }
 
+static void test_container_flush_held_part(void)
+{
+    static const char *const lines[] = {
+        "2024-03-01T10:00:00Z stdout P held-",   /* 0 to 36 */
+        "2024-03-01T10:00:01Z stderr P other",   /* 36 to 72 */
+        "2024-03-01T10:00:02Z stdout F rest",
+    };
+    struct lf_container container;
+    struct decoded_lines out = {0};
+    struct lf_line line;
+
+    lf_container_init(&container, LF_CONTAINER_CRI, 1024);
+    push_lines(&container, lines, 2, &out);
+    LF_CHECK_INT_EQ(out.count, 0);
+    LF_CHECK_INT_EQ(lf_container_oldest_held(&container), LF_CONTAINER_STDOUT);
+    LF_CHECK(lf_container_flush(&container, LF_CONTAINER_STDOUT, &line));
+    LF_CHECK_MEM_EQ(line.data, line.len, "held-");
+    LF_CHECK_STR_EQ(line.stream, "stdout");
+    LF_CHECK_INT_EQ(line.offset, 0);
+    LF_CHECK_INT_EQ(line.end_offset, 36);
+    LF_CHECK(line.has_timestamp);
+    LF_CHECK(!lf_container_flush(&container, LF_CONTAINER_STDOUT, &line));
+    LF_CHECK_INT_EQ(lf_container_oldest_held(&container), LF_CONTAINER_STDERR);
+    LF_CHECK_INT_EQ(lf_container_held_offset(&container), 36);
+    /* The last part, come too late, is a line of its own. */
+    push_lines(&container, lines + 2, 1, &out);
+    LF_CHECK_INT_EQ(out.count, 1);
+    LF_CHECK_STR_EQ(out.text[0], "rest");
+    lines_cleanup(&out);
+    lf_container_cleanup(&container);
+}
+
+static void test_container_docker_lone_surrogate(void)
+{
+    static const char *const lines[] = {
+        "{\"log\":\"a \\ud800 b \\udc00 c \\ud83d\\ude00 d \\\\ud800\\n\","
+        "\"stream\":\"stdout\"}",
+        "{\"log\":\"bad \\ud800\",\"stream\":",
+    };
+    struct lf_container container;
+    struct decoded_lines out = {0};
+
+    lf_container_init(&container, LF_CONTAINER_DOCKER, 1024);
+    push_lines(&container, lines, 2, &out);
+    LF_CHECK_INT_EQ(out.count, 2);
+    LF_CHECK_STR_EQ(out.text[0], "a \xef\xbf\xbd b \xef\xbf\xbd c "
+                                 "\xf0\x9f\x98\x80 d \\ud800");
+    LF_CHECK_STR_EQ(out.stream[0], "stdout");
+    /* Still invalid JSON after the repair: passed on unchanged. */
+    LF_CHECK_STR_EQ(out.text[1], lines[1]);
+    LF_CHECK(out.stream[1] == NULL);
+    lines_cleanup(&out);
+    lf_container_cleanup(&container);
+}
+
 int main(void)
 {
     LF_RUN(test_container_format_names);
@@ -392,5 +447,7 @@ int main(void)
     LF_RUN(test_container_reset_drops_parts);
     LF_RUN(test_container_beats_reader_cases);
     LF_RUN(test_container_fluent_bit_cri_chain);
+    LF_RUN(test_container_flush_held_part);
+    LF_RUN(test_container_docker_lone_surrogate);
     return lf_test_end();
 }

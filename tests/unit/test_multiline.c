@@ -491,6 +491,71 @@ static void test_multiline_presets_on_fluent_bit_cases(void)
     json_decref(doc);
 }
 
+static void test_multiline_max_bytes_no_bare_newline(void)
+{
+    struct events ev = {0};
+
+    run_rule("multiline: {pattern: '^ ', max_bytes: 4}\n",
+             "abc\n de\n\nz\n", &ev);
+    LF_CHECK_INT_EQ(ev.count, 3);
+    LF_CHECK_STR_EQ(ev.text[0], "abc");
+    LF_CHECK(ev.truncated[0]);
+    LF_CHECK_INT_EQ(ev.end[0], 8);
+    LF_CHECK_STR_EQ(ev.text[1], "");
+    LF_CHECK_STR_EQ(ev.text[2], "z");
+    events_cleanup(&ev);
+
+    /* An empty line joined in the last byte is whole, not truncated. */
+    run_rule("multiline: {pattern: '^( |$)', max_bytes: 4}\n",
+             "abc\n\nz\n", &ev);
+    LF_CHECK_INT_EQ(ev.count, 2);
+    LF_CHECK_STR_EQ(ev.text[0], "abc\n");
+    LF_CHECK(!ev.truncated[0]);
+    events_cleanup(&ev);
+}
+
+static void test_multiline_python_chained_traceback(void)
+{
+    struct events ev = {0};
+
+    run_rule("multiline: {preset: python}\n",
+             "Traceback (most recent call last):\n"
+             "  File \"a.py\", line 2, in <module>\n"
+             "ValueError: x\n"
+             "\n"
+             "During handling of the above exception, another exception "
+             "occurred:\n"
+             "\n"
+             "Traceback (most recent call last):\n"
+             "  File \"a.py\", line 4, in <module>\n"
+             "RuntimeError: wrapped\n"
+             "\n"
+             "The above exception was the direct cause of the following "
+             "exception:\n"
+             "\n"
+             "Traceback (most recent call last):\n"
+             "KeyError: 'k'\n",
+             &ev);
+    LF_CHECK_INT_EQ(ev.count, 3);
+    LF_CHECK_STR_EQ(ev.text[0],
+                    "Traceback (most recent call last):\n"
+                    "  File \"a.py\", line 2, in <module>\n"
+                    "ValueError: x\n"
+                    "\n"
+                    "During handling of the above exception, another "
+                    "exception occurred:\n");
+    LF_CHECK_STR_EQ(ev.text[1],
+                    "Traceback (most recent call last):\n"
+                    "  File \"a.py\", line 4, in <module>\n"
+                    "RuntimeError: wrapped\n"
+                    "\n"
+                    "The above exception was the direct cause of the "
+                    "following exception:\n");
+    LF_CHECK_STR_EQ(ev.text[2], "Traceback (most recent call last):\n"
+                                "KeyError: 'k'");
+    events_cleanup(&ev);
+}
+
 int main(void)
 {
     LF_RUN(test_multiline_after_negate);
@@ -505,5 +570,7 @@ int main(void)
     LF_RUN(test_multiline_rule_defaults);
     LF_RUN(test_multiline_presets_keep_traces_whole);
     LF_RUN(test_multiline_presets_on_fluent_bit_cases);
+    LF_RUN(test_multiline_max_bytes_no_bare_newline);
+    LF_RUN(test_multiline_python_chained_traceback);
     return lf_test_end();
 }

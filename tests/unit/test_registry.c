@@ -331,6 +331,76 @@ static void test_registry_prune_gone_files(void)
     remove_scratch();
 }
 
+static void test_registry_cuts_saved_and_dropped(void)
+{
+    struct lf_registry *reg = NULL;
+    struct lf_registry_entry *entry;
+    struct lf_cut line_cut = {.offset = 40, .kinds = LF_CUT_LINE};
+    struct lf_cut mark = {.offset = 90, .kinds = LF_CUT_SHIPPED << 1,
+                          .start = 20};
+    struct lf_cut behind = {.offset = 10, .kinds = LF_CUT_GROUP};
+    char dir[300];
+    char err[512];
+
+    make_scratch();
+    snprintf(dir, sizeof(dir), "%s/data", scratch);
+    LF_CHECK_INT_EQ(lf_registry_open(dir, &reg, err, sizeof(err)), 0);
+    entry = lf_registry_update(reg, 7, 30, "logs/a.log", 1, 2);
+    LF_CHECK(lf_registry_add_cut(reg, entry, &line_cut));
+    LF_CHECK(!lf_registry_add_cut(reg, entry, &line_cut));
+    LF_CHECK(lf_registry_add_cut(reg, entry, &mark));
+    /* A cut at or before the saved offset is of no use. */
+    LF_CHECK(!lf_registry_add_cut(reg, entry, &behind));
+    LF_CHECK_INT_EQ(lf_registry_save(reg, err, sizeof(err)), 0);
+    lf_registry_free(reg);
+
+    reg = NULL;
+    LF_CHECK_INT_EQ(lf_registry_open(dir, &reg, err, sizeof(err)), 0);
+    entry = lf_registry_find(reg, 7);
+    LF_CHECK(entry != NULL);
+    if (entry != NULL) {
+        LF_CHECK_INT_EQ(entry->cuts.count, 2);
+        LF_CHECK_INT_EQ(entry->cuts.items[0].offset, 40);
+        LF_CHECK_INT_EQ(entry->cuts.items[0].kinds, LF_CUT_LINE);
+        LF_CHECK_INT_EQ(entry->cuts.items[1].offset, 90);
+        LF_CHECK_INT_EQ(entry->cuts.items[1].kinds, LF_CUT_SHIPPED << 1);
+        LF_CHECK_INT_EQ(entry->cuts.items[1].start, 20);
+        lf_registry_commit(reg, entry, 40, "logs/a.log");
+        LF_CHECK_INT_EQ(entry->cuts.count, 1);
+        LF_CHECK_INT_EQ(entry->cuts.items[0].offset, 90);
+        lf_registry_commit(reg, entry, 95, "logs/a.log");
+        LF_CHECK_INT_EQ(entry->cuts.count, 0);
+    }
+    lf_registry_free(reg);
+    remove_scratch();
+}
+
+static void test_registry_invalid_cut_skipped(void)
+{
+    struct lf_registry *reg = NULL;
+    struct lf_registry_entry *entry;
+    char dir[300];
+    char err[512];
+
+    make_scratch();
+    snprintf(dir, sizeof(dir), "%s/data", scratch);
+    LF_CHECK_INT_EQ(mkdir(dir, 0700), 0);
+    write_file("registry.json",
+               "{\"version\": 1, \"files\": [{\"id\": \"0000000000000007\", "
+               "\"path\": \"a.log\", \"offset\": 30, \"dev\": 1, "
+               "\"ino\": 2, \"updated\": 0, \"cuts\": [[50, 1, 0], "
+               "[\"x\", 1, 0], [60, 0, 0], [20, 4, 0]]}]}");
+    LF_CHECK_INT_EQ(lf_registry_open(dir, &reg, err, sizeof(err)), 0);
+    entry = lf_registry_find(reg, 7);
+    LF_CHECK(entry != NULL);
+    if (entry != NULL) {
+        LF_CHECK_INT_EQ(entry->cuts.count, 1);
+        LF_CHECK_INT_EQ(entry->cuts.items[0].offset, 50);
+    }
+    lf_registry_free(reg);
+    remove_scratch();
+}
+
 int main(void)
 {
     LF_RUN(test_registry_roundtrip);
@@ -340,5 +410,7 @@ int main(void)
     LF_RUN(test_registry_generations_roundtrip);
     LF_RUN(test_registry_bad_generation_skipped);
     LF_RUN(test_registry_prune_gone_files);
+    LF_RUN(test_registry_cuts_saved_and_dropped);
+    LF_RUN(test_registry_invalid_cut_skipped);
     return lf_test_end();
 }
