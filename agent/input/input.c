@@ -158,6 +158,7 @@ static void schedule_read(struct harvester *h);
 static void harvester_close(struct harvester *h);
 static void on_reader_idle(uv_idle_t *idle);
 static void arm_line_timer(struct harvester *h);
+static void look_for_replaced_copy(struct harvester *h);
 static void after_eof(struct harvester *h);
 static void on_limit_timer(uv_timer_t *timer);
 static int match_copy(struct harvester *h, uint64_t head_hash,
@@ -609,8 +610,12 @@ static int identify(struct harvester *h)
         }
     }
 
+    h->info.replaced_head_hash = 0;
     offset = h->inputs->sink.open_file(h->inputs->sink.arg, &h->info,
                                        &h->source);
+    if (h->info.replaced_head_hash != 0 && !h->truncated.pending) {
+        look_for_replaced_copy(h);
+    }
     cuts = h->inputs->sink.cuts(h->inputs->sink.arg, h->source);
     if (offset > st.size && h->gz == NULL) {
         lf_log_warn("input",
@@ -1154,6 +1159,27 @@ static void find_copy(struct harvester *h)
     lf_buf_cleanup(&path);
     lf_free(base_copy);
     lf_free(dir_copy);
+}
+
+/*
+ * Looks for the rotated copy of the content the inode of `h` held before
+ * it was truncated while the agent was stopped, as a running agent does
+ * when it sees the truncation (restart_if_truncated()).
+ */
+static void look_for_replaced_copy(struct harvester *h)
+{
+    struct truncation *t = &h->truncated;
+
+    lf_log_info("input", "file was truncated while the agent was stopped, "
+                "looking for its rotated copy path=%s offset=%llu", h->path,
+                (unsigned long long)h->info.replaced_offset);
+    t->pending = true;
+    t->head_hash = h->info.replaced_head_hash;
+    t->doc_file_id = h->info.replaced_doc_file_id;
+    t->offset = h->info.replaced_offset;
+    t->size_seen = t->offset;
+    t->scan = h->inputs->scans;
+    find_copy(h);
 }
 
 /*

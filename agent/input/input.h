@@ -37,6 +37,15 @@ struct lf_file_info {
      * copy the offset its original was truncated at.
      */
     uint64_t start_offset;
+    /*
+     * Set by open_file when the inode held other content that was read to
+     * replaced_offset, such as a file truncated while the agent was
+     * stopped: that content's first line hash and document file id, so
+     * its rotated copy can be looked for. Zero otherwise.
+     */
+    uint64_t replaced_head_hash;
+    uint64_t replaced_doc_file_id;
+    uint64_t replaced_offset;
     uint64_t dev;
     uint64_t ino;
     uint64_t size;

@@ -218,6 +218,38 @@ static uint64_t acknowledged_offset(struct lf_pipeline *pipeline,
     return offset;
 }
 
+/*
+ * Finds the entry of the content that the inode of `info`, a file the
+ * registry does not know, held before: it was truncated and rewritten
+ * while the agent was stopped. Returns NULL when there is none, or when
+ * a rotated copy already continues that content.
+ */
+static struct lf_registry_entry *find_replaced(struct lf_pipeline *pipeline,
+                                              const struct lf_file_info *info)
+{
+    struct lf_registry_entry *found = NULL;
+    struct lf_registry_entry *entry;
+
+    for (size_t i = 0;
+         (entry = lf_registry_entry_at(pipeline->registry, i)) != NULL; i++) {
+        if (entry->dev != info->dev || entry->ino != info->ino ||
+            entry->base_id == info->base_id || entry->offset == 0 ||
+            entry->head_hash == 0 || strcmp(entry->path, info->path) != 0) {
+            continue;
+        }
+        if (found == NULL || entry->updated_s > found->updated_s) {
+            found = entry;
+        }
+    }
+    for (size_t i = 0; found != NULL &&
+         (entry = lf_registry_entry_at(pipeline->registry, i)) != NULL; i++) {
+        if (entry != found && entry->doc_file_id == found->doc_file_id) {
+            return NULL; /* a copy already continues that content */
+        }
+    }
+    return found;
+}
+
 static uint64_t open_file(void *arg, struct lf_file_info *info,
                           void **source_out)
 {
@@ -247,6 +279,15 @@ static uint64_t open_file(void *arg, struct lf_file_info *info,
                         (unsigned long long)origin->offset);
             offset = origin->offset;
             info->doc_file_id = origin->doc_file_id;
+        }
+    }
+    if (entry == NULL && info->doc_file_id == 0 && !info->compressed) {
+        struct lf_registry_entry *old = find_replaced(pipeline, info);
+
+        if (old != NULL) {
+            info->replaced_head_hash = old->head_hash;
+            info->replaced_doc_file_id = old->doc_file_id;
+            info->replaced_offset = old->offset;
         }
     }
     if (info->doc_file_id == 0) {

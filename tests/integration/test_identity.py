@@ -707,7 +707,7 @@ def test_renamed_file_found_past_stale_entries(scratch):
     check_eq(len(items_sent(standin)), 3, "items sent")
 
 
-def test_copytruncate_while_stopped(scratch):
+def copytruncate_while_stopped(scratch, glob_suffix):
     """A copy-and-truncate rotation while the agent is stopped: the copy is
     read from the offset the truncated file was read to, under its ids."""
     standin = scratch.standin()
@@ -715,7 +715,7 @@ def test_copytruncate_while_stopped(scratch):
     os.makedirs(scratch.join("logs"))
     write_lines(path, ["seq=1 a", "seq=2 b", "seq=3 c"], mode="w")
     config = harness.write_config(
-        scratch, [plain_input([path + "*"])], standin.url)
+        scratch, [plain_input([path + glob_suffix])], standin.url)
     harness.run_once(scratch, config)
     write_lines(path, ["seq=4 d", "seq=5 e"])
     shutil.copyfile(path, path + ".1")
@@ -730,6 +730,14 @@ def test_copytruncate_while_stopped(scratch):
     ids = {m: file_id_of(i) for m, i, _ in stored(standin)}
     check_eq(ids["seq=4 d"], ids["seq=1 a"],
              "file id of the lines read from the copy")
+
+
+def test_copytruncate_while_stopped(scratch):
+    copytruncate_while_stopped(scratch, "*")
+
+
+def test_copytruncate_while_stopped_copy_outside_glob(scratch):
+    copytruncate_while_stopped(scratch, "")
 
 
 def test_truncated_file_killed_before_registry_save(scratch):
@@ -812,6 +820,7 @@ TESTS = [
     test_twenty_byte_file_ships_at_once,
     test_renamed_file_found_past_stale_entries,
     test_copytruncate_while_stopped,
+    test_copytruncate_while_stopped_copy_outside_glob,
     test_truncated_file_killed_before_registry_save,
     test_copytruncate_with_lines_in_flight_then_killed,
 ]
