@@ -83,6 +83,7 @@ struct harvester {
     bool seen;             /* found by the scan in progress */
     uint64_t expected_id;  /* adopted from the registry: its base id, or 0 */
     uint64_t head_hash;    /* lf_file_head_hash() of the first line */
+    int64_t btime_ns;      /* birth time at identification, or 0 */
     bool is_copy;          /* continues a truncated file's old identity */
     bool copy_wait;        /* identification waits for a truncation */
     struct truncation truncated;
@@ -594,6 +595,7 @@ static int identify(struct harvester *h)
         h->info.generation = 0;
     }
     h->info.base_id = base_id;
+    h->btime_ns = st.btime_ns;
     h->info.compressed = h->gz != NULL;
     h->info.size = st.size;
     if (h->expected_id != 0 && h->info.base_id != h->expected_id) {
@@ -1327,12 +1329,17 @@ static bool reopen_idle(struct harvester *h)
     bool found;
     int fd;
 
+    /*
+     * A removed file's inode number can be given to a new file, such as
+     * the next rotated copy, at once; the birth time tells them apart.
+     */
     found = lf_file_stat_path(h->path, &st) == 0 && st.dev == h->info.dev &&
-            st.ino == h->info.ino;
+            st.ino == h->info.ino && st.btime_ns == h->btime_ns;
     if (!found) {
         lf_buf_init(&moved);
         found = find_inode(h->path, h->info.dev, h->info.ino, &moved) &&
-                lf_file_stat_path(moved.data, &st) == 0;
+                lf_file_stat_path(moved.data, &st) == 0 &&
+                st.btime_ns == h->btime_ns;
         if (found) {
             set_path(h, moved.data);
         }
@@ -1352,7 +1359,7 @@ static bool reopen_idle(struct harvester *h)
 
     fd = open(h->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd >= 0 && (lf_file_fstat(fd, &st) != 0 || st.dev != h->info.dev ||
-                    st.ino != h->info.ino)) {
+                    st.ino != h->info.ino || st.btime_ns != h->btime_ns)) {
         close(fd); /* renamed again since the stat; the next event retries */
         fd = -1;
     }

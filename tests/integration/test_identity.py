@@ -801,6 +801,45 @@ def test_copytruncate_with_lines_in_flight_then_killed(scratch):
              "messages")
 
 
+def test_released_file_inode_reused_by_new_file(scratch):
+    """A file renamed away from the glob and released stays closed when
+    its name and inode number are later taken by a new file, which no
+    glob matches."""
+    standin = scratch.standin()
+    logs = scratch.join("logs")
+    os.makedirs(logs)
+    map_file = scratch.join("inode-map")
+    live = os.path.join(logs, "app.log")
+    rotated = live + ".1"
+    write_lines(live, fixed_lines(1), mode="w")
+    config = harness.write_config(
+        scratch, [plain_input([live], scan_frequency="1s")], standin.url)
+    agent = harness.Agent(scratch, config, env=shim_env(map_file))
+    harness.wait_until(lambda: len(messages(standin)) >= 3, what="seq=1..3")
+    inode = os.stat(live).st_ino
+    os.rename(live, rotated)
+    harness.wait_until(lambda: "closing file until it is written again" in
+                       agent.output(), what="the renamed file released")
+    # The next rotation, seen by the agent only as a whole: the file
+    # moves on and is removed, and the new copy gets its inode number.
+    agent.proc.send_signal(signal.SIGSTOP)
+    try:
+        os.rename(rotated, live + ".2")
+        os.unlink(live + ".2")
+        real = create_on_inode(logs, "app.log.1", fixed_lines(4), inode,
+                               map_file)
+    finally:
+        agent.proc.send_signal(signal.SIGCONT)
+    print("  app.log.1 on inode %d: %s" % (inode, "reused by the file "
+                                          "system" if real else
+                                          "reported by the shim"))
+    harness.wait_until(lambda: "file was removed while closed" in
+                       agent.output(), what="the released file closed")
+    time.sleep(2)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(sorted(messages(standin)), sorted(fixed_lines(1)), "messages")
+
+
 TESTS = [
     test_rename_after_idle_close_glob_matches,
     test_rename_after_idle_close_live_name_only,
@@ -823,6 +862,7 @@ TESTS = [
     test_copytruncate_while_stopped_copy_outside_glob,
     test_truncated_file_killed_before_registry_save,
     test_copytruncate_with_lines_in_flight_then_killed,
+    test_released_file_inode_reused_by_new_file,
 ]
 
 if __name__ == "__main__":
