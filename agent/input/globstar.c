@@ -59,8 +59,8 @@ static bool is_globstar(const char *part)
 
 /*
  * Matches path components from `si` against pattern components from `pi`.
- * With `prefix`, the path is a folder, and the result tells whether the
- * pattern can go on below it.
+ * With `prefix`, the path is a folder, and the result is whether the
+ * pattern can match below it.
  */
 static bool match_from(const struct components *pattern, int pi,
                        const struct components *path, int si, int max_depth,

@@ -1164,9 +1164,9 @@ static void find_copy(struct harvester *h)
 }
 
 /*
- * Looks for the rotated copy of the content the inode of `h` held before
- * it was truncated while the agent was stopped, as a running agent does
- * when it sees the truncation (restart_if_truncated()).
+ * Looks for the rotated copy of the content that the inode of `h`
+ * contained before it was truncated while the agent was stopped. A running
+ * agent does the same in restart_if_truncated().
  */
 static void look_for_replaced_copy(struct harvester *h)
 {
@@ -1330,8 +1330,8 @@ static bool reopen_idle(struct harvester *h)
     int fd;
 
     /*
-     * A removed file's inode number can be given to a new file, such as
-     * the next rotated copy, at once; the birth time tells them apart.
+     * The kernel can give a removed file's inode number to a new file,
+     * such as the next rotated copy, at once. The birth time differs.
      */
     found = lf_file_stat_path(h->path, &st) == 0 && st.dev == h->info.dev &&
             st.ino == h->info.ino && st.btime_ns == h->btime_ns;
@@ -2081,10 +2081,9 @@ static const struct lf_input_config *find_input(const struct lf_config *config,
 }
 
 /*
- * Returns true when the file at `path` is the one `entry` describes: the
- * inode number alone does not tell, because the kernel hands the inode of
- * a removed file to new ones, and the registry may hold entries of
- * several files that had it.
+ * Returns true when the file at `path` is the one `entry` describes. The
+ * inode number is not enough, because the kernel reuses the inode numbers
+ * of removed files, so the registry may contain several entries with it.
  */
 static bool is_entry_file(const struct lf_registry_entry *entry,
                           const char *path)

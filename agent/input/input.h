@@ -1,9 +1,10 @@
 /*
  * File inputs: discovery of the files that the inputs' globs match, one
  * harvester per open file, and reading driven by inotify (stat polling
- * where inotify cannot watch) with a periodic rescan as a safety net. Lines go to a sink, which may refuse a line when
- * the output is full; the harvester then pauses at that line's offset
- * until lf_inputs_resume().
+ * where inotify cannot watch) with a periodic rescan as a safety net.
+ * Lines go to a sink, which may reject a line when the output is full.
+ * The harvester then pauses at that line's offset until
+ * lf_inputs_resume().
  */
 #ifndef LF_AGENT_INPUT_INPUT_H
 #define LF_AGENT_INPUT_INPUT_H
@@ -32,9 +33,9 @@ struct lf_file_info {
     uint32_t generation; /* the lowest generation open_file may choose */
     uint64_t doc_file_id; /* file id in document ids; set by open_file */
     /*
-     * Where reading starts when the registry has no entry for the file: 0,
-     * a line start near the end with start_position: end, or for a rotated
-     * copy the offset its original was truncated at.
+     * Offset that reading starts at when the registry has no entry for the
+     * file: 0, a line start near the end with start_position: end, or for
+     * a rotated copy the offset its original was truncated at.
      */
     uint64_t start_offset;
     /*

@@ -111,7 +111,7 @@ static int poll_entry(struct lf_poller *poller, struct entry *entry,
     *vanished_out = false;
     poller->stat_count++;
     if (take_snapshot(entry, &now) != 0) {
-        /* fstat fails only on a bad descriptor, but a folder may be gone. */
+        /* An open file's fstat() does not fail; a folder may be gone. */
         *vanished_out = entry->fd < 0;
         return *vanished_out ? LF_WATCH_DIR_CHANGED : -1;
     }

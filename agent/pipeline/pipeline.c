@@ -160,12 +160,13 @@ static bool entry_truncated(struct lf_pipeline *pipeline,
 }
 
 /*
- * Finds the registry entry of a file that `info`, a file the registry
- * does not know, is the rotated copy of: an entry with the same first
- * line whose own file was truncated below its offset and that is at
- * most as long as `info`, the most recently changed when several are. This is how a copy made while the agent was stopped or
- * killed is recognised; a running agent pairs the copy with the
- * truncation itself (agent/input/input.c). Returns NULL when none.
+ * Finds the registry entry of the file that `info`, a file the registry
+ * does not know, is the rotated copy of. That entry has the same first
+ * line, its own file was truncated below its offset, and its offset is at
+ * most the size of `info`. When several match, the most recently changed
+ * wins. This recognises a copy made while the agent was stopped or
+ * killed, because a running agent pairs the copy with the truncation
+ * itself (agent/input/input.c). Returns NULL when there is none.
  */
 static struct lf_registry_entry *find_copy_origin(struct lf_pipeline *pipeline,
                                                   const struct lf_file_info
@@ -197,7 +198,7 @@ static struct lf_registry_entry *find_copy_origin(struct lf_pipeline *pipeline,
  * `doc_file_id` must be read from: the offset its original was read to,
  * `offset`, or the original's acknowledged offset if that is lower. Lines
  * still in flight when the original was truncated are then sent again
- * from the copy, and answered 409 if they were indexed, instead of being
+ * from the copy, and get 409 if they were indexed, instead of being
  * lost if the agent stops before their results come.
  *
  * NOTE: the original's cuts (see agent/input/cut.h) are not given to the
