@@ -1,201 +1,43 @@
 /*
  * Parser chains: builds the `parsers:` list of an input from the
- * configuration document and applies it to each line. The parsers of a
- * chain are alternatives tried in order. The first one that matches a
- * line sets its fields and the rest are skipped, so one input can read
- * lines of several formats.
+ * configuration document and applies it to each line.
+ *
+ * Steps run in list order. A step that reads the message matches a whole
+ * line format (regex, preset, ...): such steps are alternatives, so the
+ * first that matches sets its fields and the later ones are skipped, and
+ * one input can read lines of several formats. A step given `field:`
+ * reads that field instead and always runs once it is reached, so a
+ * format nested in another (a logfmt message inside a JSON line) is
+ * parsed in a second step. Steps that only refine fields already set
+ * (timestamp, ...) also always run.
  */
 #include "lf/parser.h"
 
 #include "lf/error.h"
 #include "lf/mem.h"
-#include "parsers/duration.h"
 #include "parsers/field_map.h"
+#include "parsers/kind.h"
 #include "parsers/presets.h"
 #include "parsers/regex.h"
-#include "parsers/timestamp.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-enum parser_kind {
-    PARSER_REGEX,
-    PARSER_PRESET,
-};
-
-struct parser {
-    enum parser_kind kind;
-    struct lf_regex *regex;   /* PARSER_REGEX: owned */
-    struct lf_preset *preset; /* PARSER_PRESET: owned */
+struct step {
+    const struct lf_parser_kind *kind;
+    void *state;       /* owned by the kind */
+    const char *field; /* borrowed; NULL reads the message */
 };
 
 struct lf_parser_chain {
-    struct parser *parsers;
-    size_t parser_count;
-    struct lf_regex_scratch *scratch; /* NULL without regex parsers */
+    struct step *steps;
+    size_t step_count;
+    bool has_matcher; /* a step that reads the message may fail the line */
+    struct lf_regex_scratch *scratch; /* NULL when no step needs one */
 };
 
-static const char *const entry_keys[] = {"regex", "preset"};
-static const char *const regex_keys[] = {"pattern", "fields"};
-static const char *const field_keys[] = {"field", "type", "unit", "layout",
-                                         "timezone"};
-
-/* Reads the options of `type: timestamp`: layout and timezone. */
-static int timestamp_from_conf(const struct lf_conf_node *spec,
-                               struct lf_field_map *map, char *errbuf,
-                               size_t errlen)
-{
-    const char *layout = NULL;
-    const char *timezone = NULL;
-    struct lf_conf_node node;
-    char reason[160];
-    int rc;
-
-    rc = lf_conf_get_str(spec, "layout", NULL, &layout, errbuf, errlen);
-    if (rc == 0) {
-        rc = lf_conf_get_str(spec, "timezone", NULL, &timezone, errbuf, errlen);
-    }
-    if (rc != 0) {
-        return rc;
-    }
-    if (timezone != NULL && lf_tz_parse(timezone, &map->tz) != 0) {
-        lf_conf_child(spec, "timezone", &node);
-        return lf_conf_error(&node, errbuf, errlen,
-                             "invalid timezone '%s': expected UTC, Local "
-                             "or a fixed offset such as +02:00",
-                             timezone);
-    }
-    if (layout != NULL && lf_timestamp_layout_new(layout, &map->layout, reason,
-                                                  sizeof(reason)) != 0) {
-        lf_conf_child(spec, "layout", &node);
-        return lf_conf_error(&node, errbuf, errlen, "invalid layout '%s': %s",
-                             layout, reason);
-    }
-    return 0;
-}
-
-/* Rejects an option that the field's type does not take. */
-static int check_option(const struct lf_conf_node *spec, const char *key,
-                        bool allowed, const char *type, char *errbuf,
-                        size_t errlen)
-{
-    struct lf_conf_node node;
-
-    if (allowed || lf_conf_child(spec, key, &node) != 0) {
-        return 0;
-    }
-    return lf_conf_error(&node, errbuf, errlen, "%s does not apply to type %s",
-                         key, type);
-}
-
-static int duration_from_conf(const struct lf_conf_node *spec,
-                              struct lf_field_map *map, char *errbuf,
-                              size_t errlen)
-{
-    const char *unit = NULL;
-    int rc;
-
-    rc = lf_conf_get_str(spec, "unit", NULL, &unit, errbuf, errlen);
-    if (rc != 0) {
-        return rc;
-    }
-    if (unit == NULL) {
-        return lf_conf_error(spec, errbuf, errlen,
-                             "unit is required for type duration: one of "
-                             "ns, us, ms, s, m, h");
-    }
-    if (lf_duration_unit_parse(unit, &map->unit_ns) != 0) {
-        struct lf_conf_node node;
-
-        lf_conf_child(spec, "unit", &node);
-        return lf_conf_error(&node, errbuf, errlen,
-                             "invalid unit '%s': expected one of ns, us, "
-                             "ms, s, m, h",
-                             unit);
-    }
-    return 0;
-}
-
-/* Reads `{field: KEY, type: T, ...}` into `map`. */
-static int field_map_from_map(const struct lf_conf_node *spec,
-                              struct lf_field_map *map, char *errbuf,
-                              size_t errlen)
-{
-    const char *key = NULL;
-    const char *type = NULL;
-    bool is_timestamp;
-    bool is_duration;
-    int rc;
-
-    rc = lf_conf_check_keys(spec, field_keys, LF_ARRAY_SIZE(field_keys), errbuf,
-                            errlen);
-    if (rc == 0) {
-        rc = lf_conf_get_str(spec, "field", NULL, &key, errbuf, errlen);
-    }
-    if (rc == 0) {
-        rc = lf_conf_get_str(spec, "type", "string", &type, errbuf, errlen);
-    }
-    if (rc != 0) {
-        return rc;
-    }
-    if (key == NULL || key[0] == '\0') {
-        return lf_conf_error(spec, errbuf, errlen,
-                             "field is required: the ECS field to set, "
-                             "such as url.path");
-    }
-    lf_field_map_init(map, key);
-    if (lf_field_map_set_type(map, type) != 0) {
-        struct lf_conf_node node;
-
-        lf_conf_child(spec, "type", &node);
-        return lf_conf_error(&node, errbuf, errlen,
-                             "invalid type '%s': expected one of string, "
-                             "integer, float, timestamp, duration",
-                             type);
-    }
-    is_timestamp = map->type == LF_FIELD_TIMESTAMP;
-    is_duration = map->type == LF_FIELD_DURATION;
-    rc = check_option(spec, "unit", is_duration, type, errbuf, errlen);
-    if (rc == 0) {
-        rc = check_option(spec, "layout", is_timestamp, type, errbuf, errlen);
-    }
-    if (rc == 0) {
-        rc = check_option(spec, "timezone", is_timestamp, type, errbuf, errlen);
-    }
-    if (rc == 0 && is_timestamp) {
-        rc = timestamp_from_conf(spec, map, errbuf, errlen);
-    }
-    if (rc == 0 && is_duration) {
-        rc = duration_from_conf(spec, map, errbuf, errlen);
-    }
-    return rc;
-}
-
-/* Reads one `fields` entry: `capture: KEY` or `capture: {field: ...}`. */
-static int field_map_from_conf(const struct lf_conf_node *spec,
-                               struct lf_field_map *map, char *errbuf,
-                               size_t errlen)
-{
-    const char *key;
-    int rc;
-
-    lf_field_map_init(map, "");
-    if (lf_conf_kind(spec) == LF_CONF_MAP) {
-        return field_map_from_map(spec, map, errbuf, errlen);
-    }
-    rc = lf_conf_scalar(spec, &key, errbuf, errlen);
-    if (rc != 0) {
-        return rc;
-    }
-    if (key[0] == '\0') {
-        return lf_conf_error(spec, errbuf, errlen,
-                             "expected the ECS field to set, such as "
-                             "url.path, or a map with field and type");
-    }
-    lf_field_map_init(map, key);
-    return 0;
-}
+static const char *const regex_keys[] = {"pattern", "fields", "field"};
 
 static int add_regex_field(struct lf_regex *re, const char *capture,
                            const struct lf_conf_node *spec, char *errbuf,
@@ -217,7 +59,7 @@ static int add_regex_field(struct lf_regex *re, const char *capture,
                              "write it as (?<%s>...)",
                              capture, capture);
     }
-    rc = field_map_from_conf(spec, &map, errbuf, errlen);
+    rc = lf_field_map_from_conf(spec, &map, errbuf, errlen);
     if (rc != 0) {
         lf_field_map_cleanup(&map);
         return rc;
@@ -256,103 +98,211 @@ static int regex_fields_from_conf(struct lf_regex *re,
     return 0;
 }
 
-static int regex_from_conf(const struct lf_conf_node *entry,
-                           struct parser *parser, char *errbuf, size_t errlen)
+static int regex_create(const struct lf_conf_node *spec, void **out,
+                        char *errbuf, size_t errlen)
 {
-    struct lf_conf_node regex;
+    struct lf_regex *re = NULL;
     struct lf_conf_node node;
     const char *pattern = NULL;
     char reason[256];
     int rc;
 
-    lf_conf_child(entry, "regex", &regex);
-    rc = lf_conf_check_keys(&regex, regex_keys, LF_ARRAY_SIZE(regex_keys),
-                            errbuf, errlen);
+    rc = lf_conf_check_keys(spec, regex_keys, LF_ARRAY_SIZE(regex_keys), errbuf,
+                            errlen);
     if (rc == 0) {
-        rc = lf_conf_get_str(&regex, "pattern", NULL, &pattern, errbuf, errlen);
+        rc = lf_conf_get_str(spec, "pattern", NULL, &pattern, errbuf, errlen);
     }
     if (rc != 0) {
         return rc;
     }
     if (pattern == NULL) {
-        return lf_conf_error(&regex, errbuf, errlen,
+        return lf_conf_error(spec, errbuf, errlen,
                              "pattern is required: a PCRE2 regex with "
                              "named captures such as (?<status>\\d+)");
     }
-    if (lf_regex_new(pattern, &parser->regex, reason, sizeof(reason)) != 0) {
-        lf_conf_child(&regex, "pattern", &node);
+    if (lf_regex_new(pattern, &re, reason, sizeof(reason)) != 0) {
+        lf_conf_child(spec, "pattern", &node);
         return lf_conf_error(&node, errbuf, errlen, "%s", reason);
     }
-    parser->kind = PARSER_REGEX;
-    return regex_fields_from_conf(parser->regex, &regex, errbuf, errlen);
+    /* Stored before the fields are read: a failure frees it with the step. */
+    *out = re;
+    return regex_fields_from_conf(re, spec, errbuf, errlen);
 }
 
-static int preset_from_conf(const struct lf_conf_node *entry,
-                            struct parser *parser, char *errbuf, size_t errlen)
+static uint32_t regex_capture_count(const void *state)
 {
-    const char *name = NULL;
-    struct lf_conf_node node;
+    return lf_regex_capture_count(state);
+}
+
+static int regex_apply(void *state, struct lf_regex_scratch *scratch,
+                       struct lf_event *ev, const char *text, size_t len,
+                       int64_t now_ns)
+{
+    return lf_regex_apply(state, scratch, ev, text, len, now_ns);
+}
+
+static void regex_destroy(void *state)
+{
+    lf_regex_free(state);
+}
+
+static int preset_create(const struct lf_conf_node *spec, void **out,
+                         char *errbuf, size_t errlen)
+{
+    struct lf_preset *preset;
+    const char *name;
     int rc;
 
-    rc = lf_conf_get_str(entry, "preset", NULL, &name, errbuf, errlen);
+    rc = lf_conf_scalar(spec, &name, errbuf, errlen);
     if (rc != 0) {
         return rc;
     }
-    if (lf_preset_new(name, &parser->preset) != 0) {
-        lf_conf_child(entry, "preset", &node);
-        return lf_conf_error(&node, errbuf, errlen,
+    if (lf_preset_new(name, &preset) != 0) {
+        return lf_conf_error(spec, errbuf, errlen,
                              "unknown preset '%s': expected one of %s", name,
                              LF_PRESET_NAMES);
     }
-    parser->kind = PARSER_PRESET;
+    *out = preset;
     return 0;
 }
 
-static int parser_from_conf(const struct lf_conf_node *entry,
-                            struct parser *parser, char *errbuf, size_t errlen)
+static int preset_apply(void *state, struct lf_regex_scratch *scratch,
+                        struct lf_event *ev, const char *text, size_t len,
+                        int64_t now_ns)
+{
+    (void)scratch;
+    (void)now_ns;
+    return lf_preset_apply(state, ev, text, len);
+}
+
+static void preset_destroy(void *state)
+{
+    lf_preset_free(state);
+}
+
+static const struct lf_parser_kind regex_kind = {
+    .name = "regex",
+    .role = LF_PARSER_MATCHER,
+    .create = regex_create,
+    .capture_count = regex_capture_count,
+    .apply = regex_apply,
+    .destroy = regex_destroy,
+};
+
+static const struct lf_parser_kind preset_kind = {
+    .name = "preset",
+    .role = LF_PARSER_MATCHER,
+    .create = preset_create,
+    .apply = preset_apply,
+    .destroy = preset_destroy,
+};
+
+/* Every parser type, in the order the error messages list them. */
+static const struct lf_parser_kind *const kinds[] = {
+    &regex_kind,
+    &preset_kind,
+};
+
+static const struct lf_parser_kind *find_kind(const char *name)
+{
+    for (size_t i = 0; i < LF_ARRAY_SIZE(kinds); i++) {
+        if (strcmp(kinds[i]->name, name) == 0) {
+            return kinds[i];
+        }
+    }
+    return NULL;
+}
+
+/* Writes "regex, preset, ..." into `buf`. */
+static void kind_names(char *buf, size_t size)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < LF_ARRAY_SIZE(kinds) && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s", i > 0 ? ", " : "",
+                         kinds[i]->name);
+
+        if (n < 0) {
+            break;
+        }
+        used += (size_t)n;
+    }
+}
+
+/* Reads the optional `field:` of a map step: the field the step reads. */
+static int step_field_from_conf(const struct lf_conf_node *spec,
+                                struct step *step, char *errbuf, size_t errlen)
 {
     struct lf_conf_node node;
     int rc;
 
+    if (lf_conf_kind(spec) != LF_CONF_MAP ||
+        lf_conf_child(spec, "field", &node) != 0) {
+        return 0;
+    }
+    rc = lf_conf_scalar(&node, &step->field, errbuf, errlen);
+    if (rc == 0 && step->field[0] == '\0') {
+        rc = lf_conf_error(&node, errbuf, errlen,
+                           "field must name the field to parse, such as "
+                           "message");
+    }
+    return rc;
+}
+
+static int step_from_conf(const struct lf_conf_node *entry, struct step *step,
+                          char *errbuf, size_t errlen)
+{
+    struct lf_conf_node spec;
+    const char *name;
+    char names[256];
+    int rc;
+
+    kind_names(names, sizeof(names));
     if (lf_conf_kind(entry) != LF_CONF_MAP || lf_conf_size(entry) != 1) {
         return lf_conf_error(entry, errbuf, errlen,
-                             "each parser is a map with one key, regex or "
-                             "preset");
+                             "each parser is a map with one key, the parser "
+                             "type: one of %s",
+                             names);
     }
-    rc = lf_conf_check_keys(entry, entry_keys, LF_ARRAY_SIZE(entry_keys),
-                            errbuf, errlen);
-    if (rc != 0) {
-        return rc;
+    lf_conf_entry(entry, 0, &name, &spec);
+    step->kind = find_kind(name);
+    if (step->kind == NULL) {
+        return lf_conf_error(entry, errbuf, errlen,
+                             "unknown parser type '%s': expected one of %s",
+                             name, names);
     }
-    if (lf_conf_child(entry, "regex", &node) == 0) {
-        return regex_from_conf(entry, parser, errbuf, errlen);
+    rc = step_field_from_conf(&spec, step, errbuf, errlen);
+    if (rc == 0) {
+        rc = step->kind->create(&spec, &step->state, errbuf, errlen);
     }
-    return preset_from_conf(entry, parser, errbuf, errlen);
+    return rc;
 }
 
-static void parser_cleanup(struct parser *parser)
+static void step_cleanup(struct step *step)
 {
-    lf_regex_free(parser->regex);
-    lf_preset_free(parser->preset);
+    if (step->kind != NULL && step->state != NULL) {
+        step->kind->destroy(step->state);
+    }
 }
 
-/* Sizes the shared match buffers for the regex with the most groups. */
+/* Sizes the shared match buffers for the step with the most groups. */
 static void chain_alloc_scratch(struct lf_parser_chain *chain)
 {
     uint32_t max_captures = 0;
-    bool has_regex = false;
+    bool needed = false;
 
-    for (size_t i = 0; i < chain->parser_count; i++) {
-        const struct parser *parser = &chain->parsers[i];
+    for (size_t i = 0; i < chain->step_count; i++) {
+        const struct step *step = &chain->steps[i];
 
-        if (parser->kind == PARSER_REGEX) {
-            uint32_t count = lf_regex_capture_count(parser->regex);
+        if (step->kind->capture_count != NULL) {
+            uint32_t count = step->kind->capture_count(step->state);
 
-            has_regex = true;
+            needed = true;
             max_captures = count > max_captures ? count : max_captures;
         }
     }
-    if (has_regex) {
+    if (needed) {
         chain->scratch = lf_regex_scratch_new(max_captures);
     }
 }
@@ -377,16 +327,20 @@ int lf_parser_chain_new(const struct lf_conf_node *list,
         goto fail;
     }
     count = lf_conf_size(list);
-    chain->parsers = lf_calloc(count == 0 ? 1 : count, sizeof(*chain->parsers));
+    chain->steps = lf_calloc(count == 0 ? 1 : count, sizeof(*chain->steps));
     for (size_t i = 0; i < count; i++) {
         struct lf_conf_node entry;
+        struct step *step = &chain->steps[i];
 
         lf_conf_at(list, i, &entry);
-        /* Count the parser first: a failed one may own a half-built regex. */
-        chain->parser_count++;
-        rc = parser_from_conf(&entry, &chain->parsers[i], errbuf, errlen);
+        /* Counted first: a failed step may own half-built state. */
+        chain->step_count++;
+        rc = step_from_conf(&entry, step, errbuf, errlen);
         if (rc != 0) {
             goto fail;
+        }
+        if (step->kind->role == LF_PARSER_MATCHER && step->field == NULL) {
+            chain->has_matcher = true;
         }
     }
     chain_alloc_scratch(chain);
@@ -403,34 +357,62 @@ void lf_parser_chain_free(struct lf_parser_chain *chain)
     if (chain == NULL) {
         return;
     }
-    for (size_t i = 0; i < chain->parser_count; i++) {
-        parser_cleanup(&chain->parsers[i]);
+    for (size_t i = 0; i < chain->step_count; i++) {
+        step_cleanup(&chain->steps[i]);
     }
-    lf_free(chain->parsers);
+    lf_free(chain->steps);
     lf_regex_scratch_free(chain->scratch);
     lf_free(chain);
 }
 
-static int parser_apply(struct lf_parser_chain *chain, struct parser *parser,
-                        struct lf_event *ev, int64_t now_ns)
+/* Runs a step given `field:` on that field's string value, if it has one. */
+static int apply_to_field(struct lf_parser_chain *chain, struct step *step,
+                          struct lf_event *ev, int64_t now_ns)
 {
-    if (parser->kind == PARSER_REGEX) {
-        return lf_regex_apply(parser->regex, chain->scratch, ev, now_ns);
+    const struct lf_value *value = lf_event_get(ev, step->field);
+    const char *text;
+    size_t len;
+
+    if (value == NULL || value->type != LF_VALUE_STRING) {
+        return LF_ENOMATCH;
     }
-    return lf_preset_apply(parser->preset, ev);
+    /* The step may replace the field it reads: keep the text it parses. */
+    text = value->u.str.ptr;
+    len = value->u.str.len;
+    return step->kind->apply(step->state, chain->scratch, ev, text, len,
+                             now_ns);
 }
 
 int lf_parser_chain_apply(struct lf_parser_chain *chain, struct lf_event *ev,
                           int64_t now_ns)
 {
-    if (chain->parser_count == 0) {
-        return 0;
-    }
-    for (size_t i = 0; i < chain->parser_count; i++) {
-        if (parser_apply(chain, &chain->parsers[i], ev, now_ns) == 0) {
-            return 0;
+    bool matched = false;
+    bool failed = false;
+
+    for (size_t i = 0; i < chain->step_count; i++) {
+        struct step *step = &chain->steps[i];
+        int rc;
+
+        if (step->field != NULL) {
+            rc = apply_to_field(chain, step, ev, now_ns);
+            failed |= rc != 0 && step->kind->role == LF_PARSER_MATCHER &&
+                      lf_event_get(ev, step->field) != NULL;
+        } else if (step->kind->role == LF_PARSER_MATCHER) {
+            if (!matched) {
+                matched =
+                    step->kind->apply(step->state, chain->scratch, ev,
+                                      ev->message != NULL ? ev->message : "",
+                                      ev->message_len, now_ns) == 0;
+            }
+        } else {
+            step->kind->apply(step->state, chain->scratch, ev,
+                              ev->message != NULL ? ev->message : "",
+                              ev->message_len, now_ns);
         }
     }
-    ev->tags |= LF_TAG_PARSE_FAILURE;
-    return LF_ENOMATCH;
+    if ((chain->has_matcher && !matched) || failed) {
+        ev->tags |= LF_TAG_PARSE_FAILURE;
+        return LF_ENOMATCH;
+    }
+    return 0;
 }

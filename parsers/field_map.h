@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lf/conf.h"
 #include "lf/event.h"
 #include "parsers/timestamp.h"
 
@@ -41,6 +42,16 @@ void lf_field_map_init(struct lf_field_map *map, const char *key);
  * becomes LF_FIELD_LEVEL. Returns 0, or LF_EINVAL for another name.
  */
 int lf_field_map_set_type(struct lf_field_map *map, const char *name);
+
+/*
+ * Reads one mapping from the configuration: a scalar `KEY`, or a map
+ * `{field: KEY, type: T}` with `unit` for durations and `layout` and
+ * `timezone` for timestamps. Returns 0, or LF_ECONFIG with a message that
+ * names the key and line. Call lf_field_map_cleanup() either way.
+ */
+int lf_field_map_from_conf(const struct lf_conf_node *spec,
+                           struct lf_field_map *map, char *errbuf,
+                           size_t errlen);
 
 /* Frees the layout; the map is then as after lf_field_map_init(). */
 void lf_field_map_cleanup(struct lf_field_map *map);

@@ -576,13 +576,13 @@ static void set_optional(struct lf_event *ev, const char *key, struct span s)
     }
 }
 
-static int apply_access(struct lf_preset *preset, struct lf_event *ev)
+static int apply_access(struct lf_preset *preset, struct lf_event *ev,
+                        const char *text, size_t len)
 {
     struct access_line line;
     int64_t ns;
 
-    if (ev->message == NULL ||
-        !scan_access_line(ev->message, ev->message_len, &line)) {
+    if (text == NULL || !scan_access_line(text, len, &line)) {
         return LF_ENOMATCH;
     }
     set_addresses(ev, line.addresses);
@@ -637,7 +637,8 @@ void lf_preset_free(struct lf_preset *preset)
     lf_free(preset);
 }
 
-int lf_preset_apply(struct lf_preset *preset, struct lf_event *ev)
+int lf_preset_apply(struct lf_preset *preset, struct lf_event *ev,
+                    const char *text, size_t len)
 {
-    return apply_access(preset, ev);
+    return apply_access(preset, ev, text, len);
 }

@@ -29,11 +29,12 @@ int lf_preset_new(const char *name, struct lf_preset **out);
 void lf_preset_free(struct lf_preset *preset);
 
 /*
- * Parses ev->message into ECS fields. String fields point into the
- * message. Returns 0 when the line has the preset's format, even if its
- * time does not parse (that tags LF_TAG_TIMESTAMP_FAILURE), or LF_ENOMATCH
- * with the event unchanged.
+ * Parses `text` (`len` bytes: the message or a field's value) into ECS
+ * fields of `ev`. String fields point into `text`. Returns 0 when the line has
+ * the preset's format, even if its time does not parse (that tags
+ * LF_TAG_TIMESTAMP_FAILURE), or LF_ENOMATCH with the event unchanged.
  */
-int lf_preset_apply(struct lf_preset *preset, struct lf_event *ev);
+int lf_preset_apply(struct lf_preset *preset, struct lf_event *ev,
+                    const char *text, size_t len);
 
 #endif

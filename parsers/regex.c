@@ -166,9 +166,9 @@ void lf_regex_scratch_free(struct lf_regex_scratch *scratch)
 }
 
 int lf_regex_apply(struct lf_regex *re, struct lf_regex_scratch *scratch,
-                   struct lf_event *ev, int64_t now_ns)
+                   struct lf_event *ev, const char *subject, size_t len,
+                   int64_t now_ns)
 {
-    const char *subject = ev->message != NULL ? ev->message : "";
     const PCRE2_SIZE *ovector;
     int rc;
 
@@ -176,10 +176,10 @@ int lf_regex_apply(struct lf_regex *re, struct lf_regex_scratch *scratch,
         return LF_EINVAL;
     }
     if (re->jit) {
-        rc = pcre2_jit_match(re->code, (PCRE2_SPTR)subject, ev->message_len, 0,
-                             0, scratch->match_data, scratch->match_context);
+        rc = pcre2_jit_match(re->code, (PCRE2_SPTR)subject, len, 0, 0,
+                             scratch->match_data, scratch->match_context);
     } else {
-        rc = pcre2_match(re->code, (PCRE2_SPTR)subject, ev->message_len, 0, 0,
+        rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, 0,
                          scratch->match_data, scratch->match_context);
     }
     if (rc <= 0) {

@@ -56,13 +56,15 @@ struct lf_regex_scratch *lf_regex_scratch_new(uint32_t capture_count);
 void lf_regex_scratch_free(struct lf_regex_scratch *scratch);
 
 /*
- * Matches ev->message and sets the mapped fields of the captures that
- * took part in the match (see lf_field_map_apply() for conversions and
+ * Matches `subject` (`len` bytes: the message or a field's value, which
+ * must live as long as the event) and sets the mapped fields of the captures
+ * that took part in the match (see lf_field_map_apply() for conversions and
  * tags). Returns 0 on a match, LF_ENOMATCH when the line does not match
  * or the match exceeds the PCRE2 backtracking or JIT stack limit (the
  * event is unchanged then), or LF_EINVAL when `scratch` is too small.
  */
 int lf_regex_apply(struct lf_regex *re, struct lf_regex_scratch *scratch,
-                   struct lf_event *ev, int64_t now_ns);
+                   struct lf_event *ev, const char *subject, size_t len,
+                   int64_t now_ns);
 
 #endif

@@ -342,11 +342,16 @@ static void test_parser_chain_errors_parser_entries(void)
                 "  - preset: nginx\n"
                 "    regex: {pattern: x}\n",
                 "test.yml:3: parsers[1]: each parser is a map with one key, "
-                "regex or preset");
+                "the parser type: one of regex, preset");
     check_error("parsers:\n"
-                "  - grok: '%{IP}'\n",
-                "test.yml:2: parsers[0]: unknown key 'grok'. Valid keys: "
-                "regex, preset");
+                "  - haproxy: {}\n",
+                "test.yml:2: parsers[0]: unknown parser type 'haproxy': "
+                "expected one of regex, preset");
+    check_error("parsers:\n"
+                "  - regex: {pattern: '(?<a>x)', fields: {a: labels.a}, "
+                "field: ''}\n",
+                "test.yml:2: parsers[0].regex.field: field must name the "
+                "field to parse, such as message");
     check_error("parsers:\n"
                 "  - preset: nginx\n"
                 "  - preset: haproxy\n",
@@ -394,7 +399,42 @@ static void test_parser_chain_errors_regex(void)
                 "      flags: i\n"
                 "      fields: {a: labels.a}\n",
                 "test.yml:4: parsers[0].regex: unknown key 'flags'. Valid "
-                "keys: pattern, fields");
+                "keys: pattern, fields, field");
+}
+
+/*
+ * A step given `field:` parses that field after the line matched, and a
+ * field value that it does not match tags the event.
+ */
+static void test_parser_chain_field_step_parses_a_field(void)
+{
+    struct chain_fixture f;
+    const char *yaml =
+        "parsers:\n"
+        "  - regex:\n"
+        "      pattern: '^(?<level>\\w+) (?<rest>.*)$'\n"
+        "      fields: {level: log.level, rest: labels.rest}\n"
+        "  - regex:\n"
+        "      field: labels.rest\n"
+        "      pattern: '^user=(?<user>\\w+)$'\n"
+        "      fields: {user: user.id}\n";
+
+    LF_CHECK_INT_EQ(setup(&f, yaml), 0);
+    LF_CHECK_INT_EQ(apply(&f, "INFO user=ann"), 0);
+    check_str(&f.ev, "log.level", "info");
+    check_str(&f.ev, "user.id", "ann");
+    LF_CHECK_INT_EQ(f.ev.tags, 0);
+
+    LF_CHECK_INT_EQ(apply(&f, "WARN disk=90"), LF_ENOMATCH);
+    check_str(&f.ev, "log.level", "warn");
+    LF_CHECK(lf_event_get(&f.ev, "user.id") == NULL);
+    LF_CHECK_INT_EQ(f.ev.tags, LF_TAG_PARSE_FAILURE);
+
+    /* No line match: the field step finds no field and adds nothing. */
+    LF_CHECK_INT_EQ(apply(&f, "-"), LF_ENOMATCH);
+    LF_CHECK_INT_EQ(f.ev.field_count, 0);
+    LF_CHECK_INT_EQ(f.ev.tags, LF_TAG_PARSE_FAILURE);
+    teardown(&f);
 }
 
 static void test_parser_chain_errors_field_specs(void)
@@ -487,6 +527,7 @@ int main(void)
     LF_RUN(test_parser_chain_layout_timezone_and_float);
     LF_RUN(test_parser_chain_keys_borrowed_from_document);
     LF_RUN(test_parser_chain_missing_or_null_parses_nothing);
+    LF_RUN(test_parser_chain_field_step_parses_a_field);
     LF_RUN(test_parser_chain_errors_parser_entries);
     LF_RUN(test_parser_chain_errors_regex);
     LF_RUN(test_parser_chain_errors_field_specs);

@@ -91,7 +91,7 @@ static int apply(struct lf_regex *re, struct lf_event *ev, const char *line)
     lf_event_reset(ev);
     ev->message = line;
     ev->message_len = strlen(line);
-    rc = lf_regex_apply(re, scratch, ev, 0);
+    rc = lf_regex_apply(re, scratch, ev, ev->message, ev->message_len, 0);
     lf_regex_scratch_free(scratch);
     return rc;
 }
@@ -380,7 +380,9 @@ static void test_regex_rejects_bad_group_and_small_scratch(void)
     lf_event_init(&ev);
     ev.message = "ab";
     ev.message_len = 2;
-    LF_CHECK_INT_EQ(lf_regex_apply(re, scratch, &ev, 0), LF_EINVAL);
+    LF_CHECK_INT_EQ(
+        lf_regex_apply(re, scratch, &ev, ev.message, ev.message_len, 0),
+        LF_EINVAL);
     lf_event_cleanup(&ev);
     lf_regex_scratch_free(scratch);
     lf_regex_free(re);
