@@ -1,10 +1,12 @@
 /*
  * Command line: parses options, loads the configuration and runs the
- * agent, or only validates the configuration with `test config`.
+ * agent, or only validates the configuration with `test config`, or
+ * prints the documents of lines read on standard input with `parse`.
  */
 #include "agent/agent.h"
 #include "agent/config/config.h"
 #include "agent/net/http_client.h"
+#include "agent/parse_command.h"
 #include "lf/error.h"
 #include "lf/log.h"
 #include "lf_build_config.h"
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #define DEFAULT_CONFIG_PATH "/etc/logferry/logferry.yml"
 
@@ -21,6 +24,7 @@ static void print_usage(FILE *out)
     fprintf(out,
             "Usage: logferry [-c FILE] [--once]\n"
             "       logferry test config [-c FILE]\n"
+            "       logferry parse [-c FILE] [--input ID] < LINES\n"
             "       logferry --version | --help\n"
             "\n"
             "Tails log files, parses each line into Elastic Common Schema\n"
@@ -30,25 +34,31 @@ static void print_usage(FILE *out)
             "  -c, --config FILE  configuration file (default: %s)\n"
             "      --once         read every matched file to its end, ship\n"
             "                     it, wait for acknowledgements and exit\n"
+            "      --input ID     with parse: the input whose parsers to use\n"
+            "                     (needed when there are several)\n"
             "  -V, --version      print the version and exit\n"
             "  -h, --help         print this help and exit\n"
             "\n"
             "Commands:\n"
             "  test config        validate the configuration and exit\n"
+            "  parse              read lines on standard input and print the\n"
+            "                     document of each, as JSON, one per line\n"
             "\n"
             "Runs until SIGTERM or SIGINT, then stops reading, sends what\n"
             "is batched and saves the acknowledged offsets.\n"
             "\n"
             "Exit status: 0 success, 1 events could not be delivered or\n"
-            "state could not be saved, 2 invalid command line or\n"
-            "configuration.\n",
+            "state could not be saved (with parse: a line matched no\n"
+            "parser), 2 invalid command line or configuration.\n",
             DEFAULT_CONFIG_PATH);
 }
 
 struct options {
     const char *config_path;
+    const char *input_id;
     bool once;
     bool test_config;
+    bool parse;
 };
 
 /* Returns -1 to continue, or the exit code to stop with. */
@@ -57,6 +67,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
     static const struct option long_options[] = {
         {"config", required_argument, NULL, 'c'},
         {"once", no_argument, NULL, 'o'},
+        {"input", required_argument, NULL, 'i'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -72,6 +83,9 @@ static int parse_options(int argc, char **argv, struct options *opts)
             break;
         case 'o':
             opts->once = true;
+            break;
+        case 'i':
+            opts->input_id = optarg;
             break;
         case 'V':
             printf("logferry %s\n", LF_VERSION);
@@ -94,20 +108,27 @@ static int parse_options(int argc, char **argv, struct options *opts)
         if (argc - optind == 2 && strcmp(argv[optind], "test") == 0 &&
             strcmp(argv[optind + 1], "config") == 0) {
             opts->test_config = true;
+        } else if (argc - optind == 1 && strcmp(argv[optind], "parse") == 0) {
+            opts->parse = true;
         } else if (argc - optind == 1 && strcmp(argv[optind], "test") == 0) {
             fprintf(stderr, "logferry: 'test' needs a subcommand; the only "
                     "one is 'test config'\n");
             return LF_EXIT_USAGE;
         } else {
             fprintf(stderr, "logferry: unknown command '%s'; expected "
-                    "'test config'. Run 'logferry --help' for usage.\n",
+                    "'test config' or 'parse'. Run 'logferry --help' for "
+                    "usage.\n",
                     argv[optind]);
             return LF_EXIT_USAGE;
         }
     }
-    if (opts->test_config && opts->once) {
-        fprintf(stderr, "logferry: --once cannot be combined with "
-                "'test config'\n");
+    if ((opts->test_config || opts->parse) && opts->once) {
+        fprintf(stderr, "logferry: --once cannot be combined with '%s'\n",
+                opts->parse ? "parse" : "test config");
+        return LF_EXIT_USAGE;
+    }
+    if (opts->input_id != NULL && !opts->parse) {
+        fprintf(stderr, "logferry: --input applies only to 'parse'\n");
         return LF_EXIT_USAGE;
     }
     return -1;
@@ -161,6 +182,12 @@ int main(int argc, char **argv)
                config.input_count == 1 ? "" : "s", config.es.hosts[0]);
         lf_config_cleanup(&config);
         return LF_EXIT_OK;
+    }
+    if (opts.parse) {
+        rc = lf_parse_command(&config, opts.input_id, STDIN_FILENO, stdout,
+                              stderr);
+        lf_config_cleanup(&config);
+        return rc;
     }
 
     lf_log_set_level(config.log_level);

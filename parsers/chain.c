@@ -3,9 +3,9 @@
  * configuration document and applies it to each line.
  *
  * Steps run in list order. A step that reads the message matches a whole
- * line format (regex, preset, ...): such steps are alternatives, so the
- * first that matches sets its fields and the later ones are skipped, and
- * one input can read lines of several formats. A step given `field:`
+ * line format (regex, preset, ...). Such steps are alternatives: the first
+ * that matches sets its fields and the later ones are skipped, so one
+ * input can read lines of several formats. A step given `field:`
  * reads that field instead and always runs once it is reached, so a
  * format nested in another (a logfmt message inside a JSON line) is
  * parsed in a second step. Steps that only refine fields already set

@@ -5,6 +5,7 @@
  */
 #include "agent/pipeline/pipeline.h"
 #include "agent/pipeline/ack.h"
+#include "agent/pipeline/event_build.h"
 #include "agent/input/file_id.h"
 #include "lf/error.h"
 #include "lf/log.h"
@@ -56,11 +57,8 @@ struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
     pipeline->config = config;
     pipeline->registry = registry;
     lf_event_init(&pipeline->event);
-    if (gethostname(pipeline->hostname, sizeof(pipeline->hostname)) != 0) {
-        snprintf(pipeline->hostname, sizeof(pipeline->hostname), "unknown");
-    }
-    pipeline->hostname[sizeof(pipeline->hostname) - 1] = '\0';
-    pipeline->hostname_len = strlen(pipeline->hostname);
+    pipeline->hostname_len =
+        lf_event_hostname(pipeline->hostname, sizeof(pipeline->hostname));
     return pipeline;
 }
 
@@ -426,48 +424,17 @@ static void build_event(struct lf_pipeline *pipeline,
                         const struct lf_file_info *info,
                         const struct lf_line *line)
 {
-    const struct lf_input_config *input = info->input;
-    struct lf_event *ev = &pipeline->event;
-    int64_t read_time = now_ns();
+    struct lf_event_origin origin = {
+        .path = info->path,
+        .path_len = info->path_len,
+        .hostname = pipeline->hostname,
+        .hostname_len = pipeline->hostname_len,
+    };
 
-    lf_event_reset(ev);
-    ev->message = line->data;
-    ev->message_len = line->len;
-    if (line->truncated) {
-        ev->log_flags |= LF_LOG_FLAG_TRUNCATED;
-    }
-    if (line->multiline) {
-        ev->log_flags |= LF_LOG_FLAG_MULTILINE;
-    }
-
-    if (input->parsers != NULL &&
-        lf_parser_chain_apply(input->parsers, ev, read_time) != 0) {
+    if (lf_event_build(&pipeline->event, info->input, &origin, line,
+                       now_ns()) != 0) {
         pipeline->stats.parse_failures++;
     }
-    if (lf_event_get(ev, "@timestamp") == NULL) {
-        lf_event_set_timestamp(ev, "@timestamp", line->has_timestamp
-                                                     ? line->timestamp_ns
-                                                     : read_time);
-    }
-
-    /* The input's fields win over parsed values of the same name. */
-    for (size_t i = 0; i < input->field_count; i++) {
-        lf_event_set(ev, input->fields[i].key, &input->fields[i].value);
-    }
-    if (input->preserve_original_event) {
-        lf_event_set_str(ev, "event.original", line->data, line->len);
-    }
-    if (line->stream != NULL) {
-        lf_event_set_str(ev, "stream", line->stream, strlen(line->stream));
-    }
-    lf_event_set_str(ev, "log.file.path", info->path, info->path_len);
-    lf_event_set_int(ev, "log.offset", (int64_t)line->offset);
-    lf_event_set_str(ev, "host.name", pipeline->hostname,
-                     pipeline->hostname_len);
-    lf_event_set_str(ev, "agent.type", "logferry", LF_STRLEN("logferry"));
-    lf_event_set_str(ev, "agent.version", LF_VERSION, LF_STRLEN(LF_VERSION));
-    lf_event_set_str(ev, "input.type", "filestream",
-                     LF_STRLEN("filestream"));
 }
 
 static int on_line(void *arg, void *source, const struct lf_file_info *info,
