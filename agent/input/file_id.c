@@ -118,3 +118,30 @@ uint64_t lf_file_id_generation(uint64_t base_id, uint32_t generation)
     return fnv1a(fnv1a(FNV_OFFSET_BASIS, &base_id, sizeof(base_id)),
                  &generation, sizeof(generation));
 }
+
+int lf_file_head_hash_path(const char *path, uint64_t dev, uint64_t ino,
+                           uint64_t *hash_out)
+{
+    char head[LF_FILE_HEAD_MAX];
+    struct lf_file_stat st;
+    size_t head_len;
+    int fd;
+    int rc;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        return -errno;
+    }
+    rc = lf_file_fstat(fd, &st);
+    if (rc == 0 && (st.dev != dev || st.ino != ino)) {
+        rc = LF_ENOENT;
+    }
+    if (rc == 0) {
+        rc = lf_file_read_head(fd, head, &head_len);
+    }
+    if (rc == 0) {
+        *hash_out = lf_file_head_hash(head, head_len);
+    }
+    close(fd);
+    return rc;
+}

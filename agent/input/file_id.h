@@ -51,6 +51,15 @@ uint64_t lf_file_id(const struct lf_file_stat *st, const char *head,
 uint64_t lf_file_head_hash(const char *head, size_t head_len);
 
 /*
+ * Hashes the head of the file at `path` if it is still the file `dev`,
+ * `ino`. Returns 0 and stores the hash, LF_ENOENT when the path now names
+ * another file, LF_EAGAIN without a complete first line, or a negative
+ * errno code.
+ */
+int lf_file_head_hash_path(const char *path, uint64_t dev, uint64_t ino,
+                           uint64_t *hash_out);
+
+/*
  * Derives the id of generation `generation` of a file whose generation 0
  * has id `base_id`. A file truncated in place starts a new generation, so
  * its new lines get new document ids even when its first line is the

@@ -141,20 +141,33 @@ static uint64_t resume_compressed(struct lf_pipeline *pipeline,
     return origin->offset;
 }
 
-/* Returns true when the file of `entry` was truncated below its offset. */
+/*
+ * Returns true when the file of `entry` was truncated after the entry was
+ * saved: a later generation is known, or the file is below the entry's
+ * offset, or it starts with another first line. The last case is a file
+ * truncated and written past the old offset again before a restart.
+ */
 static bool entry_truncated(struct lf_pipeline *pipeline,
                             const struct lf_registry_entry *entry)
 {
     struct lf_registry_entry *latest;
     struct lf_file_stat st;
+    uint64_t head_hash;
 
     latest = lf_registry_find_latest(pipeline->registry, entry->base_id);
     if (latest != NULL && latest->generation > entry->generation) {
         return true;
     }
-    return lf_file_stat_path(entry->path, &st) == 0 &&
-           st.dev == entry->dev && st.ino == entry->ino &&
-           st.size < entry->offset;
+    if (lf_file_stat_path(entry->path, &st) != 0 || st.dev != entry->dev ||
+        st.ino != entry->ino) {
+        return false;
+    }
+    if (st.size < entry->offset) {
+        return true;
+    }
+    return lf_file_head_hash_path(entry->path, entry->dev, entry->ino,
+                                  &head_hash) == 0 &&
+           head_hash != entry->head_hash;
 }
 
 /*

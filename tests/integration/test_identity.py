@@ -801,6 +801,53 @@ def test_copytruncate_with_lines_in_flight_then_killed(scratch):
              "messages")
 
 
+def test_copy_found_then_killed_before_registry_save(scratch):
+    """A rotated copy matching the glob that the agent paired with the
+    truncation, killed before the registry recorded the pairing: the
+    restart pairs them again from the saved entry instead of reading the
+    copy from its start under new ids."""
+    standin = scratch.standin()
+    path = scratch.join("logs", "app.log")
+    os.makedirs(scratch.join("logs"))
+    write_lines(path, ["seq=1 a", "seq=2 b", "seq=3 c"], mode="w")
+    config = harness.write_config(
+        scratch, [plain_input([path + "*"])], standin.url,
+        **{"registry.flush": "3s"})
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: len(messages(standin)) >= 3, what="seq=1..3")
+    registry = scratch.join("data", "registry.json")
+    harness.wait_until(lambda: os.path.exists(registry) and
+                       3 * len("seq=1 a\n") in
+                       registry_offsets(scratch).values(), timeout=10,
+                       what="the registry save of seq=1..3")
+    write_lines(path, ["seq=4 d", "seq=5 e"])
+    harness.wait_until(lambda: len(messages(standin)) >= 5, what="seq=4..5")
+    shutil.copyfile(path, path + ".1")
+    os.truncate(path, 0)
+    write_lines(path, ["seq=6 f"])
+    harness.wait_until(lambda: "reading the rotated copy" in agent.output(),
+                       what="the copy to be found")
+    agent.kill()
+    # The truncated file grows past the saved offset before the restart,
+    # so only its new first line tells that it was truncated.
+    write_lines(path, ["seq=7 g", "seq=8 h", "seq=9 i"])
+    check(os.path.getsize(path) > 3 * len("seq=1 a\n"),
+          "the file is past the saved offset")
+    agent = harness.Agent(scratch, config, name="agent2")
+    harness.wait_until(lambda: len(messages(standin)) >= 9, what="seq=1..9")
+    harness.wait_until(lambda: "harvesting file" in agent.output(),
+                       what="the second run to start reading")
+    time.sleep(1)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(sorted(messages(standin)),
+             sorted("seq=%d %s" % (n, c) for n, c in
+                    enumerate("abcdefghi", 1)), "messages")
+    check("reading the rotated copy of a file truncated while the agent "
+          "was stopped" in agent.output(),
+          "the restart did not pair the copy: %s"
+          % harness.tail(agent.output()))
+
+
 def test_released_file_inode_reused_by_new_file(scratch):
     """A file renamed away from the glob and released stays closed when
     its name and inode number are later taken by a new file, which no
@@ -862,6 +909,7 @@ TESTS = [
     test_copytruncate_while_stopped_copy_outside_glob,
     test_truncated_file_killed_before_registry_save,
     test_copytruncate_with_lines_in_flight_then_killed,
+    test_copy_found_then_killed_before_registry_save,
     test_released_file_inode_reused_by_new_file,
 ]
 
