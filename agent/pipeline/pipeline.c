@@ -188,7 +188,11 @@ static struct lf_registry_entry *find_copy_origin(struct lf_pipeline *pipeline,
 
     for (size_t i = 0;
          (entry = lf_registry_entry_at(pipeline->registry, i)) != NULL; i++) {
-        if (entry->head_hash != info->head_hash || entry->offset == 0 ||
+        /*
+         * An entry at offset 0 counts too: its lines may be indexed and
+         * not yet acknowledged, and only its ids make them 409 now.
+         */
+        if (entry->head_hash != info->head_hash ||
             entry->offset > info->size ||
             (entry->dev == info->dev && entry->ino == info->ino) ||
             !entry_truncated(pipeline, entry)) {

@@ -848,6 +848,39 @@ def test_copy_found_then_killed_before_registry_save(scratch):
           % harness.tail(agent.output()))
 
 
+def test_copytruncate_while_stopped_nothing_acknowledged(scratch):
+    """Lines indexed but not yet acknowledged when the agent was killed
+    leave a registry entry at offset 0. The rotated copy made while the
+    agent was stopped still continues that entry's ids, so those lines
+    are answered 409 instead of stored twice."""
+    standin = scratch.standin()
+    standin.set_faults({"requests": [{"on": 1, "delay": 20}]})
+    path = scratch.join("logs", "app.log")
+    os.makedirs(scratch.join("logs"))
+    write_lines(path, ["seq=1 a", "seq=2 b", "seq=3 c"], mode="w")
+    config = harness.write_config(
+        scratch, [plain_input([path + "*"])], standin.url,
+        output={"timeout": "60s"}, **{"registry.flush": "100ms"})
+    agent = harness.Agent(scratch, config)
+    harness.wait_until(lambda: len(messages(standin)) >= 3, what="seq=1..3")
+    registry = scratch.join("data", "registry.json")
+    harness.wait_until(lambda: os.path.exists(registry) and
+                       list(registry_offsets(scratch).values()) == [0],
+                       timeout=10, what="the registry save at offset 0")
+    agent.kill()
+    shutil.copyfile(path, path + ".1")
+    os.truncate(path, 0)
+    write_lines(path, ["seq=4 d"])
+    agent = harness.Agent(scratch, config, name="agent2")
+    harness.wait_until(lambda: len(messages(standin)) >= 4, what="seq=4")
+    harness.wait_until(lambda: "reading the rotated copy" in agent.output(),
+                       what="the copy to be paired")
+    time.sleep(1)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(sorted(messages(standin)),
+             ["seq=1 a", "seq=2 b", "seq=3 c", "seq=4 d"], "messages")
+
+
 def test_released_file_inode_reused_by_new_file(scratch):
     """A file renamed away from the glob and released stays closed when
     its name and inode number are later taken by a new file, which no
@@ -910,6 +943,7 @@ TESTS = [
     test_truncated_file_killed_before_registry_save,
     test_copytruncate_with_lines_in_flight_then_killed,
     test_copy_found_then_killed_before_registry_save,
+    test_copytruncate_while_stopped_nothing_acknowledged,
     test_released_file_inode_reused_by_new_file,
 ]
 
