@@ -16,6 +16,7 @@
 #include "lf/error.h"
 #include "lf/mem.h"
 #include "parsers/field_map.h"
+#include "parsers/grok.h"
 #include "parsers/kind.h"
 #include "parsers/presets.h"
 #include "parsers/regex.h"
@@ -201,6 +202,7 @@ static const struct lf_parser_kind preset_kind = {
 static const struct lf_parser_kind *const kinds[] = {
     &regex_kind,
     &preset_kind,
+    &lf_grok_kind,
 };
 
 static const struct lf_parser_kind *find_kind(const char *name)
