@@ -16,6 +16,7 @@
 #include "lf/error.h"
 #include "lf/mem.h"
 #include "parsers/field_map.h"
+#include "parsers/grok.h"
 #include "parsers/kind.h"
 #include "parsers/presets.h"
 #include "parsers/regex.h"
@@ -201,6 +202,7 @@ static const struct lf_parser_kind preset_kind = {
 static const struct lf_parser_kind *const kinds[] = {
     &regex_kind,
     &preset_kind,
+    &lf_grok_kind,
 };
 
 static const struct lf_parser_kind *find_kind(const char *name)
@@ -365,7 +367,10 @@ void lf_parser_chain_free(struct lf_parser_chain *chain)
     lf_free(chain);
 }
 
-/* Runs a step given `field:` on that field's string value, if it has one. */
+/*
+ * Runs a step given `field:` on that field's string value. Returns as the
+ * step does, or LF_ENOENT when the event has no such string field.
+ */
 static int apply_to_field(struct lf_parser_chain *chain, struct step *step,
                           struct lf_event *ev, int64_t now_ns)
 {
@@ -373,8 +378,14 @@ static int apply_to_field(struct lf_parser_chain *chain, struct step *step,
     const char *text;
     size_t len;
 
+    /* `field: message` names the line unless a step replaced it. */
+    if (value == NULL && strcmp(step->field, "message") == 0 &&
+        ev->message != NULL) {
+        return step->kind->apply(step->state, chain->scratch, ev,
+                                 ev->message, ev->message_len, now_ns);
+    }
     if (value == NULL || value->type != LF_VALUE_STRING) {
-        return LF_ENOMATCH;
+        return LF_ENOENT;
     }
     /* The step may replace the field it reads: keep the text it parses. */
     text = value->u.str.ptr;
@@ -395,8 +406,8 @@ int lf_parser_chain_apply(struct lf_parser_chain *chain, struct lf_event *ev,
 
         if (step->field != NULL) {
             rc = apply_to_field(chain, step, ev, now_ns);
-            failed |= rc != 0 && step->kind->role == LF_PARSER_MATCHER &&
-                      lf_event_get(ev, step->field) != NULL;
+            failed |= rc != 0 && rc != LF_ENOENT &&
+                      step->kind->role == LF_PARSER_MATCHER;
         } else if (step->kind->role == LF_PARSER_MATCHER) {
             if (!matched) {
                 matched =

@@ -2,9 +2,10 @@
 # Installs the Debian 12 packages that building and testing logferry need,
 # when any is missing. Sourced by tests/run and examples/demo.sh.
 
+# python3 turns the grok pattern files into a C table at build time.
 LF_BUILD_PACKAGES=(
     meson ninja-build pkg-config gcc
-    libuv1-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev
+    libuv1-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev python3
     zlib1g-dev libdeflate-dev libyaml-dev libisal-dev
 )
 # Tests drive a real nginx and Python programs. setpriv, unshare and

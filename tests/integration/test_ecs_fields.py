@@ -74,14 +74,18 @@ def load_ecs():
 
 
 def load_documented():
-    """The fields and namespaces of docs/fields.md: field name to type."""
+    """The fields and namespaces of the table "Fields outside ECS" in
+    docs/fields.md: field name to type."""
     documented = {}
     row = re.compile(r"^\| `([^`]+)` \| ([a-z_]+)")
+    section = None
     with open(os.path.join(ROOT, "docs", "fields.md"),
               encoding="utf-8") as fp:
         for line in fp:
+            if line.startswith("## "):
+                section = line[3:].strip()
             match = row.match(line)
-            if match:
+            if match and section == "Fields outside ECS":
                 documented[match.group(1)] = match.group(2)
     return documented
 

@@ -342,11 +342,11 @@ static void test_parser_chain_errors_parser_entries(void)
                 "  - preset: nginx\n"
                 "    regex: {pattern: x}\n",
                 "test.yml:3: parsers[1]: each parser is a map with one key, "
-                "the parser type: one of regex, preset");
+                "the parser type: one of regex, preset, grok");
     check_error("parsers:\n"
                 "  - haproxy: {}\n",
                 "test.yml:2: parsers[0]: unknown parser type 'haproxy': "
-                "expected one of regex, preset");
+                "expected one of regex, preset, grok");
     check_error("parsers:\n"
                 "  - regex: {pattern: '(?<a>x)', fields: {a: labels.a}, "
                 "field: ''}\n",
@@ -433,6 +433,25 @@ static void test_parser_chain_field_step_parses_a_field(void)
     /* No line match: the field step finds no field and adds nothing. */
     LF_CHECK_INT_EQ(apply(&f, "-"), LF_ENOMATCH);
     LF_CHECK_INT_EQ(f.ev.field_count, 0);
+    LF_CHECK_INT_EQ(f.ev.tags, LF_TAG_PARSE_FAILURE);
+    teardown(&f);
+}
+
+/* `field: message` reads the line itself when no step set a message. */
+static void test_parser_chain_field_message_is_the_line(void)
+{
+    struct chain_fixture f;
+    const char *yaml = "parsers:\n"
+                       "  - regex:\n"
+                       "      field: message\n"
+                       "      pattern: '^(?<level>\\w+) '\n"
+                       "      fields: {level: log.level}\n";
+
+    LF_CHECK_INT_EQ(setup(&f, yaml), 0);
+    LF_CHECK_INT_EQ(apply(&f, "ERROR disk full"), 0);
+    check_str(&f.ev, "log.level", "error");
+    LF_CHECK_INT_EQ(f.ev.tags, 0);
+    LF_CHECK_INT_EQ(apply(&f, "-"), LF_ENOMATCH);
     LF_CHECK_INT_EQ(f.ev.tags, LF_TAG_PARSE_FAILURE);
     teardown(&f);
 }
@@ -528,6 +547,7 @@ int main(void)
     LF_RUN(test_parser_chain_keys_borrowed_from_document);
     LF_RUN(test_parser_chain_missing_or_null_parses_nothing);
     LF_RUN(test_parser_chain_field_step_parses_a_field);
+    LF_RUN(test_parser_chain_field_message_is_the_line);
     LF_RUN(test_parser_chain_errors_parser_entries);
     LF_RUN(test_parser_chain_errors_regex);
     LF_RUN(test_parser_chain_errors_field_specs);
