@@ -20,6 +20,8 @@
 #include "parsers/kind.h"
 #include "parsers/presets.h"
 #include "parsers/regex.h"
+#include "parsers/syslog.h"
+#include "parsers/timestamp_step.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -172,8 +174,7 @@ static int preset_apply(void *state, struct lf_regex_scratch *scratch,
                         int64_t now_ns)
 {
     (void)scratch;
-    (void)now_ns;
-    return lf_preset_apply(state, ev, text, len);
+    return lf_preset_apply(state, ev, text, len, now_ns);
 }
 
 static void preset_destroy(void *state)
@@ -203,6 +204,8 @@ static const struct lf_parser_kind *const kinds[] = {
     &regex_kind,
     &preset_kind,
     &lf_grok_kind,
+    &lf_syslog_kind,
+    &lf_timestamp_step_kind,
 };
 
 static const struct lf_parser_kind *find_kind(const char *name)

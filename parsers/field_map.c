@@ -50,6 +50,7 @@ void lf_field_map_cleanup(struct lf_field_map *map)
 {
     lf_timestamp_layout_free(map->layout);
     map->layout = NULL;
+    lf_tz_cleanup(&map->tz);
 }
 
 static int apply_timestamp(struct lf_field_map *map, struct lf_event *ev,

@@ -53,7 +53,18 @@ int lf_field_map_from_conf(const struct lf_conf_node *spec,
                            struct lf_field_map *map, char *errbuf,
                            size_t errlen);
 
-/* Frees the layout; the map is then as after lf_field_map_init(). */
+/*
+ * Reads a `timezone` option at `node` into `out` (see lf_tz_from_text()).
+ * Returns 0, or LF_ECONFIG with a message that names the key, the line,
+ * the value and the accepted forms. Call lf_tz_cleanup() after success.
+ */
+int lf_field_map_tz_from_conf(const struct lf_conf_node *node,
+                              struct lf_tz *out, char *errbuf, size_t errlen);
+
+/*
+ * Frees the layout and the zone; the map is then as after
+ * lf_field_map_init().
+ */
 void lf_field_map_cleanup(struct lf_field_map *map);
 
 /*

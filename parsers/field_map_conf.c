@@ -11,10 +11,41 @@
 #include "parsers/duration.h"
 #include "parsers/timestamp.h"
 
+#include <limits.h>
 #include <stdbool.h>
 
 static const char *const field_keys[] = {"field", "type", "unit", "layout",
                                          "timezone"};
+
+int lf_field_map_tz_from_conf(const struct lf_conf_node *node,
+                              struct lf_tz *out, char *errbuf, size_t errlen)
+{
+    const char *text;
+    char reason[PATH_MAX + 128];
+    int rc;
+
+    rc = lf_conf_scalar(node, &text, errbuf, errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = lf_tz_from_text(text, out, reason, sizeof(reason));
+    if (rc == LF_ENOENT) {
+        return lf_conf_error(node, errbuf, errlen,
+                             "unknown timezone '%s' (%s): expected UTC, "
+                             "Local, an offset such as +02:00 or an IANA "
+                             "zone name such as Europe/Berlin; install "
+                             "tzdata or set TZDIR to its directory",
+                             text, reason);
+    }
+    if (rc != 0) {
+        return lf_conf_error(node, errbuf, errlen,
+                             "invalid timezone '%s': %s; expected UTC, "
+                             "Local, an offset such as +02:00 or an IANA "
+                             "zone name such as Europe/Berlin",
+                             text, reason);
+    }
+    return 0;
+}
 
 /* Reads the options of `type: timestamp`: layout and timezone. */
 static int timestamp_from_conf(const struct lf_conf_node *spec,
@@ -34,12 +65,12 @@ static int timestamp_from_conf(const struct lf_conf_node *spec,
     if (rc != 0) {
         return rc;
     }
-    if (timezone != NULL && lf_tz_parse(timezone, &map->tz) != 0) {
+    if (timezone != NULL) {
         lf_conf_child(spec, "timezone", &node);
-        return lf_conf_error(&node, errbuf, errlen,
-                             "invalid timezone '%s': expected UTC, Local "
-                             "or a fixed offset such as +02:00",
-                             timezone);
+        rc = lf_field_map_tz_from_conf(&node, &map->tz, errbuf, errlen);
+        if (rc != 0) {
+            return rc;
+        }
     }
     if (layout != NULL && lf_timestamp_layout_new(layout, &map->layout, reason,
                                                   sizeof(reason)) != 0) {

@@ -25,6 +25,7 @@
 #include "lf/error.h"
 #include "lf/mem.h"
 #include "parsers/number.h"
+#include "parsers/syslog.h"
 #include "parsers/timestamp.h"
 
 #include <arpa/inet.h>
@@ -56,7 +57,8 @@ struct access_line {
 
 struct lf_preset {
     struct lf_timestamp_layout *time_layout;
-    struct lf_tz tz; /* unused: the layout has %z */
+    struct lf_tz tz;          /* unused: the layout has %z */
+    struct lf_syslog *syslog; /* the syslog and auth presets; else NULL */
 };
 
 static const char *const access_names[] = {"nginx", "apache"};
@@ -603,6 +605,20 @@ static int apply_access(struct lf_preset *preset, struct lf_event *ev,
     return 0;
 }
 
+static int new_syslog_preset(const char *name, struct lf_preset **out)
+{
+    struct lf_syslog *syslog;
+    int rc = lf_syslog_preset_new(name, &syslog);
+
+    if (rc != 0) {
+        return rc;
+    }
+    *out = lf_calloc(1, sizeof(**out));
+    lf_tz_init_utc(&(*out)->tz);
+    (*out)->syslog = syslog;
+    return 0;
+}
+
 int lf_preset_new(const char *name, struct lf_preset **out)
 {
     struct lf_preset *preset;
@@ -614,7 +630,7 @@ int lf_preset_new(const char *name, struct lf_preset **out)
         known = known || strcmp(name, access_names[i]) == 0;
     }
     if (!known) {
-        return LF_ENOENT;
+        return new_syslog_preset(name, out);
     }
     preset = lf_calloc(1, sizeof(*preset));
     lf_tz_init_utc(&preset->tz);
@@ -634,11 +650,15 @@ void lf_preset_free(struct lf_preset *preset)
         return;
     }
     lf_timestamp_layout_free(preset->time_layout);
+    lf_syslog_free(preset->syslog);
     lf_free(preset);
 }
 
 int lf_preset_apply(struct lf_preset *preset, struct lf_event *ev,
-                    const char *text, size_t len)
+                    const char *text, size_t len, int64_t now_ns)
 {
+    if (preset->syslog != NULL) {
+        return lf_syslog_apply(preset->syslog, ev, text, len, now_ns);
+    }
     return apply_access(preset, ev, text, len);
 }

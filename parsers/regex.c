@@ -137,6 +137,7 @@ int lf_regex_add_field(struct lf_regex *re, int number,
     field->group = (uint32_t)number;
     field->map = *map;
     map->layout = NULL;
+    lf_tz_init_utc(&map->tz);
     return 0;
 }
 

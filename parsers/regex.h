@@ -44,8 +44,9 @@ int lf_regex_capture_number(const struct lf_regex *re, const char *name);
 uint32_t lf_regex_capture_count(const struct lf_regex *re);
 
 /*
- * Maps group `number` to `map`. Takes ownership of the map's layout, also
- * on failure. Returns 0, or LF_EINVAL when the pattern has no such group.
+ * Maps group `number` to `map`. Takes ownership of the map's layout and
+ * zone, also on failure. Returns 0, or LF_EINVAL when the pattern has no
+ * such group.
  */
 int lf_regex_add_field(struct lf_regex *re, int number,
                        struct lf_field_map *map);

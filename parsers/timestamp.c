@@ -3,12 +3,14 @@
  * civil time by hand and converted to epoch nanoseconds by arithmetic on
  * the proleptic Gregorian calendar, so no call on the per-line path
  * touches the locale or the time zone database. The one exception is a
- * `Local` zone, which calls mktime() once per new local hour.
+ * `Local` zone, which calls mktime() once per new local hour. IANA zones
+ * are read from their TZif file once, when the configuration is loaded.
  */
 #include "parsers/timestamp.h"
 
 #include "lf/error.h"
 #include "lf/mem.h"
+#include "parsers/tzfile.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -339,6 +341,8 @@ static int32_t zone_offset(struct lf_tz *tz, int64_t local_s)
         return tz->offset_s;
     case LF_TZ_LOCAL:
         return local_offset(tz, local_s);
+    case LF_TZ_ZONE:
+        return lf_tzfile_offset_local(tz->zone, local_s);
     case LF_TZ_UTC:
         break;
     }
@@ -378,11 +382,19 @@ void lf_tz_init_utc(struct lf_tz *tz)
     tz->kind = LF_TZ_UTC;
 }
 
-int lf_tz_parse(const char *text, struct lf_tz *out)
+void lf_tz_cleanup(struct lf_tz *tz)
+{
+    lf_tzfile_free(tz->zone);
+    lf_tz_init_utc(tz);
+}
+
+int lf_tz_from_text(const char *text, struct lf_tz *out, char *errbuf,
+                    size_t errlen)
 {
     const char *end = text + strlen(text);
     const char *p = text;
     int32_t offset;
+    int rc;
 
     lf_tz_init_utc(out);
     if (strcmp(text, "UTC") == 0) {
@@ -392,17 +404,30 @@ int lf_tz_parse(const char *text, struct lf_tz *out)
         out->kind = LF_TZ_LOCAL;
         return 0;
     }
-    /*
-     * NOTE: IANA zone names such as "Europe/Paris" are rejected: only the
-     * host's zone follows DST rules, through "Local".
-     */
-    if ((*p != '+' && *p != '-') || !read_offset(&p, end, &offset) ||
-        p != end) {
-        return LF_EINVAL;
+    if (*p == '+' || *p == '-') {
+        if (!read_offset(&p, end, &offset) || p != end) {
+            snprintf(errbuf, errlen,
+                     "an offset is +hh:mm, +hhmm or +hh, "
+                     "from -23:59 to +23:59");
+            return LF_EINVAL;
+        }
+        out->kind = LF_TZ_FIXED;
+        out->offset_s = offset;
+        return 0;
     }
-    out->kind = LF_TZ_FIXED;
-    out->offset_s = offset;
+    rc = lf_tzfile_load(text, &out->zone, errbuf, errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    out->kind = LF_TZ_ZONE;
     return 0;
+}
+
+int lf_tz_parse(const char *text, struct lf_tz *out)
+{
+    char reason[256];
+
+    return lf_tz_from_text(text, out, reason, sizeof(reason));
 }
 
 static bool read_iso_date(const char **p, const char *end, struct civil *c)

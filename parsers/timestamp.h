@@ -14,19 +14,24 @@ enum lf_tz_kind {
     LF_TZ_UTC,
     LF_TZ_FIXED, /* a constant offset such as +02:00 */
     LF_TZ_LOCAL, /* the host's zone (TZ or /etc/localtime), with DST */
+    LF_TZ_ZONE,  /* an IANA zone such as Europe/Berlin, with DST */
 };
+
+struct lf_tzfile;
 
 /*
  * The zone that a timestamp without its own offset is read in. A local
  * zone caches the offset of the last local hour it converted, so mktime()
  * runs once per hour of log time, not once per line. That cache makes a
- * zone mutable: use one per thread.
+ * zone mutable: use one per thread. An IANA zone owns its table: move it,
+ * never copy it, and release it with lf_tz_cleanup().
  */
 struct lf_tz {
     enum lf_tz_kind kind;
-    int32_t offset_s;    /* LF_TZ_FIXED: seconds east of UTC */
-    bool cached;         /* LF_TZ_LOCAL: the two members below are set */
-    int64_t cached_hour; /* local hours since 1970-01-01T00 local */
+    int32_t offset_s;       /* LF_TZ_FIXED: seconds east of UTC */
+    struct lf_tzfile *zone; /* LF_TZ_ZONE: owned */
+    bool cached;            /* LF_TZ_LOCAL: the two members below are set */
+    int64_t cached_hour;    /* local hours since 1970-01-01T00 local */
     int32_t cached_offset_s;
 };
 
@@ -34,10 +39,22 @@ struct lf_tz {
 void lf_tz_init_utc(struct lf_tz *tz);
 
 /*
- * Parses a zone setting: "UTC", "Local", or a fixed offset "+02:00",
- * "-0530" or "+02". Returns 0, or LF_EINVAL for anything else.
+ * Parses a zone setting: "UTC", "Local", a fixed offset "+02:00", "-0530"
+ * or "+02", or an IANA zone name such as "Europe/Berlin", read from the
+ * TZif file under $TZDIR or /usr/share/zoneinfo. Returns 0 on success.
+ * Returns LF_EINVAL for a malformed offset or zone name, LF_ENOENT when no
+ * zone has that name, LF_EPARSE when its file is not valid TZif, or
+ * another negative code when reading fails. On failure `errbuf` contains
+ * the reason. Call lf_tz_cleanup() after success.
  */
+int lf_tz_from_text(const char *text, struct lf_tz *out, char *errbuf,
+                    size_t errlen);
+
+/* Calls lf_tz_from_text() without the reason. */
 int lf_tz_parse(const char *text, struct lf_tz *out);
+
+/* Frees an IANA zone's table and sets `tz` to UTC. Accepts any kind. */
+void lf_tz_cleanup(struct lf_tz *tz);
 
 /*
  * Parses an ISO 8601 / RFC 3339 date and time: "2024-03-05T07:08:09Z",

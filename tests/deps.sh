@@ -10,8 +10,10 @@ LF_BUILD_PACKAGES=(
 )
 # Tests drive a real nginx and Python programs. setpriv, unshare and
 # nsenter (util-linux) run the agent as another user or in a user
-# namespace, and strace counts the wake-ups of an idle agent.
-LF_TEST_PACKAGES=(nginx-light python3 util-linux strace)
+# namespace, and strace counts the wake-ups of an idle agent. tzdata
+# holds the zone files that `timezone: Europe/Berlin` reads, and
+# faketime sets the agent's clock for the year inference tests.
+LF_TEST_PACKAGES=(nginx-light python3 util-linux strace tzdata faketime)
 
 lf_install_missing() {
     local missing=()

@@ -44,6 +44,13 @@ CASES = [
      fixture_lines("filebeat-access", "apache", "test.log")
      + fixture_lines("filebeat-access", "apache", "darwin-2.4.23.log")
      + fixture_lines("filebeat-access", "apache", "test-vhost.log")),
+    ("syslog", [{"preset": "syslog"}],
+     fixture_lines("filebeat-system", "syslog", "darwin-syslog.log")
+     + fixture_lines("filebeat-system", "syslog", "suse-syslog.log")),
+    ("auth", [{"preset": "auth"}],
+     fixture_lines("filebeat-system", "auth", "test.log")
+     + fixture_lines("filebeat-system", "auth", "auth-ubuntu1204.log")
+     + fixture_lines("filebeat-system", "auth", "timestamp.log")),
     ("regex_app", [{"regex": {"pattern": harness.APP_PATTERN,
                               "fields": harness.APP_FIELDS}}],
      harness.app_lines(60, seed=5)[0]),

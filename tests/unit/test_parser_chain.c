@@ -342,11 +342,11 @@ static void test_parser_chain_errors_parser_entries(void)
                 "  - preset: nginx\n"
                 "    regex: {pattern: x}\n",
                 "test.yml:3: parsers[1]: each parser is a map with one key, "
-                "the parser type: one of regex, preset, grok");
+                "the parser type: one of regex, preset, grok, syslog, timestamp");
     check_error("parsers:\n"
                 "  - haproxy: {}\n",
                 "test.yml:2: parsers[0]: unknown parser type 'haproxy': "
-                "expected one of regex, preset, grok");
+                "expected one of regex, preset, grok, syslog, timestamp");
     check_error("parsers:\n"
                 "  - regex: {pattern: '(?<a>x)', fields: {a: labels.a}, "
                 "field: ''}\n",
@@ -356,7 +356,7 @@ static void test_parser_chain_errors_parser_entries(void)
                 "  - preset: nginx\n"
                 "  - preset: haproxy\n",
                 "test.yml:3: parsers[1].preset: unknown preset 'haproxy': "
-                "expected one of nginx, apache");
+                "expected one of nginx, apache, syslog, auth");
 }
 
 static void test_parser_chain_errors_regex(void)
@@ -516,10 +516,13 @@ static void test_parser_chain_errors_field_specs(void)
                 "      pattern: '(?<a>x)'\n"
                 "      fields:\n"
                 "        a: {field: '@timestamp', type: timestamp, timezone: "
-                "Europe/Paris}\n",
-                "test.yml:5: parsers[0].regex.fields.a.timezone: invalid "
-                "timezone 'Europe/Paris': expected UTC, Local or a fixed "
-                "offset such as +02:00");
+                "Mars/Olympus}\n",
+                "test.yml:5: parsers[0].regex.fields.a.timezone: unknown "
+                "timezone 'Mars/Olympus' (cannot read "
+                "/usr/share/zoneinfo/Mars/Olympus: no such file or "
+                "directory): expected UTC, Local, an offset such as +02:00 "
+                "or an IANA zone name such as Europe/Berlin; install tzdata "
+                "or set TZDIR to its directory");
     check_error("parsers:\n"
                 "  - regex:\n"
                 "      pattern: '(?<a>x)'\n"
