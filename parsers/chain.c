@@ -171,8 +171,7 @@ static int preset_apply(void *state, struct lf_regex_scratch *scratch,
                         int64_t now_ns)
 {
     (void)scratch;
-    (void)now_ns;
-    return lf_preset_apply(state, ev, text, len);
+    return lf_preset_apply(state, ev, text, len, now_ns);
 }
 
 static void preset_destroy(void *state)

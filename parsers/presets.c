@@ -1,6 +1,8 @@
 /*
- * Built-in format parsers. The access log preset is written by hand
- * rather than as a regex, because the format has a fixed order of
+ * Built-in format parsers: the table of presets at the end of this file,
+ * and the access log reader of the nginx and apache presets, whose error
+ * log readers are in web_error.c. The access log reader is written by
+ * hand rather than as a regex, because the format has a fixed order of
  * delimiters and one forward scan finds every field. The few choices a
  * regex would leave to backtracking (where a vhost prefix ends, which
  * address of a forwarded list is the client) are made explicitly below.
@@ -25,7 +27,9 @@
 #include "lf/error.h"
 #include "lf/mem.h"
 #include "parsers/number.h"
+#include "parsers/preset_type.h"
 #include "parsers/timestamp.h"
+#include "parsers/web_error.h"
 
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -54,12 +58,15 @@ struct access_line {
     struct span agent;
 };
 
-struct lf_preset {
+struct access_state {
     struct lf_timestamp_layout *time_layout;
     struct lf_tz tz; /* unused: the layout has %z */
 };
 
-static const char *const access_names[] = {"nginx", "apache"};
+struct lf_preset {
+    const struct lf_preset_type *type;
+    void *state; /* owned by the type; NULL when it keeps none */
+};
 
 static bool span_is_dash(struct span s)
 {
@@ -576,7 +583,7 @@ static void set_optional(struct lf_event *ev, const char *key, struct span s)
     }
 }
 
-static int apply_access(struct lf_preset *preset, struct lf_event *ev,
+static int apply_access(struct access_state *access, struct lf_event *ev,
                         const char *text, size_t len)
 {
     struct access_line line;
@@ -587,8 +594,8 @@ static int apply_access(struct lf_preset *preset, struct lf_event *ev,
     }
     set_addresses(ev, line.addresses);
     set_optional(ev, "user.name", line.user);
-    if (lf_timestamp_parse_layout(preset->time_layout, line.time.ptr,
-                                  line.time.len, &preset->tz, 0, &ns) == 0) {
+    if (lf_timestamp_parse_layout(access->time_layout, line.time.ptr,
+                                  line.time.len, &access->tz, 0, &ns) == 0) {
         lf_event_set_timestamp(ev, "@timestamp", ns);
     } else {
         ev->tags |= LF_TAG_TIMESTAMP_FAILURE;
@@ -603,23 +610,114 @@ static int apply_access(struct lf_preset *preset, struct lf_event *ev,
     return 0;
 }
 
-int lf_preset_new(const char *name, struct lf_preset **out)
+void lf_preset_set_request(struct lf_event *ev, const char *ptr, size_t len)
 {
-    struct lf_preset *preset;
+    set_request(ev, (struct span){ptr, len});
+}
+
+void lf_preset_set_client(struct lf_event *ev, const char *ptr, size_t len)
+{
+    struct span client = {ptr, len};
+
+    set_str(ev, "source.address", client);
+    if (classify_ip(client) != IP_NONE) {
+        set_str(ev, "source.ip", client);
+    }
+}
+
+static void access_destroy(void *state)
+{
+    struct access_state *access = state;
+
+    if (access == NULL) {
+        return;
+    }
+    lf_timestamp_layout_free(access->time_layout);
+    lf_free(access);
+}
+
+static int access_create(void **state_out)
+{
+    struct access_state *access = lf_calloc(1, sizeof(*access));
     char errbuf[128];
-    bool known = false;
     int rc;
 
-    for (size_t i = 0; i < LF_ARRAY_SIZE(access_names); i++) {
-        known = known || strcmp(name, access_names[i]) == 0;
+    lf_tz_init_utc(&access->tz);
+    rc = lf_timestamp_layout_new(ACCESS_TIME_LAYOUT, &access->time_layout,
+                                 errbuf, sizeof(errbuf));
+    if (rc != 0) {
+        access_destroy(access);
+        return rc;
     }
-    if (!known) {
+    *state_out = access;
+    return 0;
+}
+
+static int nginx_apply(void *state, struct lf_event *ev, const char *text,
+                       size_t len, int64_t now_ns)
+{
+    (void)now_ns;
+    if (apply_access(state, ev, text, len) == 0) {
+        return 0;
+    }
+    return lf_nginx_error_apply(ev, text, len);
+}
+
+static int apache_apply(void *state, struct lf_event *ev, const char *text,
+                        size_t len, int64_t now_ns)
+{
+    (void)now_ns;
+    if (apply_access(state, ev, text, len) == 0) {
+        return 0;
+    }
+    return lf_apache_error_apply(ev, text, len);
+}
+
+const struct lf_preset_type lf_preset_nginx = {
+    .name = "nginx",
+    .create = access_create,
+    .apply = nginx_apply,
+    .destroy = access_destroy,
+};
+
+const struct lf_preset_type lf_preset_apache = {
+    .name = "apache",
+    .create = access_create,
+    .apply = apache_apply,
+    .destroy = access_destroy,
+};
+
+/* Every preset; LF_PRESET_NAMES lists the same names in the same order. */
+static const struct lf_preset_type *const preset_types[] = {
+    &lf_preset_nginx,
+    &lf_preset_apache,
+    &lf_preset_app,
+    &lf_preset_python,
+    &lf_preset_java,
+    &lf_preset_go,
+    &lf_preset_rails,
+};
+
+int lf_preset_new(const char *name, struct lf_preset **out)
+{
+    const struct lf_preset_type *type = NULL;
+    struct lf_preset *preset;
+    int rc = 0;
+
+    for (size_t i = 0; i < LF_ARRAY_SIZE(preset_types); i++) {
+        if (strcmp(name, preset_types[i]->name) == 0) {
+            type = preset_types[i];
+            break;
+        }
+    }
+    if (type == NULL) {
         return LF_ENOENT;
     }
     preset = lf_calloc(1, sizeof(*preset));
-    lf_tz_init_utc(&preset->tz);
-    rc = lf_timestamp_layout_new(ACCESS_TIME_LAYOUT, &preset->time_layout,
-                                 errbuf, sizeof(errbuf));
+    preset->type = type;
+    if (type->create != NULL) {
+        rc = type->create(&preset->state);
+    }
     if (rc != 0) {
         lf_preset_free(preset);
         return rc;
@@ -633,12 +731,17 @@ void lf_preset_free(struct lf_preset *preset)
     if (preset == NULL) {
         return;
     }
-    lf_timestamp_layout_free(preset->time_layout);
+    if (preset->type->destroy != NULL) {
+        preset->type->destroy(preset->state);
+    }
     lf_free(preset);
 }
 
 int lf_preset_apply(struct lf_preset *preset, struct lf_event *ev,
-                    const char *text, size_t len)
+                    const char *text, size_t len, int64_t now_ns)
 {
-    return apply_access(preset, ev, text, len);
+    if (text == NULL) {
+        return LF_ENOMATCH;
+    }
+    return preset->type->apply(preset->state, ev, text, len, now_ns);
 }

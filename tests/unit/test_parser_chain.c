@@ -356,7 +356,7 @@ static void test_parser_chain_errors_parser_entries(void)
                 "  - preset: nginx\n"
                 "  - preset: haproxy\n",
                 "test.yml:3: parsers[1].preset: unknown preset 'haproxy': "
-                "expected one of nginx, apache");
+                "expected one of nginx, apache, app, python, java, go, rails");
 }
 
 static void test_parser_chain_errors_regex(void)

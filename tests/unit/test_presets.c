@@ -64,7 +64,7 @@ static int apply(struct lf_preset *preset, struct lf_event *ev,
     lf_event_reset(ev);
     ev->message = line;
     ev->message_len = len;
-    return lf_preset_apply(preset, ev, ev->message, ev->message_len);
+    return lf_preset_apply(preset, ev, ev->message, ev->message_len, 0);
 }
 
 static int apply_str(struct lf_preset *preset, struct lf_event *ev,
@@ -669,7 +669,7 @@ static void test_presets_rejects_other_formats(void)
         }
     }
     lf_event_reset(&ev);
-    LF_CHECK_INT_EQ(lf_preset_apply(preset, &ev, ev.message, ev.message_len),
+    LF_CHECK_INT_EQ(lf_preset_apply(preset, &ev, ev.message, ev.message_len, 0),
                     LF_ENOMATCH);
     lf_event_cleanup(&ev);
     lf_preset_free(preset);
