@@ -1,6 +1,8 @@
 /*
- * Built-in format parsers. The access log preset is written by hand
- * rather than as a regex, because the format has a fixed order of
+ * Built-in format parsers: the table of presets at the end of this file,
+ * and the access log reader of the nginx and apache presets, whose error
+ * log readers are in web_error.c. The access log reader is written by
+ * hand rather than as a regex, because the format has a fixed order of
  * delimiters and one forward scan finds every field. The few choices a
  * regex would leave to backtracking (where a vhost prefix ends, which
  * address of a forwarded list is the client) are made explicitly below.
@@ -25,8 +27,10 @@
 #include "lf/error.h"
 #include "lf/mem.h"
 #include "parsers/number.h"
+#include "parsers/preset_type.h"
 #include "parsers/syslog.h"
 #include "parsers/timestamp.h"
+#include "parsers/web_error.h"
 
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -55,13 +59,15 @@ struct access_line {
     struct span agent;
 };
 
-struct lf_preset {
+struct access_state {
     struct lf_timestamp_layout *time_layout;
-    struct lf_tz tz;          /* unused: the layout has %z */
-    struct lf_syslog *syslog; /* the syslog and auth presets; else NULL */
+    struct lf_tz tz; /* unused: the layout has %z */
 };
 
-static const char *const access_names[] = {"nginx", "apache"};
+struct lf_preset {
+    const struct lf_preset_type *type;
+    void *state; /* owned by the type; NULL when it keeps none */
+};
 
 static bool span_is_dash(struct span s)
 {
@@ -578,7 +584,7 @@ static void set_optional(struct lf_event *ev, const char *key, struct span s)
     }
 }
 
-static int apply_access(struct lf_preset *preset, struct lf_event *ev,
+static int apply_access(struct access_state *access, struct lf_event *ev,
                         const char *text, size_t len)
 {
     struct access_line line;
@@ -589,8 +595,8 @@ static int apply_access(struct lf_preset *preset, struct lf_event *ev,
     }
     set_addresses(ev, line.addresses);
     set_optional(ev, "user.name", line.user);
-    if (lf_timestamp_parse_layout(preset->time_layout, line.time.ptr,
-                                  line.time.len, &preset->tz, 0, &ns) == 0) {
+    if (lf_timestamp_parse_layout(access->time_layout, line.time.ptr,
+                                  line.time.len, &access->tz, 0, &ns) == 0) {
         lf_event_set_timestamp(ev, "@timestamp", ns);
     } else {
         ev->tags |= LF_TAG_TIMESTAMP_FAILURE;
@@ -605,37 +611,164 @@ static int apply_access(struct lf_preset *preset, struct lf_event *ev,
     return 0;
 }
 
-static int new_syslog_preset(const char *name, struct lf_preset **out)
+void lf_preset_set_request(struct lf_event *ev, const char *ptr, size_t len)
 {
-    struct lf_syslog *syslog;
-    int rc = lf_syslog_preset_new(name, &syslog);
+    set_request(ev, (struct span){ptr, len});
+}
 
+void lf_preset_set_client(struct lf_event *ev, const char *ptr, size_t len)
+{
+    struct span client = {ptr, len};
+
+    set_str(ev, "source.address", client);
+    if (classify_ip(client) != IP_NONE) {
+        set_str(ev, "source.ip", client);
+    }
+}
+
+static void access_destroy(void *state)
+{
+    struct access_state *access = state;
+
+    if (access == NULL) {
+        return;
+    }
+    lf_timestamp_layout_free(access->time_layout);
+    lf_free(access);
+}
+
+static int access_create(void **state_out)
+{
+    struct access_state *access = lf_calloc(1, sizeof(*access));
+    char errbuf[128];
+    int rc;
+
+    lf_tz_init_utc(&access->tz);
+    rc = lf_timestamp_layout_new(ACCESS_TIME_LAYOUT, &access->time_layout,
+                                 errbuf, sizeof(errbuf));
     if (rc != 0) {
+        access_destroy(access);
         return rc;
     }
-    *out = lf_calloc(1, sizeof(**out));
-    lf_tz_init_utc(&(*out)->tz);
-    (*out)->syslog = syslog;
+    *state_out = access;
     return 0;
 }
 
+static int nginx_apply(void *state, struct lf_event *ev, const char *text,
+                       size_t len, int64_t now_ns)
+{
+    (void)now_ns;
+    if (apply_access(state, ev, text, len) == 0) {
+        return 0;
+    }
+    return lf_nginx_error_apply(ev, text, len);
+}
+
+static int apache_apply(void *state, struct lf_event *ev, const char *text,
+                        size_t len, int64_t now_ns)
+{
+    (void)now_ns;
+    if (apply_access(state, ev, text, len) == 0) {
+        return 0;
+    }
+    return lf_apache_error_apply(ev, text, len);
+}
+
+const struct lf_preset_type lf_preset_nginx = {
+    .name = "nginx",
+    .create = access_create,
+    .apply = nginx_apply,
+    .destroy = access_destroy,
+};
+
+const struct lf_preset_type lf_preset_apache = {
+    .name = "apache",
+    .create = access_create,
+    .apply = apache_apply,
+    .destroy = access_destroy,
+};
+
+static int syslog_preset_create(const char *name, void **state_out)
+{
+    struct lf_syslog *parser;
+    int rc = lf_syslog_preset_new(name, &parser);
+
+    if (rc == 0) {
+        *state_out = parser;
+    }
+    return rc;
+}
+
+static int syslog_create(void **state_out)
+{
+    return syslog_preset_create("syslog", state_out);
+}
+
+static int auth_create(void **state_out)
+{
+    return syslog_preset_create("auth", state_out);
+}
+
+static int syslog_apply(void *state, struct lf_event *ev, const char *text,
+                        size_t len, int64_t now_ns)
+{
+    return lf_syslog_apply(state, ev, text, len, now_ns);
+}
+
+static void syslog_destroy(void *state)
+{
+    lf_syslog_free(state);
+}
+
+/* Syslog lines in both formats, in UTC (syslog.c). */
+static const struct lf_preset_type syslog_preset = {
+    .name = "syslog",
+    .create = syslog_create,
+    .apply = syslog_apply,
+    .destroy = syslog_destroy,
+};
+
+/* Syslog lines, and the messages of sshd, sudo and others (auth.c). */
+static const struct lf_preset_type auth_preset = {
+    .name = "auth",
+    .create = auth_create,
+    .apply = syslog_apply,
+    .destroy = syslog_destroy,
+};
+
+/* Every preset; LF_PRESET_NAMES lists the same names in the same order. */
+static const struct lf_preset_type *const preset_types[] = {
+    &lf_preset_nginx,
+    &lf_preset_apache,
+    &lf_preset_app,
+    &lf_preset_python,
+    &lf_preset_java,
+    &lf_preset_go,
+    &lf_preset_rails,
+    &syslog_preset,
+    &auth_preset,
+};
+
 int lf_preset_new(const char *name, struct lf_preset **out)
 {
+    const struct lf_preset_type *type = NULL;
     struct lf_preset *preset;
-    char errbuf[128];
-    bool known = false;
-    int rc;
+    int rc = 0;
 
-    for (size_t i = 0; i < LF_ARRAY_SIZE(access_names); i++) {
-        known = known || strcmp(name, access_names[i]) == 0;
+    for (size_t i = 0; i < LF_ARRAY_SIZE(preset_types); i++) {
+        if (strcmp(name, preset_types[i]->name) == 0) {
+            type = preset_types[i];
+            break;
+        }
     }
-    if (!known) {
-        return new_syslog_preset(name, out);
+    if (type == NULL) {
+        return LF_ENOENT;
     }
     preset = lf_calloc(1, sizeof(*preset));
-    lf_tz_init_utc(&preset->tz);
-    rc = lf_timestamp_layout_new(ACCESS_TIME_LAYOUT, &preset->time_layout,
-                                 errbuf, sizeof(errbuf));
+    preset->type = type;
+    if (type->create != NULL) {
+        rc = type->create(&preset->state);
+    }
     if (rc != 0) {
         lf_preset_free(preset);
         return rc;
@@ -649,16 +782,17 @@ void lf_preset_free(struct lf_preset *preset)
     if (preset == NULL) {
         return;
     }
-    lf_timestamp_layout_free(preset->time_layout);
-    lf_syslog_free(preset->syslog);
+    if (preset->type->destroy != NULL) {
+        preset->type->destroy(preset->state);
+    }
     lf_free(preset);
 }
 
 int lf_preset_apply(struct lf_preset *preset, struct lf_event *ev,
                     const char *text, size_t len, int64_t now_ns)
 {
-    if (preset->syslog != NULL) {
-        return lf_syslog_apply(preset->syslog, ev, text, len, now_ns);
+    if (text == NULL) {
+        return LF_ENOMATCH;
     }
-    return apply_access(preset, ev, text, len);
+    return preset->type->apply(preset->state, ev, text, len, now_ns);
 }

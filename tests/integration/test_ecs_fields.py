@@ -51,6 +51,13 @@ CASES = [
      fixture_lines("filebeat-system", "auth", "test.log")
      + fixture_lines("filebeat-system", "auth", "auth-ubuntu1204.log")
      + fixture_lines("filebeat-system", "auth", "timestamp.log")),
+    ("nginx_error", [{"preset": "nginx"}],
+     fixture_lines("filebeat-modules", "nginx", "error.log")),
+    ("apache_error", [{"preset": "apache"}],
+     fixture_lines("filebeat-modules", "apache", "error-darwin-2.4.23.log")
+     + fixture_lines("filebeat-modules", "apache",
+                     "error-ubuntu-2.2.22.log")),
+    ("app", [{"preset": "app"}], harness.app_lines(60, seed=6)[0]),
     ("regex_app", [{"regex": {"pattern": harness.APP_PATTERN,
                               "fields": harness.APP_FIELDS}}],
      harness.app_lines(60, seed=5)[0]),

@@ -356,7 +356,8 @@ static void test_parser_chain_errors_parser_entries(void)
                 "  - preset: nginx\n"
                 "  - preset: haproxy\n",
                 "test.yml:3: parsers[1].preset: unknown preset 'haproxy': "
-                "expected one of nginx, apache, syslog, auth");
+                "expected one of nginx, apache, app, python, java, go, rails, "
+                "syslog, auth");
 }
 
 static void test_parser_chain_errors_regex(void)

@@ -669,9 +669,8 @@ static void test_presets_rejects_other_formats(void)
         }
     }
     lf_event_reset(&ev);
-    LF_CHECK_INT_EQ(
-        lf_preset_apply(preset, &ev, ev.message, ev.message_len, 0),
-        LF_ENOMATCH);
+    LF_CHECK_INT_EQ(lf_preset_apply(preset, &ev, ev.message, ev.message_len, 0),
+                    LF_ENOMATCH);
     lf_event_cleanup(&ev);
     lf_preset_free(preset);
 }
