@@ -16,7 +16,9 @@
 #include "lf/error.h"
 #include "lf/mem.h"
 #include "parsers/field_map.h"
+#include "parsers/json_parser.h"
 #include "parsers/kind.h"
+#include "parsers/logfmt.h"
 #include "parsers/presets.h"
 #include "parsers/regex.h"
 
@@ -201,6 +203,8 @@ static const struct lf_parser_kind preset_kind = {
 static const struct lf_parser_kind *const kinds[] = {
     &regex_kind,
     &preset_kind,
+    &lf_json_parser_kind,
+    &lf_logfmt_parser_kind,
 };
 
 static const struct lf_parser_kind *find_kind(const char *name)
