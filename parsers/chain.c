@@ -17,7 +17,9 @@
 #include "lf/mem.h"
 #include "parsers/field_map.h"
 #include "parsers/grok.h"
+#include "parsers/json_parser.h"
 #include "parsers/kind.h"
+#include "parsers/logfmt.h"
 #include "parsers/presets.h"
 #include "parsers/regex.h"
 #include "parsers/syslog.h"
@@ -204,6 +206,8 @@ static const struct lf_parser_kind *const kinds[] = {
     &regex_kind,
     &preset_kind,
     &lf_grok_kind,
+    &lf_json_parser_kind,
+    &lf_logfmt_parser_kind,
     &lf_syslog_kind,
     &lf_timestamp_step_kind,
 };

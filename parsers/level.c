@@ -37,6 +37,7 @@ static const struct level_alias level_aliases[] = {
     ALIAS("PANIC", "fatal"),    ALIAS("EMERG", "fatal"),
     ALIAS("ALERT", "fatal"),    ALIAS("FINE", "debug"),
     ALIAS("FINER", "trace"),    ALIAS("FINEST", "trace"),
+    ALIAS("INFORMATION", "info"), /* Serilog and .NET logging */
 };
 
 static char ascii_upper(char c)

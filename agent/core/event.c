@@ -182,6 +182,16 @@ void lf_event_set_timestamp(struct lf_event *ev, const char *key,
     set_value(ev, key, &v);
 }
 
+void lf_event_set_json(struct lf_event *ev, const char *key, const char *ptr,
+                       size_t len)
+{
+    struct lf_value v = {.type = LF_VALUE_JSON};
+
+    v.u.str.ptr = ptr;
+    v.u.str.len = len;
+    set_value(ev, key, &v);
+}
+
 const struct lf_value *lf_event_get(const struct lf_event *ev,
                                     const char *key)
 {

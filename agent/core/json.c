@@ -521,6 +521,9 @@ static inline void append_value(struct lf_buf *buf,
     case LF_VALUE_TIMESTAMP:
         append_timestamp(buf, value->u.ts_ns);
         break;
+    case LF_VALUE_JSON:
+        put_bytes(buf, value->u.str.ptr, value->u.str.len);
+        break;
     }
 }
 
@@ -576,12 +579,23 @@ static void append_member_value(struct lf_buf *buf, const struct lf_event *ev,
                                 const struct member_source *source)
 {
     bool has_value = source->value != MEMBER_NO_VALUE;
+    const struct lf_value *value = NULL;
 
-    if (source->bits != MEMBER_NO_BITS) {
+    if (source->value == MEMBER_FIELD) {
+        value = &ev->fields[source->field].value;
+    }
+    if (source->bits != MEMBER_NO_BITS && value != NULL &&
+        value->type == LF_VALUE_JSON && value->u.str.len >= 2 &&
+        value->u.str.ptr[0] == '[') {
+        /* A JSON array field and bits: one array with the names appended. */
+        put_bytes(buf, value->u.str.ptr, value->u.str.len - 1);
+        has_value = value->u.str.len > 2;
+        value = NULL;
+    } else if (source->bits != MEMBER_NO_BITS) {
         put_char(buf, '[');
     }
-    if (source->value == MEMBER_FIELD) {
-        append_value(buf, &ev->fields[source->field].value);
+    if (value != NULL) {
+        append_value(buf, value);
     } else if (source->value == MEMBER_MESSAGE) {
         append_string(buf, ev->message, ev->message_len);
     }

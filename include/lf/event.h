@@ -16,6 +16,12 @@ enum lf_value_type {
     LF_VALUE_FLOAT,
     LF_VALUE_BOOL,
     LF_VALUE_TIMESTAMP,
+    /*
+     * A JSON text kept whole, such as an array, in `u.str`. Encoders write
+     * its bytes as they are, so the code that sets it must give valid,
+     * compact JSON in UTF-8 (see lf_event_set_json()).
+     */
+    LF_VALUE_JSON,
 };
 
 struct lf_value {
@@ -24,7 +30,7 @@ struct lf_value {
         struct {
             const char *ptr; /* borrowed, see lf_event_set_str() */
             size_t len;
-        } str;
+        } str; /* LF_VALUE_STRING and LF_VALUE_JSON */
         int64_t i;
         double f;
         bool b;
@@ -95,6 +101,14 @@ void lf_event_set_float(struct lf_event *ev, const char *key, double f);
 void lf_event_set_bool(struct lf_event *ev, const char *key, bool b);
 void lf_event_set_timestamp(struct lf_event *ev, const char *key,
                             int64_t ts_ns);
+
+/*
+ * Sets `key` to the JSON text `ptr` (`len` bytes), borrowed like a string.
+ * The text must be one complete JSON value in valid UTF-8: encoders copy
+ * it into documents without checking or escaping it.
+ */
+void lf_event_set_json(struct lf_event *ev, const char *key, const char *ptr,
+                       size_t len);
 
 /* Returns the field's value, or NULL when the event has no such key. */
 const struct lf_value *lf_event_get(const struct lf_event *ev,

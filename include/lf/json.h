@@ -21,7 +21,9 @@ void lf_json_append_timestamp(struct lf_buf *buf, int64_t ts_ns);
 /*
  * Appends `ev` as one JSON object without a trailing newline. Fields are
  * nested by their dotted keys, `message` is the line, `tags` and
- * `log.flags` are arrays built from the event's bits.
+ * `log.flags` are arrays built from the event's bits. A JSON value
+ * (LF_VALUE_JSON) is copied as it is, and a JSON array in a `tags` field
+ * is extended with the tag names rather than nested in a new array.
  */
 void lf_json_append_event(struct lf_buf *buf, const struct lf_event *ev);
 

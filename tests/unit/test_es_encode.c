@@ -45,6 +45,40 @@ static void test_es_encode_item_exact(void)
     lf_es_encoder_cleanup(&enc);
 }
 
+/*
+ * A JSON value is written as it is, in the document written from scratch
+ * and in the next one, written from the cached shape.
+ */
+static void test_es_encode_json_value_verbatim(void)
+{
+    static const char tags[] = "[\"billing\",{\"k\":[1,2.5]}]";
+    static const char doc[] =
+        "{\"create\":{\"_index\":\"logs-app-prod\",\"_id\":\"id-1\"}}\n"
+        "{\"message\":\"m\",\"tags\":[\"billing\",{\"k\":[1,2.5]},"
+        "\"_timestamp_failure\"],\"x\":{\"list\":[]}}\n";
+    struct lf_es_encoder enc;
+    struct lf_event ev;
+    struct lf_buf body;
+
+    lf_es_encoder_init(&enc, "logs-app-prod");
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+    for (int round = 0; round < 2; round++) {
+        lf_event_reset(&ev);
+        set_message(&ev, "m");
+        lf_event_set_json(&ev, "tags", tags, LF_STRLEN(tags));
+        lf_event_set_json(&ev, "x.list", "[]", LF_STRLEN("[]"));
+        ev.tags = LF_TAG_TIMESTAMP_FAILURE;
+        lf_buf_reset(&body);
+        LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, "id-1", &ev), 0);
+        LF_CHECK_MEM_EQ(body.data, body.len, doc);
+    }
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+}
+
 static void test_es_encode_items_appended(void)
 {
     struct lf_es_encoder enc;
@@ -289,6 +323,7 @@ static void test_es_encode_reuses_document_shape(void)
 int main(void)
 {
     LF_RUN(test_es_encode_item_exact);
+    LF_RUN(test_es_encode_json_value_verbatim);
     LF_RUN(test_es_encode_items_appended);
     LF_RUN(test_es_encode_without_id);
     LF_RUN(test_es_encode_escapes_index_and_id);

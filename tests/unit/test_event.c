@@ -9,6 +9,25 @@
 
 #include "lf_test.h"
 
+static void test_event_set_json_borrowed(void)
+{
+    static const char array[] = "[1,2]";
+    struct lf_event ev;
+    const struct lf_value *v;
+
+    lf_event_init(&ev);
+    lf_event_set_str(&ev, "tags", "x", 1);
+    lf_event_set_json(&ev, "tags", array, LF_STRLEN(array));
+    LF_CHECK_INT_EQ(ev.field_count, 1);
+    v = lf_event_get(&ev, "tags");
+    LF_CHECK(v != NULL && v->type == LF_VALUE_JSON);
+    if (v != NULL) {
+        LF_CHECK(v->u.str.ptr == array);
+        LF_CHECK_INT_EQ(v->u.str.len, LF_STRLEN(array));
+    }
+    lf_event_cleanup(&ev);
+}
+
 static void test_event_set_replace_remove(void)
 {
     struct lf_event ev;
@@ -220,5 +239,6 @@ int main(void)
     LF_RUN(test_event_keys_alike_at_the_ends);
     LF_RUN(test_event_key_lengths_follow_fields);
     LF_RUN(test_event_grows_past_first_allocation);
+    LF_RUN(test_event_set_json_borrowed);
     return lf_test_end();
 }

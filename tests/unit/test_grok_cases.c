@@ -78,6 +78,8 @@ static json_t *value_json(const struct lf_value *v)
         return json_boolean(v->u.b);
     case LF_VALUE_TIMESTAMP:
         return json_integer(v->u.ts_ns);
+    case LF_VALUE_JSON:
+        return json_loadb(v->u.str.ptr, v->u.str.len, 0, NULL);
     }
     return json_null();
 }

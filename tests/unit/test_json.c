@@ -622,6 +622,35 @@ static void test_json_event_value_types(void)
     lf_event_cleanup(&ev);
 }
 
+static void test_json_event_json_value_verbatim(void)
+{
+    static const char array[] = "[1,\"a\\\"b\",{\"k\":null}]";
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    lf_event_set_json(&ev, "tags", array, LF_STRLEN(array));
+    lf_event_set_json(&ev, "a.deep", "{\"x\":[]}", LF_STRLEN("{\"x\":[]}"));
+    lf_event_set_str(&ev, "a.s", "[1]", LF_STRLEN("[1]"));
+    check_event(&ev, "{\"a\":{\"deep\":{\"x\":[]},\"s\":\"[1]\"},"
+                     "\"tags\":[1,\"a\\\"b\",{\"k\":null}]}");
+    lf_event_cleanup(&ev);
+}
+
+static void test_json_event_json_tags_merged(void)
+{
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    lf_event_set_json(&ev, "tags", "[\"a\",1]", LF_STRLEN("[\"a\",1]"));
+    ev.tags = LF_TAG_PARSE_FAILURE;
+    check_event(&ev, "{\"tags\":[\"a\",1,\"_parse_failure\"]}");
+    lf_event_set_json(&ev, "tags", "[]", LF_STRLEN("[]"));
+    check_event(&ev, "{\"tags\":[\"_parse_failure\"]}");
+    lf_event_set_json(&ev, "tags", "{}", LF_STRLEN("{}"));
+    check_event(&ev, "{\"tags\":[{},\"_parse_failure\"]}");
+    lf_event_cleanup(&ev);
+}
+
 static void check_float(double value, const char *expected)
 {
     struct lf_buf buf;
@@ -781,6 +810,8 @@ static bool value_matches(json_t *parsed, const struct lf_value *v)
         return json_is_boolean(parsed) && json_is_true(parsed) == v->u.b;
     case LF_VALUE_TIMESTAMP:
         return json_is_string(parsed);
+    case LF_VALUE_JSON:
+        return false; /* the random events here hold no JSON values */
     }
     return false;
 }
@@ -1234,6 +1265,8 @@ int main(void)
     LF_RUN(test_json_event_empty_segments);
     LF_RUN(test_json_event_escaped_keys);
     LF_RUN(test_json_event_value_types);
+    LF_RUN(test_json_event_json_value_verbatim);
+    LF_RUN(test_json_event_json_tags_merged);
     LF_RUN(test_json_float_format);
     LF_RUN(test_json_float_non_finite_is_null);
     LF_RUN(test_json_float_round_trips);

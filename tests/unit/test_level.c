@@ -32,7 +32,7 @@ static void test_level_known_spellings(void)
         {"WARN", "warn"},   {"WARNING", "warn"}, {"W", "warn"},
         {"WRN", "warn"},    {"FATAL", "fatal"},  {"CRITICAL", "fatal"},
         {"CRIT", "fatal"},  {"PANIC", "fatal"},  {"F", "fatal"},
-        {"EMERG", "fatal"}, {"ALERT", "fatal"},
+        {"EMERG", "fatal"}, {"ALERT", "fatal"},  {"Information", "info"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

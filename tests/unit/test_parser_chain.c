@@ -342,11 +342,11 @@ static void test_parser_chain_errors_parser_entries(void)
                 "  - preset: nginx\n"
                 "    regex: {pattern: x}\n",
                 "test.yml:3: parsers[1]: each parser is a map with one key, "
-                "the parser type: one of regex, preset, grok, syslog, timestamp");
+                "the parser type: one of regex, preset, grok, json, logfmt, syslog, timestamp");
     check_error("parsers:\n"
                 "  - haproxy: {}\n",
                 "test.yml:2: parsers[0]: unknown parser type 'haproxy': "
-                "expected one of regex, preset, grok, syslog, timestamp");
+                "expected one of regex, preset, grok, json, logfmt, syslog, timestamp");
     check_error("parsers:\n"
                 "  - regex: {pattern: '(?<a>x)', fields: {a: labels.a}, "
                 "field: ''}\n",

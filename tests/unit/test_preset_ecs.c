@@ -148,6 +148,9 @@ static bool type_fits(const struct lf_value *v, const char *type)
         return strcmp(type, "boolean") == 0;
     case LF_VALUE_TIMESTAMP:
         return strcmp(type, "date") == 0;
+    case LF_VALUE_JSON:
+        /* No preset sets JSON values: any one is a finding. */
+        return false;
     }
     return false;
 }
