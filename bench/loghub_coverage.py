@@ -112,15 +112,19 @@ def main():
             chosen = PARSERS.get(name, DEFAULT_PARSER)
             started = time.time()
             docs = parse(args.logferry, work, chosen, log_path)
+            ended = time.time()
+            # A document without a parsed time carries the read time.
+            read_from = time.strftime("%Y-%m-%dT%H:%M:%S",
+                                      time.gmtime(started - 1))
+            read_to = time.strftime("%Y-%m-%dT%H:%M:%S",
+                                    time.gmtime(ended + 1))
             total = len(docs)
             stamped = 0
             leveled = 0
             for doc in docs:
                 tags = doc.get("tags", [])
-                stamp = doc.get("@timestamp", "")
-                # A document without a parsed time carries the read time.
-                read_time = stamp >= time.strftime(
-                    "%Y-%m-%dT%H:%M:%S", time.gmtime(started - 1))
+                stamp = doc.get("@timestamp", "")[:19]
+                read_time = read_from <= stamp <= read_to
                 if "_timestamp_failure" not in tags and not read_time:
                     stamped += 1
                 if "level" in doc.get("log", {}):
