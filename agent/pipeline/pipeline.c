@@ -6,6 +6,7 @@
 #include "agent/pipeline/pipeline.h"
 #include "agent/pipeline/ack.h"
 #include "agent/input/file_id.h"
+#include "agent/processors/processors.h"
 #include "lf/error.h"
 #include "lf/log.h"
 #include "lf/mem.h"
@@ -421,10 +422,13 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Fills the reused event for one line. */
-static void build_event(struct lf_pipeline *pipeline,
-                        const struct lf_file_info *info,
-                        const struct lf_line *line)
+/*
+ * Fills the reused event for one line and runs the input's processors,
+ * then the global ones. Returns LF_PROCESSOR_DROP when one dropped it.
+ */
+static enum lf_processor_result build_event(struct lf_pipeline *pipeline,
+                                            const struct lf_file_info *info,
+                                            const struct lf_line *line)
 {
     const struct lf_input_config *input = info->input;
     struct lf_event *ev = &pipeline->event;
@@ -468,7 +472,19 @@ static void build_event(struct lf_pipeline *pipeline,
     lf_event_set_str(ev, "agent.version", LF_VERSION, LF_STRLEN(LF_VERSION));
     lf_event_set_str(ev, "input.type", "filestream",
                      LF_STRLEN("filestream"));
+
+    if (input->processors != NULL &&
+        lf_processors_apply(input->processors, ev) == LF_PROCESSOR_DROP) {
+        return LF_PROCESSOR_DROP;
+    }
+    if (pipeline->config->processors != NULL) {
+        return lf_processors_apply(pipeline->config->processors, ev);
+    }
+    return LF_PROCESSOR_KEEP;
 }
+
+static void resolve_ticket(struct lf_pipeline *pipeline, struct source *src,
+                           uint64_t ticket);
 
 static int on_line(void *arg, void *source, const struct lf_file_info *info,
                    const struct lf_line *line)
@@ -485,7 +501,13 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
         src->path_version = info->path_version;
     }
 
-    build_event(pipeline, info, line);
+    if (build_event(pipeline, info, line) == LF_PROCESSOR_DROP) {
+        /* Resolved at once, like a filtered line: see on_filtered(). */
+        pipeline->stats.events_dropped_processor++;
+        resolve_ticket(pipeline, src, lf_ack_tracker_track(
+                                          &src->tracker, line->commit_offset));
+        return 0;
+    }
     lf_pipeline_doc_id(src->doc_file_id, line->offset, doc_id);
     ref.ticket = lf_ack_tracker_track(&src->tracker, line->commit_offset);
     pipeline->unresolved++;
