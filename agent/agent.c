@@ -136,6 +136,7 @@ static void log_summary(struct agent *agent)
                 " lines_filtered=%" PRIu64 " published=%" PRIu64
                 " indexed=%" PRIu64 " duplicates=%" PRIu64
                 " rejected=%" PRIu64 " parse_failures=%" PRIu64
+                " dropped_processor=%" PRIu64
                 " requests=%" PRIu64 " request_failures=%" PRIu64
                 " files_opened=%" PRIu64 " files_truncated=%" PRIu64
                 " truncated_bytes_lost=%" PRIu64
@@ -143,7 +144,8 @@ static void log_summary(struct agent *agent)
                 " paths_polled=%zu inotify_overflows=%" PRIu64,
                 is.lines_read, is.lines_truncated, is.lines_filtered,
                 ps.events_published, ps.events_indexed, ps.events_duplicate,
-                ps.events_rejected, ps.parse_failures, es.requests_sent,
+                ps.events_rejected, ps.parse_failures,
+                ps.events_dropped_processor, es.requests_sent,
                 es.requests_failed, is.files_opened, is.files_truncated,
                 is.truncated_bytes_lost, is.bytes_abandoned, is.paths_polled,
                 is.inotify_overflows);

@@ -23,6 +23,7 @@
 #define READ_CHUNK 65536
 
 struct parse_run {
+    const struct lf_config *config;
     const struct lf_input_config *input;
     struct lf_event_origin origin;
     struct lf_event event;
@@ -30,7 +31,8 @@ struct parse_run {
     FILE *out;
     size_t events;
     size_t failures;
-    size_t filtered;
+    size_t filtered; /* by include_lines and exclude_lines */
+    size_t dropped;  /* by processors */
 };
 
 static int64_t wall_clock_ns(void)
@@ -44,10 +46,18 @@ static int64_t wall_clock_ns(void)
 static int on_event(void *arg, const struct lf_line *line)
 {
     struct parse_run *run = arg;
+    enum lf_processor_result result;
+    bool parse_failed;
 
-    if (lf_event_build(&run->event, run->input, &run->origin, line,
-                       wall_clock_ns()) != 0) {
+    result = lf_event_build(&run->event, run->config, run->input,
+                            &run->origin, line, wall_clock_ns(),
+                            &parse_failed);
+    if (parse_failed) {
         run->failures++;
+    }
+    if (result == LF_PROCESSOR_DROP) {
+        run->dropped++;
+        return 0;
     }
     run->events++;
     run->out_buf.len = 0;
@@ -133,6 +143,7 @@ int lf_parse_command(const struct lf_config *config, const char *input_id,
     if (input == NULL) {
         return LF_EXIT_USAGE;
     }
+    run.config = config;
     run.input = input;
     run.out = out;
     run.origin.hostname = hostname;
@@ -153,7 +164,10 @@ int lf_parse_command(const struct lf_config *config, const char *input_id,
                 lf_strerror(rc));
         return LF_EXIT_FAILURE;
     }
-    fprintf(err, "%zu event%s, %zu matched no parser, %zu filtered out\n",
-            run.events, run.events == 1 ? "" : "s", run.failures, run.filtered);
+    fprintf(err,
+            "%zu event%s, %zu matched no parser, %zu filtered out, %zu "
+            "dropped by processors\n",
+            run.events, run.events == 1 ? "" : "s", run.failures,
+            run.filtered, run.dropped);
     return run.failures == 0 ? LF_EXIT_OK : LF_EXIT_FAILURE;
 }

@@ -9,6 +9,7 @@
 #include "agent/config/input_discovery.h"
 #include "agent/input/line_filter.h"
 #include "agent/input/multiline.h"
+#include "agent/processors/processors.h"
 #include "lf/buf.h"
 #include "lf/error.h"
 #include "lf/mem.h"
@@ -36,14 +37,14 @@
 static const char *const root_keys[] = {
     "path.data",        "inputs",         "output.elasticsearch",
     "shutdown.timeout", "registry.flush", "registry.clean_removed",
-    "logging.level",
+    "logging.level",    "processors",
 };
 
 static const char *const input_keys[] = {
     "id",      "paths",          "fields",        "preserve_original_event",
     "parsers", "max_line_bytes", "exclude_files", "scan_frequency",
     "partial_line_timeout", "multiline", "include_lines", "exclude_lines",
-    "encoding", "format", "close", "compression",
+    "encoding", "format", "close", "compression", "processors",
 };
 
 /* Smallest accepted `scan_frequency`: rescans cost a glob per pattern. */
@@ -794,6 +795,7 @@ static int parse_input(const struct lf_conf_node *input_node,
                        size_t errlen)
 {
     struct lf_conf_node parsers;
+    struct lf_conf_node processors;
     int rc;
 
     if (lf_conf_kind(input_node) != LF_CONF_MAP) {
@@ -838,6 +840,11 @@ static int parse_input(const struct lf_conf_node *input_node,
     if (rc == 0) {
         lf_conf_child(input_node, "parsers", &parsers);
         rc = lf_parser_chain_new(&parsers, &input->parsers, errbuf, errlen);
+    }
+    if (rc == 0) {
+        lf_conf_child(input_node, "processors", &processors);
+        rc = lf_processors_new(&processors, &input->processors, errbuf,
+                               errlen);
     }
     return rc;
 }
@@ -904,6 +911,7 @@ int lf_config_load(const char *path, struct lf_config *config, char *errbuf,
                    size_t errlen)
 {
     struct lf_conf_node root;
+    struct lf_conf_node processors;
     int rc;
 
     memset(config, 0, sizeof(*config));
@@ -922,6 +930,11 @@ int lf_config_load(const char *path, struct lf_config *config, char *errbuf,
         rc = parse_inputs(&root, config, errbuf, errlen);
     }
     if (rc == 0) {
+        lf_conf_child(&root, "processors", &processors);
+        rc = lf_processors_new(&processors, &config->processors, errbuf,
+                               errlen);
+    }
+    if (rc == 0) {
         rc = parse_output(&root, config, errbuf, errlen);
     }
     if (rc != 0) {
@@ -937,6 +950,7 @@ fail:
 static void input_cleanup(struct lf_input_config *input)
 {
     lf_parser_chain_free(input->parsers);
+    lf_processors_free(input->processors);
     filter_free(input->exclude);
     lf_multiline_rule_free(input->multiline);
     lf_line_filter_free(input->line_filter);
@@ -962,6 +976,7 @@ void lf_config_cleanup(struct lf_config *config)
         input_cleanup(&config->inputs[i]);
     }
     lf_free(config->inputs);
+    lf_processors_free(config->processors);
     lf_es_config_cleanup(&config->es);
     lf_conf_free(config->doc);
     memset(config, 0, sizeof(*config));

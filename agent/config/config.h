@@ -32,6 +32,7 @@
 #define LF_CONFIG_DEFAULT_CLOSE_REMOVED_AFTER_MS (5 * 60 * 1000)
 
 struct lf_path_filter; /* compiled `exclude_files` patterns */
+struct lf_processors; /* agent/processors/processors.h */
 struct lf_line_filter; /* agent/input/line_filter.h */
 struct lf_multiline_rule; /* agent/input/multiline.h */
 
@@ -49,6 +50,8 @@ struct lf_input_config {
     bool preserve_original_event; /* also send the line as event.original */
     size_t max_line_bytes;     /* longer lines are cut and flagged */
     struct lf_parser_chain *parsers; /* owned; applied to every line */
+    /* Owned; run after the parsers and before the global processors. */
+    struct lf_processors *processors;
     struct lf_path_filter *exclude;  /* owned; NULL when none */
     long long scan_frequency_ms;     /* rescan of the globs, at least */
     /* An unterminated last line unchanged this long is shipped; 0: never. */
@@ -83,6 +86,7 @@ struct lf_config {
     enum lf_log_level log_level;
     struct lf_input_config *inputs;
     size_t input_count;
+    struct lf_processors *processors; /* owned; top-level `processors` */
     struct lf_es_config es;    /* output.elasticsearch */
 };
 

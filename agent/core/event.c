@@ -33,6 +33,7 @@ void lf_event_cleanup(struct lf_event *ev)
     }
     lf_free(ev->fields);
     lf_free(ev->key_lens);
+    lf_free(ev->tag_list);
     lf_event_init(ev);
 }
 
@@ -44,6 +45,7 @@ void lf_event_reset(struct lf_event *ev)
     ev->message_len = 0;
     ev->field_count = 0;
     ev->tags = 0;
+    ev->tag_count = 0;
     ev->log_flags = 0;
     ev->key_filter = 0;
 
@@ -216,6 +218,21 @@ bool lf_event_remove(struct lf_event *ev, const char *key)
             after * sizeof(*ev->key_lens));
     ev->field_count--;
     return true;
+}
+
+void lf_event_add_tag(struct lf_event *ev, const char *tag)
+{
+    for (size_t i = 0; i < ev->tag_count; i++) {
+        if (strcmp(ev->tag_list[i], tag) == 0) {
+            return;
+        }
+    }
+    if (ev->tag_count == ev->tag_cap) {
+        ev->tag_cap = ev->tag_cap == 0 ? 4 : ev->tag_cap * 2;
+        ev->tag_list =
+            lf_realloc(ev->tag_list, ev->tag_cap * sizeof(*ev->tag_list));
+    }
+    ev->tag_list[ev->tag_count++] = tag;
 }
 
 char *lf_event_alloc(struct lf_event *ev, size_t size)

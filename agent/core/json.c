@@ -558,7 +558,11 @@ struct doc_entry {
     struct member_source source;
 };
 
-static void append_bit_names(struct lf_buf *buf, const char *const *names,
+/*
+ * Appends the names of the set bits as array elements. Returns the new
+ * value of `first`: false once an element was written.
+ */
+static bool append_bit_names(struct lf_buf *buf, const char *const *names,
                              size_t name_count, unsigned bits, bool first)
 {
     for (size_t i = 0; i < name_count; i++) {
@@ -573,6 +577,20 @@ static void append_bit_names(struct lf_buf *buf, const char *const *names,
         put_char(buf, '"');
         first = false;
     }
+    return first;
+}
+
+/* Appends the event's tag strings as array elements, after the bit names. */
+static void append_tag_list(struct lf_buf *buf, const struct lf_event *ev,
+                            bool first)
+{
+    for (size_t i = 0; i < ev->tag_count; i++) {
+        if (!first) {
+            put_char(buf, ',');
+        }
+        append_string(buf, ev->tag_list[i], strlen(ev->tag_list[i]));
+        first = false;
+    }
 }
 
 static void append_member_value(struct lf_buf *buf, const struct lf_event *ev,
@@ -580,6 +598,7 @@ static void append_member_value(struct lf_buf *buf, const struct lf_event *ev,
 {
     bool has_value = source->value != MEMBER_NO_VALUE;
     const struct lf_value *value = NULL;
+    bool first;
 
     if (source->value == MEMBER_FIELD) {
         value = &ev->fields[source->field].value;
@@ -604,8 +623,9 @@ static void append_member_value(struct lf_buf *buf, const struct lf_event *ev,
     case MEMBER_NO_BITS:
         return;
     case MEMBER_TAGS:
-        append_bit_names(buf, tag_names, LF_ARRAY_SIZE(tag_names), ev->tags,
-                         !has_value);
+        first = append_bit_names(buf, tag_names, LF_ARRAY_SIZE(tag_names),
+                                 ev->tags, !has_value);
+        append_tag_list(buf, ev, first);
         break;
     case MEMBER_LOG_FLAGS:
         append_bit_names(buf, log_flag_names, LF_ARRAY_SIZE(log_flag_names),
@@ -824,9 +844,10 @@ static unsigned known_bits(size_t name_count)
     return (1u << name_count) - 1;
 }
 
-static bool has_tag_bits(const struct lf_event *ev)
+static bool has_tags(const struct lf_event *ev)
 {
-    return (ev->tags & known_bits(LF_ARRAY_SIZE(tag_names))) != 0;
+    return (ev->tags & known_bits(LF_ARRAY_SIZE(tag_names))) != 0 ||
+           ev->tag_count > 0;
 }
 
 static bool has_log_flag_bits(const struct lf_event *ev)
@@ -863,7 +884,7 @@ static size_t collect_entries(const struct lf_event *ev,
             .source.value = MEMBER_MESSAGE,
         };
     }
-    if (has_tag_bits(ev)) {
+    if (has_tags(ev)) {
         if (tags == NULL) {
             tags = &entries[n++];
             *tags = (struct doc_entry){
@@ -943,7 +964,7 @@ enum { SHAPE_CACHE_SLOTS = 8 };
 /* Parts of a shape's key besides the field keys. */
 enum shape_variant {
     SHAPE_HAS_MESSAGE = 1u << 0,   /* the event's line is set */
-    SHAPE_HAS_TAGS = 1u << 1,      /* a tag bit with a name is set */
+    SHAPE_HAS_TAGS = 1u << 1,      /* a named tag bit or a tag string */
     SHAPE_HAS_LOG_FLAGS = 1u << 2, /* a log flag bit with a name is set */
 };
 
@@ -1018,7 +1039,7 @@ static unsigned shape_variant_of(const struct lf_event *ev)
     if (ev->message != NULL) {
         variant |= SHAPE_HAS_MESSAGE;
     }
-    if (has_tag_bits(ev)) {
+    if (has_tags(ev)) {
         variant |= SHAPE_HAS_TAGS;
     }
     if (has_log_flag_bits(ev)) {

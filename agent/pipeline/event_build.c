@@ -13,11 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
-int lf_event_build(struct lf_event *ev, const struct lf_input_config *input,
-                   const struct lf_event_origin *origin,
-                   const struct lf_line *line, int64_t read_time_ns)
+enum lf_processor_result lf_event_build(struct lf_event *ev,
+                                        const struct lf_config *config,
+                                        const struct lf_input_config *input,
+                                        const struct lf_event_origin *origin,
+                                        const struct lf_line *line,
+                                        int64_t read_time_ns,
+                                        bool *parse_failed)
 {
-    int rc = 0;
 
     lf_event_reset(ev);
     ev->message = line->data;
@@ -29,10 +32,8 @@ int lf_event_build(struct lf_event *ev, const struct lf_input_config *input,
         ev->log_flags |= LF_LOG_FLAG_MULTILINE;
     }
 
-    if (input->parsers != NULL &&
-        lf_parser_chain_apply(input->parsers, ev, read_time_ns) != 0) {
-        rc = LF_ENOMATCH;
-    }
+    *parse_failed = input->parsers != NULL &&
+                    lf_parser_chain_apply(input->parsers, ev, read_time_ns) != 0;
     if (lf_event_get(ev, "@timestamp") == NULL) {
         lf_event_set_timestamp(ev, "@timestamp",
                                line->has_timestamp ? line->timestamp_ns
@@ -57,7 +58,15 @@ int lf_event_build(struct lf_event *ev, const struct lf_input_config *input,
     lf_event_set_str(ev, "agent.type", "logferry", LF_STRLEN("logferry"));
     lf_event_set_str(ev, "agent.version", LF_VERSION, LF_STRLEN(LF_VERSION));
     lf_event_set_str(ev, "input.type", "filestream", LF_STRLEN("filestream"));
-    return rc;
+
+    if (input->processors != NULL &&
+        lf_processors_apply(input->processors, ev) == LF_PROCESSOR_DROP) {
+        return LF_PROCESSOR_DROP;
+    }
+    if (config->processors != NULL) {
+        return lf_processors_apply(config->processors, ev);
+    }
+    return LF_PROCESSOR_KEEP;
 }
 
 size_t lf_event_hostname(char *buf, size_t size)

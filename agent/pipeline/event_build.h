@@ -9,8 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "agent/config/config.h"
 #include "agent/input/line_reader.h"
+#include "agent/processors/processors.h"
 #include "lf/event.h"
 
 /* Where a line came from. Strings are borrowed for the event's lifetime. */
@@ -24,13 +27,19 @@ struct lf_event_origin {
 /*
  * Resets `ev` and fills it for `line` of `input`, read at `read_time_ns`
  * (nanoseconds since the epoch, used for @timestamp when neither the
- * parsers nor the container runtime give one). Returns 0, or LF_ENOMATCH
- * when the input's parsers failed on the line (the event is still built,
- * with the failure tag).
+ * parsers nor the container runtime give one), then runs the input's
+ * processors and the global ones of `config`. Sets `*parse_failed` when
+ * the input's parsers failed on the line; the event is still built, with
+ * the failure tag. Returns LF_PROCESSOR_DROP when a processor dropped the
+ * event, LF_PROCESSOR_KEEP otherwise.
  */
-int lf_event_build(struct lf_event *ev, const struct lf_input_config *input,
-                   const struct lf_event_origin *origin,
-                   const struct lf_line *line, int64_t read_time_ns);
+enum lf_processor_result lf_event_build(struct lf_event *ev,
+                                        const struct lf_config *config,
+                                        const struct lf_input_config *input,
+                                        const struct lf_event_origin *origin,
+                                        const struct lf_line *line,
+                                        int64_t read_time_ns,
+                                        bool *parse_failed);
 
 /*
  * Stores the host name in `buf` (NUL terminated) and returns its length;

@@ -7,6 +7,7 @@
 #include "agent/pipeline/ack.h"
 #include "agent/pipeline/event_build.h"
 #include "agent/input/file_id.h"
+#include "agent/processors/processors.h"
 #include "lf/error.h"
 #include "lf/log.h"
 #include "lf/mem.h"
@@ -436,10 +437,13 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Fills the reused event for one line. */
-static void build_event(struct lf_pipeline *pipeline,
-                        const struct lf_file_info *info,
-                        const struct lf_line *line)
+/*
+ * Fills the reused event for one line. Returns LF_PROCESSOR_DROP when a
+ * processor dropped it.
+ */
+static enum lf_processor_result build_event(struct lf_pipeline *pipeline,
+                                            const struct lf_file_info *info,
+                                            const struct lf_line *line)
 {
     struct lf_event_origin origin = {
         .path = info->path,
@@ -447,12 +451,19 @@ static void build_event(struct lf_pipeline *pipeline,
         .hostname = pipeline->hostname,
         .hostname_len = pipeline->hostname_len,
     };
+    bool parse_failed = false;
+    enum lf_processor_result result;
 
-    if (lf_event_build(&pipeline->event, info->input, &origin, line,
-                       now_ns()) != 0) {
+    result = lf_event_build(&pipeline->event, pipeline->config, info->input,
+                            &origin, line, now_ns(), &parse_failed);
+    if (parse_failed) {
         pipeline->stats.parse_failures++;
     }
+    return result;
 }
+
+static void resolve_ticket(struct lf_pipeline *pipeline, struct source *src,
+                           uint64_t ticket);
 
 static int on_line(void *arg, void *source, const struct lf_file_info *info,
                    const struct lf_line *line)
@@ -469,7 +480,13 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
         src->path_version = info->path_version;
     }
 
-    build_event(pipeline, info, line);
+    if (build_event(pipeline, info, line) == LF_PROCESSOR_DROP) {
+        /* Resolved at once, like a filtered line: see on_filtered(). */
+        pipeline->stats.events_dropped_processor++;
+        resolve_ticket(pipeline, src, lf_ack_tracker_track(
+                                          &src->tracker, line->commit_offset));
+        return 0;
+    }
     lf_pipeline_doc_id(src->doc_file_id, line->offset, doc_id);
     ref.ticket = lf_ack_tracker_track(&src->tracker, line->commit_offset);
     pipeline->unresolved++;

@@ -24,6 +24,8 @@ struct lf_pipeline_stats {
     uint64_t events_duplicate;
     uint64_t events_rejected;
     uint64_t parse_failures;
+    /* Events that drop_event or include_event removed; never published. */
+    uint64_t events_dropped_processor;
     size_t sources_open; /* files with events not yet resolved or open */
 };
 

@@ -67,6 +67,13 @@ struct lf_event {
     size_t field_count;
     size_t field_cap;
     unsigned tags;      /* enum lf_event_tag bits */
+    /*
+     * Tags beyond the bits, written after their names: borrowed strings,
+     * `tag_count` used, added with lf_event_add_tag().
+     */
+    const char **tag_list; /* owned array of `tag_cap` entries */
+    size_t tag_count;
+    size_t tag_cap;
     unsigned log_flags; /* enum lf_log_flag bits */
     struct lf_arena_block *arena;
     /*
@@ -123,6 +130,12 @@ bool lf_event_remove(struct lf_event *ev, const char *key);
  */
 const char *lf_event_copy_str(struct lf_event *ev, const char *ptr,
                               size_t len);
+
+/*
+ * Adds `tag` to the event's tags unless it is there already. The string is
+ * borrowed like a key of lf_event_set() and must live until the reset.
+ */
+void lf_event_add_tag(struct lf_event *ev, const char *tag);
 
 /* Returns `size` bytes of arena storage, valid until the next reset. */
 char *lf_event_alloc(struct lf_event *ev, size_t size);

@@ -20,10 +20,11 @@ void lf_json_append_timestamp(struct lf_buf *buf, int64_t ts_ns);
 
 /*
  * Appends `ev` as one JSON object without a trailing newline. Fields are
- * nested by their dotted keys, `message` is the line, `tags` and
- * `log.flags` are arrays built from the event's bits. A JSON value
- * (LF_VALUE_JSON) is copied as it is, and a JSON array in a `tags` field
- * is extended with the tag names rather than nested in a new array.
+ * nested by their dotted keys, `message` is the line, `tags` is an array
+ * of the event's tag bit names then its tag strings, and `log.flags` an
+ * array of its flag bit names. A JSON value (LF_VALUE_JSON) is copied as
+ * it is, and a JSON array in a `tags` field is extended with the tag
+ * names rather than nested in a new array.
  */
 void lf_json_append_event(struct lf_buf *buf, const struct lf_event *ev);
 
@@ -31,9 +32,10 @@ void lf_json_append_event(struct lf_buf *buf, const struct lf_event *ev);
  * Cache of document shapes for lf_json_append_event_cached(). A shape is
  * the member order of a document and the bytes between its values
  * (braces, commas, escaped member names). It depends only on the event's
- * keys in field order, on whether the event has a message, and on whether
- * known tag or log flag bits are set, so the events of one input nearly
- * always share one. Not thread-safe: use one cache per thread.
+ * keys in field order, on whether the event has a message, on whether it
+ * has tags (known bits or strings) and on whether it has known log flag
+ * bits, so the events of one input nearly always share one. Not
+ * thread-safe: use one cache per thread.
  */
 struct lf_json_shape_cache;
 

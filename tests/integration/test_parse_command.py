@@ -1,6 +1,7 @@
 """`logferry parse`: the documents printed for lines on standard input
-are the ones the agent ships, with the input's line stages, parsers and
-fields, and its exit status tells whether every line parsed."""
+are the ones the agent ships, with the input's line stages, parsers,
+fields and processors, and its exit status tells whether every line
+parsed."""
 
 import json
 import socket
@@ -70,7 +71,7 @@ def test_parse_prints_preset_document(scratch):
         "user": {"name": "alice"},
         "user_agent": {"original": "curl/8.5.0"},
     }, "document")
-    check_eq(err, "1 event, 0 matched no parser, 0 filtered out\n",
+    check_eq(err, "1 event, 0 matched no parser, 0 filtered out, 0 dropped by processors\n",
              "summary on stderr")
 
 
@@ -86,7 +87,7 @@ def test_parse_exits_1_on_unparsed_line(scratch):
     check_eq([d.get("tags") for d in docs],
              [None, ["_parse_failure"], None], "tags")
     check_eq(docs[1]["message"], "not an access line", "kept message")
-    check_eq(err, "3 events, 1 matched no parser, 0 filtered out\n",
+    check_eq(err, "3 events, 1 matched no parser, 0 filtered out, 0 dropped by processors\n",
              "summary on stderr")
 
 
@@ -99,8 +100,23 @@ def test_parse_applies_multiline_and_filters(scratch):
     check_eq(len(docs), 1, "documents")
     check_eq(docs[0]["message"], "\n".join(JAVA_TRACE[:3]), "joined trace")
     check_eq(docs[0]["log"]["flags"], ["multiline"], "log.flags")
-    check_eq(err, "1 event, 0 matched no parser, 1 filtered out\n",
+    check_eq(err, "1 event, 0 matched no parser, 1 filtered out, 0 dropped by processors\n",
              "summary on stderr")
+
+
+def test_parse_applies_processors(scratch):
+    config = config_with(scratch, [{
+        "id": "web", "paths": [scratch.join("logs/*.log")],
+        "parsers": [{"preset": "nginx"}],
+        "processors": [
+            {"drop_event": {"when": {"equals": {"url.path": "/healthz"}}}},
+            {"route_template": {}}]}])
+    health = ACCESS_LINE.replace("/api/tasks/42?full=1", "/healthz")
+    docs, err = parse(scratch, config, ACCESS_LINE + "\n" + health + "\n")
+    check_eq(len(docs), 1, "documents")
+    check_eq(docs[0]["labels"], {"http_route": "/api/tasks/{id}"}, "labels")
+    check_eq(err, "1 event, 0 matched no parser, 0 filtered out, 1 dropped "
+             "by processors\n", "summary on stderr")
 
 
 def test_parse_selects_input_by_id(scratch):
@@ -164,6 +180,7 @@ TESTS = [
     test_parse_prints_preset_document,
     test_parse_exits_1_on_unparsed_line,
     test_parse_applies_multiline_and_filters,
+    test_parse_applies_processors,
     test_parse_selects_input_by_id,
     test_parse_matches_shipped_documents,
     test_parse_usage_errors,

@@ -448,7 +448,7 @@ static void test_config_unknown_keys(void)
                      ":6: unknown key 'inptus', did you mean 'inputs'? Valid "
                      "keys: path.data, inputs, output.elasticsearch, "
                      "shutdown.timeout, registry.flush, "
-                     "registry.clean_removed, logging.level");
+                     "registry.clean_removed, logging.level, processors");
     check_error_with("path.dta: x\n",
                      ":6: path: unknown key 'dta', did you mean 'data'? Valid "
                      "keys: data");
@@ -460,7 +460,7 @@ static void test_config_unknown_keys(void)
                 "parsers, max_line_bytes, exclude_files, scan_frequency, "
                 "partial_line_timeout, multiline, include_lines, "
                 "exclude_lines, encoding, format, close, compression, "
-                "stat_poll.interval, stat_poll.max_interval, "
+                "processors, stat_poll.interval, stat_poll.max_interval, "
                 "recursive_glob.max_depth, ignore_older, harvester_limit, "
                 "start_position");
 }
@@ -1009,6 +1009,41 @@ static void test_config_cleanup_zeroed(void)
     LF_CHECK(config.doc == NULL);
 }
 
+static void test_config_processors(void)
+{
+    struct lf_config config;
+
+    LF_CHECK_INT_EQ(load_input_with("    processors:\n"
+                                    "      - add_tags: {tags: [web]}\n",
+                                    &config),
+                    0);
+    LF_CHECK(config.inputs != NULL && config.inputs[0].processors != NULL);
+    /* A missing list is an empty one, never NULL. */
+    LF_CHECK(config.processors != NULL);
+    lf_config_cleanup(&config);
+
+    LF_CHECK_INT_EQ(load_with("processors:\n"
+                              "  - drop_event:\n"
+                              "      when: {equals: {log.level: debug}}\n",
+                              &config),
+                    0);
+    LF_CHECK(config.processors != NULL);
+    lf_config_cleanup(&config);
+
+    check_error_with("processors:\n  - drop: {}\n",
+                     ":7: processors[0]: unknown processor type 'drop': "
+                     "expected one of add_fields, drop_fields, rename, "
+                     "copy_fields, truncate_fields, convert, drop_event, "
+                     "include_event, add_tags, route_template");
+    check_error("inputs:\n"
+                "  - id: app\n"
+                "    paths: [a.log]\n"
+                "    processors:\n"
+                "      - rename: {fields: [{from: a, to: a}]}\n",
+                ":5: inputs[0].processors[0].rename.fields[0]: from and to "
+                "are both 'a'; name two different fields");
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL) {
@@ -1048,6 +1083,7 @@ int main(void)
     LF_RUN(test_config_parser_errors_name_the_input);
     LF_RUN(test_config_partial_failure_frees);
     LF_RUN(test_config_cleanup_zeroed);
+    LF_RUN(test_config_processors);
 
     unlink(path);
     rmdir(dir);

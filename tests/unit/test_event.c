@@ -230,9 +230,36 @@ static void test_event_grows_past_first_allocation(void)
     lf_event_cleanup(&ev);
 }
 
+static void test_event_add_tag_once(void)
+{
+    struct lf_event ev;
+    char other[] = "web";
+
+    lf_event_init(&ev);
+    lf_event_add_tag(&ev, "web");
+    lf_event_add_tag(&ev, other); /* the same text at another address */
+    for (int i = 0; i < 9; i++) {
+        static const char *const names[] = {"a", "b", "c", "d", "e",
+                                            "f", "g", "h", "i"};
+
+        lf_event_add_tag(&ev, names[i]);
+    }
+    LF_CHECK_INT_EQ(ev.tag_count, 10);
+    LF_CHECK_STR_EQ(ev.tag_list[0], "web");
+    LF_CHECK_STR_EQ(ev.tag_list[9], "i");
+    lf_event_reset(&ev);
+    LF_CHECK_INT_EQ(ev.tag_count, 0);
+    lf_event_add_tag(&ev, "x");
+    LF_CHECK_INT_EQ(ev.tag_count, 1);
+    LF_CHECK_STR_EQ(ev.tag_list[0], "x");
+    lf_event_cleanup(&ev);
+    LF_CHECK(ev.tag_list == NULL);
+}
+
 int main(void)
 {
     LF_RUN(test_event_set_replace_remove);
+    LF_RUN(test_event_add_tag_once);
     LF_RUN(test_event_many_fields);
     LF_RUN(test_event_arena_stable_until_reset);
     LF_RUN(test_event_same_text_other_pointer);

@@ -436,6 +436,9 @@ static void check_event(const struct lf_event *ev, const char *expected)
     lf_buf_cleanup(&buf);
 }
 
+static void check_cached(struct lf_json_shape_cache *cache,
+                         const struct lf_event *ev, const char *prefix);
+
 static void set_message(struct lf_event *ev, const char *message)
 {
     ev->message = message;
@@ -532,6 +535,40 @@ static void test_json_event_tags_field_merged(void)
     ev.log_flags = 1u << 20;
     check_event(&ev, "{\"log\":{\"flags\":\"multiline\"},\"tags\":\"prod\"}");
     lf_event_cleanup(&ev);
+}
+
+static void test_json_event_tag_strings(void)
+{
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    lf_event_add_tag(&ev, "web");
+    lf_event_add_tag(&ev, "say \"hi\"");
+    check_event(&ev, "{\"tags\":[\"web\",\"say \\\"hi\\\"\"]}");
+    check_cached(cache, &ev, "");
+
+    /* Bit names come first, then the strings. */
+    ev.tags = LF_TAG_PARSE_FAILURE;
+    check_event(&ev, "{\"tags\":[\"_parse_failure\",\"web\","
+                     "\"say \\\"hi\\\"\"]}");
+    check_cached(cache, &ev, "");
+
+    /* A tags field, then the bit names, then the strings. */
+    lf_event_set_str(&ev, "tags", "prod", 4);
+    check_event(&ev, "{\"tags\":[\"prod\",\"_parse_failure\",\"web\","
+                     "\"say \\\"hi\\\"\"]}");
+    check_cached(cache, &ev, "");
+    ev.tags = 0;
+    check_event(&ev, "{\"tags\":[\"prod\",\"web\",\"say \\\"hi\\\"\"]}");
+    check_cached(cache, &ev, "");
+
+    /* After a reset the event has no tags, and the shape has none. */
+    lf_event_reset(&ev);
+    check_event(&ev, "{}");
+    check_cached(cache, &ev, "");
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
 }
 
 static void test_json_event_leaf_wins_over_prefix(void)
@@ -1259,6 +1296,7 @@ int main(void)
     LF_RUN(test_json_event_message_field_wins);
     LF_RUN(test_json_event_all_tags_and_flags);
     LF_RUN(test_json_event_tags_field_merged);
+    LF_RUN(test_json_event_tag_strings);
     LF_RUN(test_json_event_leaf_wins_over_prefix);
     LF_RUN(test_json_event_leaf_wins_when_nested);
     LF_RUN(test_json_event_deep_siblings);
