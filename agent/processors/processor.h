@@ -42,6 +42,9 @@ extern const struct lf_processor_kind lf_truncate_fields_kind;
 extern const struct lf_processor_kind lf_convert_kind;
 extern const struct lf_processor_kind lf_add_tags_kind;
 extern const struct lf_processor_kind lf_route_template_kind;
+extern const struct lf_processor_kind lf_add_host_metadata_kind;
+extern const struct lf_processor_kind lf_add_cloud_metadata_kind;
+extern const struct lf_processor_kind lf_add_ecs_task_metadata_kind;
 
 /*
  * Looks up `key` in `ev` as conditions and processors read it: the

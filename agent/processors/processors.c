@@ -81,7 +81,17 @@ static const struct lf_processor_kind *const kinds[] = {
     &lf_copy_fields_kind,    &lf_truncate_fields_kind, &lf_convert_kind,
     &drop_event_kind,        &include_event_kind,      &lf_add_tags_kind,
     &lf_route_template_kind,
+    &lf_add_host_metadata_kind,
+    &lf_add_cloud_metadata_kind,
+    &lf_add_ecs_task_metadata_kind,
 };
+
+static bool is_metadata_kind(const struct lf_processor_kind *kind)
+{
+    return kind == &lf_add_host_metadata_kind ||
+           kind == &lf_add_cloud_metadata_kind ||
+           kind == &lf_add_ecs_task_metadata_kind;
+}
 
 static const struct lf_processor_kind *find_kind(const char *name)
 {
@@ -250,6 +260,21 @@ enum lf_processor_result lf_processors_apply(struct lf_processors *procs,
         }
     }
     return LF_PROCESSOR_KEEP;
+}
+
+struct lf_metadata_step *lf_processors_metadata_step(
+    struct lf_processors *procs, size_t index)
+{
+    for (size_t i = 0; procs != NULL && i < procs->step_count; i++) {
+        if (!is_metadata_kind(procs->steps[i].kind)) {
+            continue;
+        }
+        if (index == 0) {
+            return procs->steps[i].state;
+        }
+        index--;
+    }
+    return NULL;
 }
 
 /* ---- helpers shared by the processor types ---- */

@@ -7,6 +7,9 @@
 #ifndef LF_AGENT_PROCESSORS_PROCESSORS_H
 #define LF_AGENT_PROCESSORS_PROCESSORS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "lf/conf.h"
 #include "lf/event.h"
 
@@ -42,5 +45,51 @@ void lf_processors_free(struct lf_processors *procs);
  */
 enum lf_processor_result lf_processors_apply(struct lf_processors *procs,
                                              struct lf_event *ev);
+
+/*
+ * Metadata processors (add_host_metadata, add_cloud_metadata,
+ * add_ecs_task_metadata) copy fields that the agent fetches on its loop.
+ * The agent finds each one with lf_processors_metadata_step(), starts a
+ * source for its request, and binds the step to a function returning the
+ * source's latest fields. An unbound step adds nothing, as in `logferry
+ * parse`, which runs no loop.
+ */
+enum lf_metadata_kind {
+    LF_METADATA_HOST,
+    LF_METADATA_CLOUD,    /* EC2 instance metadata (IMDSv2) */
+    LF_METADATA_ECS_TASK, /* ECS task metadata endpoint v4 */
+};
+
+struct lf_metadata_request {
+    enum lf_metadata_kind kind;
+    const char *endpoint; /* add_cloud_metadata; NULL: the default */
+    long timeout_ms;      /* add_cloud_metadata; 0: the source's default */
+    uint64_t refresh_ms;  /* 0: the source's default */
+};
+
+/* A field set as the source holds it now. */
+struct lf_metadata_fields {
+    const struct lf_field *fields; /* valid until the next call */
+    size_t count;
+};
+
+/*
+ * Returns the latest fields, or NULL while none were fetched. Called on
+ * the thread that applies the list, once per event.
+ */
+typedef const struct lf_metadata_fields *(*lf_metadata_fn)(void *arg);
+
+struct lf_metadata_step;
+
+/* Returns the `index`-th metadata processor of the list, or NULL. */
+struct lf_metadata_step *lf_processors_metadata_step(
+    struct lf_processors *procs, size_t index);
+
+const struct lf_metadata_request *
+lf_metadata_step_request(const struct lf_metadata_step *step);
+
+/* Makes the step add the fields `fn(arg)` returns. */
+void lf_metadata_step_bind(struct lf_metadata_step *step, lf_metadata_fn fn,
+                           void *arg);
 
 #endif

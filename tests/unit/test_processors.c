@@ -725,13 +725,15 @@ static void test_processors_list_errors(void)
                 "test.yml:2: processors[0]: unknown processor type "
                 "'add_tag': expected one of add_fields, drop_fields, "
                 "rename, copy_fields, truncate_fields, convert, drop_event, "
-                "include_event, add_tags, route_template");
+                "include_event, add_tags, route_template, add_host_metadata, "
+                "add_cloud_metadata, add_ecs_task_metadata");
     check_error("processors:\n  - drop_event\n",
                 "test.yml:2: processors[0]: each processor is a map with "
                 "one key, the processor type: one of add_fields, "
                 "drop_fields, rename, copy_fields, truncate_fields, "
                 "convert, drop_event, include_event, add_tags, "
-                "route_template");
+                "route_template, add_host_metadata, add_cloud_metadata, "
+                "add_ecs_task_metadata");
     check_error("processors:\n  - add_tags: [a]\n",
                 "test.yml:2: processors[0].add_tags: expected a map of "
                 "add_tags options, got a list");
@@ -801,6 +803,71 @@ static void test_processors_option_errors(void)
                 "'_'");
 }
 
+/* ---- metadata processors ---- */
+
+static const struct lf_metadata_fields *fake_metadata(void *arg)
+{
+    return arg;
+}
+
+static void test_processors_metadata_binding(void)
+{
+    static const struct lf_field fields[] = {
+        {"cloud.provider", {.type = LF_VALUE_STRING,
+                            .u.str = {"aws", 3}}},
+        {"host.name", {.type = LF_VALUE_STRING, .u.str = {"ip-10-0-0-1", 11}}},
+    };
+    struct lf_metadata_fields set = {fields, LF_ARRAY_SIZE(fields)};
+    struct proc_fixture f;
+    struct lf_metadata_step *step;
+
+    LF_CHECK_INT_EQ(setup(&f, "processors:\n"
+                              "  - add_fields: {target: '', fields: {a: 1}}\n"
+                              "  - add_cloud_metadata:\n"
+                              "      endpoint: http://127.0.0.1:9\n"
+                              "      timeout: 2s\n"
+                              "  - add_host_metadata:\n"
+                              "  - add_ecs_task_metadata: "
+                              "{refresh_interval: 1m}\n"),
+                    0);
+    step = lf_processors_metadata_step(f.procs, 0);
+    LF_CHECK(step != NULL);
+    LF_CHECK_INT_EQ(lf_metadata_step_request(step)->kind, LF_METADATA_CLOUD);
+    LF_CHECK_STR_EQ(lf_metadata_step_request(step)->endpoint,
+                    "http://127.0.0.1:9");
+    LF_CHECK_INT_EQ(lf_metadata_step_request(step)->timeout_ms, 2000);
+    LF_CHECK_INT_EQ(lf_metadata_step_request(lf_processors_metadata_step(
+                                                 f.procs, 1))->kind,
+                    LF_METADATA_HOST);
+    LF_CHECK_INT_EQ(lf_metadata_step_request(lf_processors_metadata_step(
+                                                 f.procs, 2))->refresh_ms,
+                    60000);
+    LF_CHECK(lf_processors_metadata_step(f.procs, 3) == NULL);
+
+    /* Unbound, as in `logferry parse`: nothing is added. */
+    lf_event_set_str(&f.ev, "host.name", "from-line", 9);
+    lf_processors_apply(f.procs, &f.ev);
+    CHECK_FIELD_STR(&f.ev, "host.name", "from-line");
+    LF_CHECK(lf_event_get(&f.ev, "cloud.provider") == NULL);
+
+    /* Bound: the source's fields replace the line's. */
+    lf_metadata_step_bind(step, fake_metadata, &set);
+    lf_processors_apply(f.procs, &f.ev);
+    CHECK_FIELD_STR(&f.ev, "host.name", "ip-10-0-0-1");
+    CHECK_FIELD_STR(&f.ev, "cloud.provider", "aws");
+    teardown(&f);
+}
+
+static void test_processors_metadata_errors(void)
+{
+    check_error("processors:\n  - add_cloud_metadata: {timeout: 2m}\n",
+                "test.yml:2: processors[0].add_cloud_metadata.timeout: "
+                "timeout must be between 0 and 60s, such as 3s");
+    check_error("processors:\n  - add_host_metadata: {endpoint: x}\n",
+                "test.yml:2: processors[0].add_host_metadata: unknown key "
+                "'endpoint'. Valid keys: refresh_interval, when");
+}
+
 int main(void)
 {
     LF_RUN(test_processors_add_fields_default_target);
@@ -824,6 +891,8 @@ int main(void)
     LF_RUN(test_processors_route_templates_win);
     LF_RUN(test_processors_route_field_and_target);
     LF_RUN(test_processors_list_errors);
+    LF_RUN(test_processors_metadata_binding);
+    LF_RUN(test_processors_metadata_errors);
     LF_RUN(test_processors_option_errors);
     return lf_test_end();
 }
