@@ -16,7 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
-/* TCP connect and TLS handshake must finish within this time. */
+/*
+ * TCP connect and TLS handshake must finish within this time unless the
+ * request sets its own connect_timeout_ms.
+ */
 enum { LF_HTTP_CONNECT_TIMEOUT_MS = 10000 };
 
 /* TCP keepalive: idle time before the first probe, then between probes. */
@@ -687,7 +690,12 @@ static CURLcode set_transport(struct lf_http_transfer *t,
     }
     if (rc == CURLE_OK) {
         rc = curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                              (long)LF_HTTP_CONNECT_TIMEOUT_MS);
+                              req->connect_timeout_ms > 0
+                                  ? req->connect_timeout_ms
+                                  : (long)LF_HTTP_CONNECT_TIMEOUT_MS);
+    }
+    if (rc == CURLE_OK && req->no_proxy) {
+        rc = curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
     }
     if (rc == CURLE_OK) {
         rc = curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);

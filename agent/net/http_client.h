@@ -22,6 +22,10 @@ struct lf_http_request {
     const char *body;            /* borrowed until the callback runs */
     size_t body_len;
     long timeout_ms;             /* whole transfer; 0 means no limit */
+    long connect_timeout_ms;     /* TCP connect and TLS handshake; 0 means
+                                    the client's default of 10 s */
+    int no_proxy;                /* nonzero: connect directly, ignoring
+                                    http_proxy and the like */
 };
 
 struct lf_http_response {
