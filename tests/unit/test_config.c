@@ -1034,7 +1034,9 @@ static void test_config_processors(void)
                      ":7: processors[0]: unknown processor type 'drop': "
                      "expected one of add_fields, drop_fields, rename, "
                      "copy_fields, truncate_fields, convert, drop_event, "
-                     "include_event, add_tags, route_template");
+                     "include_event, add_tags, route_template, "
+                     "add_host_metadata, add_cloud_metadata, "
+                     "add_ecs_task_metadata");
     check_error("inputs:\n"
                 "  - id: app\n"
                 "    paths: [a.log]\n"
