@@ -6,6 +6,7 @@
  */
 #include "agent/agent.h"
 #include "agent/input/input.h"
+#include "agent/metadata_bind.h"
 #include "agent/pipeline/pipeline.h"
 #include "agent/registry/registry.h"
 #include "lf/error.h"
@@ -39,6 +40,7 @@ struct agent {
     struct lf_pipeline *pipeline;
     struct lf_es_output *output;
     struct lf_inputs *inputs;
+    struct lf_metadata_binds *metadata;
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_timer_t registry_timer;
@@ -181,6 +183,7 @@ static void finish(struct agent *agent, int exit_code)
     }
     lf_inputs_close(agent->inputs);
     lf_es_output_close(agent->output, NULL, NULL);
+    lf_metadata_binds_close(agent->metadata);
     close_handle((uv_handle_t *)&agent->sigterm);
     close_handle((uv_handle_t *)&agent->sigint);
     close_handle((uv_handle_t *)&agent->sighup);
@@ -398,6 +401,26 @@ static void init_handles(struct agent *agent)
     agent->prune_timer.data = agent;
 }
 
+/* Starts the inputs and the registry pruning. */
+static void start_reading(void *arg)
+{
+    struct agent *agent = arg;
+    const struct lf_config *config = agent->config;
+
+    if (agent->state != AGENT_RUNNING) {
+        return; /* stopped while the metadata was fetched */
+    }
+    lf_inputs_start(agent->inputs);
+    lf_inputs_adopt(agent->inputs, agent->registry);
+    prune_registry(agent);
+    if (!agent->once && config->registry_clean_removed_ms > 0) {
+        /* A gone file's entry goes by 1.5 x clean_removed after its update. */
+        uint64_t period = (uint64_t)config->registry_clean_removed_ms / 2;
+        uv_timer_start(&agent->prune_timer, on_prune_timer,
+                       period > 0 ? period : 1, period > 0 ? period : 1);
+    }
+}
+
 int lf_agent_run(const struct lf_config *config, bool once)
 {
     struct agent agent;
@@ -431,14 +454,10 @@ int lf_agent_run(const struct lf_config *config, bool once)
         agent.drain_progress_ms = uv_now(&agent.loop);
         uv_timer_start(&agent.drain_timer, on_drain_timer, 1000, 1000);
     }
-    lf_inputs_start(agent.inputs);
-    lf_inputs_adopt(agent.inputs, agent.registry);
-    prune_registry(&agent);
-    if (!once && config->registry_clean_removed_ms > 0) {
-        /* A gone file's entry goes by 1.5 x clean_removed after its update. */
-        uint64_t period = (uint64_t)config->registry_clean_removed_ms / 2;
-        uv_timer_start(&agent.prune_timer, on_prune_timer,
-                       period > 0 ? period : 1, period > 0 ? period : 1);
+    /* Reading starts once the metadata processors have their fields. */
+    if (lf_metadata_binds_start(&agent.loop, config, start_reading, &agent,
+                                &agent.metadata) != 0) {
+        finish(&agent, LF_EXIT_FAILURE);
     }
     uv_run(&agent.loop, UV_RUN_DEFAULT);
     lf_log_info("agent", "stopped");
@@ -457,6 +476,7 @@ out:
     }
     lf_pipeline_free(agent.pipeline);
     lf_registry_free(agent.registry);
+    lf_metadata_binds_free(agent.metadata);
     if (uv_loop_close(&agent.loop) != 0) {
         lf_log_warn("agent", "handles were still open at exit");
     }
