@@ -6,9 +6,9 @@
  *
  *     build/bench/parse_bench [SECONDS [NAME]]
  *
- * runs each benchmark, or only NAME (app, nginx or nginx-error), for
- * SECONDS (default 3) of CPU time and prints MB/s of input and lines/s
- * per CPU second.
+ * runs each benchmark, or only NAME (app, app-machine, nginx or
+ * nginx-error), for SECONDS (default 3) of CPU time and prints MB/s of
+ * input and lines/s per CPU second.
  */
 #include "lf/event.h"
 #include "lf/mem.h"
@@ -71,6 +71,57 @@ static int format_app_line(char *out, size_t size, unsigned i)
                         "payment provider returned an unexpected response "
                         "for order %u, retrying with backoff %ums",
                         s, (s * 7) % 60, ms, i, ms);
+    }
+}
+
+/*
+ * Machine and platform log layouts that `app` reads: Android logcat,
+ * yy/MM/dd and yyMMdd HHmmss dates, a time after a file name, Unix
+ * seconds after a dash with component codes before the level, and a
+ * level after "time, ".
+ */
+static int format_app_machine_line(char *out, size_t size, unsigned i)
+{
+    unsigned s = i % 60;
+    unsigned ms = i % 997;
+
+    switch (i % 6) {
+    case 0:
+        return snprintf(out, size,
+                        "03-05 07:%02u:%02u.%03u  %u  %u %c ActivityManager: "
+                        "Start proc %u:com.example.app/u0a%u for service",
+                        s, (s * 7) % 60, ms, 1000 + i % 3000, 1000 + i % 5000,
+                        "VDIWEF"[i % 6], i % 30000, i % 200);
+    case 1:
+        return snprintf(out, size,
+                        "24/03/05 07:%02u:%02u %s storage.BlockManager: "
+                        "Found block rdd_%u_%u locally",
+                        s, (s * 7) % 60, levels[i % 6], i % 40, i % 1000);
+    case 2:
+        return snprintf(out, size,
+                        "240305 07%02u%02u %u %s dfs.DataNode$PacketResponder: "
+                        "Received block blk_%u of size %u from /10.0.%u.%u",
+                        s, (s * 7) % 60, i % 400, levels[i % 6], i, i % 65536,
+                        i % 256, (i / 256) % 256);
+    case 3:
+        return snprintf(out, size,
+                        "api.log.1.2024-03-05_07:00:00 2024-03-05 "
+                        "07:%02u:%02u.%03u %u %s api.server [req-%08x] "
+                        "\"GET /v2/servers/%u HTTP/1.1\" status: %d",
+                        s, (s * 7) % 60, ms, 20000 + i % 9000, levels[i % 6],
+                        i * 2654435761u, i, statuses[i % 9]);
+    case 4:
+        return snprintf(
+            out, size,
+            "- %u 2024.03.05 R%02u-M%u-N%u 2024-03-05-07.%02u.%02u.%06u "
+            "R%02u-M%u-N%u RAS KERNEL %s cache parity error corrected",
+            1709622489u + i % 3600, i % 64, i % 2, i % 16, s, (s * 7) % 60,
+            i % 1000000, i % 64, i % 2, i % 16, levels[i % 6]);
+    default:
+        return snprintf(out, size,
+                        "2024-03-05 07:%02u:%02u, %s                  CBS    "
+                        "Loaded servicing stack v6.1.%u with core",
+                        s, (s * 7) % 60, i % 2 ? "Info" : "Warning", i % 10000);
     }
 }
 
@@ -193,6 +244,7 @@ static const struct {
     format_line_fn format;
 } benchmarks[] = {
     {"app", "app", format_app_line},
+    {"app-machine", "app", format_app_machine_line},
     {"nginx", "nginx", format_nginx_line},
     {"nginx-error", "nginx", format_nginx_error_line},
 };

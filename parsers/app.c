@@ -1,6 +1,7 @@
 /*
  * The `app` preset: zero-configuration parsing of typical application
- * lines. It reads a leading timestamp, then splits the rest at blanks in
+ * lines. It reads a leading timestamp, or one after a few machine-written
+ * words, and an Android logcat header. Then it splits the rest at blanks in
  * one forward pass and looks at each word once: a level word near the
  * start, an HTTP method followed by a path, a status after the path, a
  * duration such as "12ms", and key=value pairs. No regex runs and each
@@ -11,11 +12,11 @@
 
 #include "lf/error.h"
 #include "lf/mem.h"
+#include "parsers/app_time.h"
 #include "parsers/duration.h"
 #include "parsers/level.h"
 #include "parsers/number.h"
 #include "parsers/time_scan.h"
-#include "parsers/timestamp.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,14 +28,15 @@
  */
 enum { HEADER_WORDS = 6 };
 
+/* The colon that ends an Android logcat tag is looked for in this many bytes.
+ */
+enum { MAX_LOGCAT_TAG_LEN = 128 };
+
 /* At most this many unknown pairs become labels.* fields per line. */
 enum { MAX_LABELS = 32 };
 
 /* Longer keys are not turned into labels. */
 enum { MAX_LABEL_KEY_LEN = 64 };
-
-#define SYSLOG_TIME_LAYOUT "%b %e %H:%M:%S"
-#define SYSLOG_TIME_LEN LF_STRLEN("Mar  5 07:08:09")
 
 /*
  * Pair rules are looked up by a hash of the key's first byte and length,
@@ -49,8 +51,7 @@ struct rule_bucket {
 };
 
 struct app_state {
-    struct lf_timestamp_layout *syslog_layout;
-    struct lf_tz tz; /* UTC: lines without a zone are read as UTC */
+    struct lf_app_time_finder *time_finder;
     struct rule_bucket rule_buckets[RULE_BUCKETS];
 };
 
@@ -67,6 +68,7 @@ enum found_bit {
     FOUND_STATUS = 1u << 3,
     FOUND_DURATION = 1u << 4,
     FOUND_THREAD = 1u << 5,
+    FOUND_PID = 1u << 6,
 };
 
 /* State of the scan of one line. */
@@ -77,7 +79,9 @@ struct app_line {
     size_t index;         /* of the current word, 0 after the timestamp */
     size_t level_index;   /* of the level word, when FOUND_LEVEL */
     size_t status_before; /* a bare status may sit before this index */
+    size_t header_dates;  /* date words before the level, not counted */
     bool header_done;     /* no level, logger or thread after this */
+    bool time_comma;      /* the timestamp was followed by ", " */
     struct word logger;   /* candidate after the level, ptr NULL if none */
     struct word thread;   /* candidate after the level, ptr NULL if none */
     struct word prev;     /* the previous word */
@@ -614,10 +618,13 @@ static bool set_mapped_pair(struct app_line *line, const struct pair_rule *rule,
         line->found |= FOUND_DURATION;
         return true;
     case PAIR_PID:
-        if (lf_number_parse_int(value, len, &n) != 0 || n < 0) {
+        /* A pid= pair after a logcat header names some other process. */
+        if ((line->found & FOUND_PID) != 0 ||
+            lf_number_parse_int(value, len, &n) != 0 || n < 0) {
             return false;
         }
         lf_event_set_int(ev, "process.pid", n);
+        line->found |= FOUND_PID;
         return true;
     case PAIR_TIME:
         if ((line->found & FOUND_TIME) != 0) {
@@ -678,7 +685,9 @@ static void handle_pair(struct app_line *line, const struct word *w)
  * Reads a level word: "ERROR" and the other upper-case words of
  * bare_levels, any case inside [] or <> or before a colon ("[error]",
  * "<warn>", "info:"), and a single upper-case letter (E, W, I, D, F, T)
- * as the first word after a timestamp. Stores the level text.
+ * as the first word after a timestamp. A level name of any case is also
+ * read as the first word after a timestamp that ends with ", "
+ * ("2016-09-28 04:30:31, Info"). Stores the level text.
  */
 static bool read_level_word(const struct app_line *line, const struct word *w,
                             const char **level, size_t *level_len)
@@ -686,6 +695,12 @@ static bool read_level_word(const struct app_line *line, const struct word *w,
     const char *p = w->ptr;
     size_t len = w->len;
 
+    if (line->time_comma && line->index == 0 && len >= 3 &&
+        lf_level_canonical(p, len) != NULL) {
+        *level = p;
+        *level_len = len;
+        return true;
+    }
     if (len >= 3 && ((p[0] == '[' && p[len - 1] == ']') ||
                      (p[0] == '<' && p[len - 1] == '>'))) {
         p++;
@@ -720,13 +735,45 @@ static bool is_separator(const struct word *w)
 }
 
 /*
+ * A word of letters, digits and ".-_:/" with at least one digit, such as
+ * a host or node name ("node-12", "R02-M1-N0-C:J12-U11").
+ */
+static bool is_node_name(const struct word *w)
+{
+    bool has_digit = false;
+
+    for (size_t i = 0; i < w->len; i++) {
+        if (!lf_app_is_field_char(w->ptr[i])) {
+            return false;
+        }
+        has_digit = has_digit || is_digit(w->ptr[i]);
+    }
+    return has_digit;
+}
+
+/*
  * Tells whether a word before any level is the start of the message
  * text, after which no level is looked for. Words that start with a
- * letter are, unless a separator follows them ("myapp - ERROR - ...").
+ * letter are, unless a separator follows them ("myapp - ERROR - ...") or
+ * they are upper-case codes or node names.
  */
 static bool is_prose(const struct word *w, const struct word *next)
 {
-    return is_alpha(w->ptr[0]) && (next == NULL || !is_separator(next));
+    return is_alpha(w->ptr[0]) && !lf_app_is_upper_code(w->ptr, w->len) &&
+           !is_node_name(w) && (next == NULL || !is_separator(next));
+}
+
+/*
+ * A date such as "2005.06.03" or "2005-06-03-15.42.50" after the
+ * timestamp. It does not count towards HEADER_WORDS, because machine
+ * logs often repeat the time in another form before the level.
+ */
+static bool is_date_word(const struct word *w)
+{
+    const char *p = w->ptr;
+
+    return w->len >= 10 && is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) &&
+           is_digit(p[3]) && (p[4] == '.' || p[4] == '-' || p[4] == '/');
 }
 
 /* A logger name: a letter, then letters, digits, '.', '_', '$' or '-'. */
@@ -907,8 +954,12 @@ static bool handle_word(struct app_line *line, const struct word *w,
             line->found |= FOUND_LEVEL;
             return false;
         }
+        if (is_date_word(w)) {
+            line->header_dates++;
+        }
         line->header_done =
-            line->index + 1 >= HEADER_WORDS || is_prose(w, next);
+            line->index + 1 - line->header_dates >= HEADER_WORDS ||
+            is_prose(w, next);
     } else if ((line->found & FOUND_LEVEL) != 0 && !line->header_done &&
                line->index > line->level_index) {
         handle_after_level(line, w);
@@ -922,96 +973,132 @@ static bool handle_word(struct app_line *line, const struct word *w,
 }
 
 /*
- * Reads "Mar  5 07:08:09" with the year inferred from the read time.
- * Returns the bytes it spans, or 0.
+ * Reads up to 10 digits followed by a blank or the end as a non-negative
+ * integer. Returns the end of the digits, or NULL.
  */
-static size_t scan_syslog_time(struct app_state *state, const char *p,
-                               const char *end, int64_t now_ns, int64_t *ns_out)
+static const char *read_id(const char *p, const char *end, int64_t *out)
 {
-    if ((size_t)(end - p) < SYSLOG_TIME_LEN || p[3] != ' ' || p[6] != ' ' ||
-        p[9] != ':' || p[12] != ':' ||
-        (SYSLOG_TIME_LEN < (size_t)(end - p) && !is_blank(p[15]))) {
-        return 0;
+    const char *s = p;
+
+    while (s < end && is_digit(*s) && s - p < 10) {
+        s++;
     }
-    if (lf_timestamp_parse_layout(state->syslog_layout, p, SYSLOG_TIME_LEN,
-                                  &state->tz, now_ns, ns_out) != 0) {
-        return 0;
+    if (s == p || (s < end && !is_blank(*s)) ||
+        lf_number_parse_int(p, (size_t)(s - p), out) != 0) {
+        return NULL;
     }
-    return SYSLOG_TIME_LEN;
+    return s;
 }
 
-/* Reads a timestamp of any supported format at p; returns its length. */
-static size_t scan_time(struct app_state *state, const char *p, const char *end,
-                        int64_t now_ns, int64_t *ns_out)
+static const char *skip_blanks(const char *p, const char *end)
 {
-    size_t used;
+    while (p < end && is_blank(*p)) {
+        p++;
+    }
+    return p;
+}
 
-    if (is_digit(p[0])) {
-        used = lf_time_scan_iso8601(p, end, ns_out);
-        if (used == 0) {
-            used = lf_time_scan_slash_date(p, end, ns_out);
-        }
-        if (used == 0) {
-            used = lf_time_scan_clf(p, end, ns_out);
-        }
-        if (used == 0) {
-            used = lf_time_scan_epoch(p, end, ns_out);
-        }
-        return used;
+/* Returns the log.level of an Android priority letter, or NULL. */
+static const char *logcat_level(char c)
+{
+    switch (c) {
+    case 'V':
+        return "trace";
+    case 'D':
+        return "debug";
+    case 'I':
+        return "info";
+    case 'W':
+        return "warn";
+    case 'E':
+        return "error";
+    case 'F':
+    case 'A':
+        return "fatal";
+    default:
+        return NULL;
     }
-    used = lf_time_scan_ctime(p, end, ns_out);
-    if (used == 0) {
-        used = scan_syslog_time(state, p, end, now_ns, ns_out);
-    }
-    return used;
 }
 
 /*
- * Reads the timestamp that starts the line, bare or in brackets, and sets
- * @timestamp. Returns where the rest of the line starts.
+ * Reads the rest of Android logcat's "threadtime" header after its time:
+ * "  1702  8671 D PowerManager: message", the process id, thread id,
+ * priority letter and tag, which may be padded with blanks before its
+ * colon. Sets process.pid, process.thread.id, log.level and log.logger.
+ * Returns where the message starts, or `p` unchanged when the text is not
+ * such a header.
  */
-static const char *read_leading_time(struct app_state *state,
-                                     struct app_line *line, const char *p,
-                                     const char *end, int64_t now_ns)
+static const char *read_logcat_header(struct app_line *line, const char *p,
+                                      const char *end)
 {
-    bool bracketed = p < end && *p == '[';
-    const char *s = bracketed ? p + 1 : p;
-    size_t used;
-    int64_t ns;
+    const char *s = skip_blanks(p, end);
+    const char *level;
+    const char *tag;
+    const char *colon;
+    const char *tag_end;
+    size_t tag_room;
+    int64_t pid;
+    int64_t tid;
 
-    if (s >= end) {
+    if (s == end || !is_digit(*s)) {
         return p;
     }
-    used = scan_time(state, s, end, now_ns, &ns);
-    if (used == 0) {
+    s = read_id(s, end, &pid);
+    if (s == NULL) {
         return p;
     }
-    s += used;
-    if (bracketed) {
-        if (s >= end || *s != ']') {
-            return p;
-        }
-        s++;
-    }
-    if (s < end && !is_blank(*s)) {
+    s = read_id(skip_blanks(s, end), end, &tid);
+    if (s == NULL) {
         return p;
     }
-    lf_event_set_timestamp(line->ev, "@timestamp", ns);
-    line->found |= FOUND_TIME;
-    return s;
+    s = skip_blanks(s, end);
+    if (end - s < 3 || s[1] != ' ' || (level = logcat_level(s[0])) == NULL) {
+        return p;
+    }
+    tag = skip_blanks(s + 2, end);
+    tag_room = (size_t)(end - tag);
+    if (tag_room > MAX_LOGCAT_TAG_LEN) {
+        tag_room = MAX_LOGCAT_TAG_LEN;
+    }
+    colon = memchr(tag, ':', tag_room);
+    if (colon == NULL || (colon + 1 < end && !is_blank(colon[1]))) {
+        return p;
+    }
+    tag_end = colon;
+    while (tag_end > tag && is_blank(tag_end[-1])) {
+        tag_end--;
+    }
+    if (tag_end == tag) {
+        return p;
+    }
+    lf_event_set_int(line->ev, "process.pid", pid);
+    lf_event_set_int(line->ev, "process.thread.id", tid);
+    lf_event_set_str(line->ev, "log.level", level, strlen(level));
+    lf_event_set_str(line->ev, "log.logger", tag, (size_t)(tag_end - tag));
+    line->found |= FOUND_LEVEL | FOUND_PID;
+    line->header_done = true;
+    return colon + 1;
 }
 
 static int app_apply(void *state, struct lf_event *ev, const char *text,
                      size_t len, int64_t now_ns)
 {
+    struct app_state *app = state;
     const char *end = text + len;
-    struct app_line line = {.state = state, .ev = ev};
+    struct app_line line = {.state = app, .ev = ev};
+    struct lf_app_time time;
     struct word current;
     struct word next;
     const char *p;
     bool has_next;
 
-    p = read_leading_time(state, &line, text, end, now_ns);
+    p = lf_app_time_find(app->time_finder, text, end, now_ns, &time);
+    if (time.found) {
+        lf_event_set_timestamp(ev, "@timestamp", time.ns);
+        line.found |= FOUND_TIME;
+        line.time_comma = time.comma;
+        p = read_logcat_header(&line, p, end);
+    }
     has_next = next_word(&p, end, &next);
     while (has_next) {
         current = next;
@@ -1035,19 +1122,16 @@ static void app_destroy(void *state)
     if (app == NULL) {
         return;
     }
-    lf_timestamp_layout_free(app->syslog_layout);
+    lf_app_time_finder_free(app->time_finder);
     lf_free(app);
 }
 
 static int app_create(void **state_out)
 {
     struct app_state *app = lf_calloc(1, sizeof(*app));
-    char errbuf[128];
     int rc;
 
-    lf_tz_init_utc(&app->tz);
-    rc = lf_timestamp_layout_new(SYSLOG_TIME_LAYOUT, &app->syslog_layout,
-                                 errbuf, sizeof(errbuf));
+    rc = lf_app_time_finder_new(&app->time_finder);
     if (rc == 0) {
         rc = fill_rule_buckets(app);
     }

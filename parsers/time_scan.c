@@ -321,3 +321,174 @@ size_t lf_time_scan_epoch(const char *p, const char *end, int64_t *ns_out)
     *ns_out = value * unit_ns + fraction_ns / (NS_PER_S / unit_ns);
     return digits + fraction_digits;
 }
+
+/* Reads a two-digit year as strptime's %y does. */
+static int expand_short_year(int yy)
+{
+    return yy >= 69 ? 1900 + yy : 2000 + yy;
+}
+
+size_t lf_time_scan_short_slash_date(const char *p, const char *end,
+                                     int64_t *ns_out)
+{
+    struct civil_time t = {0};
+    int yy;
+
+    if (end - p < 17 || !read_digits(p, end, 2, &yy) || p[2] != '/' ||
+        !read_digits(p + 3, end, 2, &t.month) || p[5] != '/' ||
+        !read_digits(p + 6, end, 2, &t.day) || p[8] != ' ' ||
+        !read_clock(p + 9, end, &t)) {
+        return 0;
+    }
+    t.year = expand_short_year(yy);
+    if (!civil_to_ns(&t, ns_out)) {
+        return 0;
+    }
+    return 17;
+}
+
+size_t lf_time_scan_compact_short(const char *p, const char *end,
+                                  int64_t *ns_out)
+{
+    struct civil_time t = {0};
+    int yy;
+
+    if (end - p < 13 || !read_digits(p, end, 2, &yy) ||
+        !read_digits(p + 2, end, 2, &t.month) ||
+        !read_digits(p + 4, end, 2, &t.day) || p[6] != ' ' ||
+        !read_digits(p + 7, end, 2, &t.hour) ||
+        !read_digits(p + 9, end, 2, &t.minute) ||
+        !read_digits(p + 11, end, 2, &t.second)) {
+        return 0;
+    }
+    t.year = expand_short_year(yy);
+    if (!civil_to_ns(&t, ns_out)) {
+        return 0;
+    }
+    return 13;
+}
+
+/*
+ * Reads 1 to `max_digits` digits at *p, then `sep` unless it is '\0', and
+ * moves *p past them.
+ */
+static bool read_unpadded(const char **p, const char *end, size_t max_digits,
+                          char sep, int *out)
+{
+    const char *s = *p;
+    int value = 0;
+
+    while (s < end && is_digit(*s) && (size_t)(s - *p) < max_digits) {
+        value = value * 10 + (*s - '0');
+        s++;
+    }
+    if (s == *p || (s < end && is_digit(*s))) {
+        return false;
+    }
+    if (sep != '\0') {
+        if (s == end || *s != sep) {
+            return false;
+        }
+        s++;
+    }
+    *p = s;
+    *out = value;
+    return true;
+}
+
+size_t lf_time_scan_compact_date(const char *p, const char *end,
+                                 int64_t *ns_out)
+{
+    struct civil_time t = {0};
+    const char *s = p + 9;
+    int ms = 0;
+
+    if (end - p < 14 || !read_digits(p, end, 4, &t.year) ||
+        !read_digits(p + 4, end, 2, &t.month) ||
+        !read_digits(p + 6, end, 2, &t.day) || p[8] != '-' ||
+        !read_unpadded(&s, end, 2, ':', &t.hour) ||
+        !read_unpadded(&s, end, 2, ':', &t.minute) ||
+        !read_unpadded(&s, end, 2, '\0', &t.second)) {
+        return 0;
+    }
+    if (s < end && *s == '.') {
+        s += read_optional_fraction(s, end, &t);
+    } else if (s + 1 < end && *s == ':' && is_digit(s[1])) {
+        /* After ':' the digits count milliseconds: ":7" is 7 ms. */
+        s++;
+        if (!read_unpadded(&s, end, 3, '\0', &ms)) {
+            return 0;
+        }
+        t.fraction_ns = (int64_t)ms * (NS_PER_S / 1000);
+    }
+    if (!civil_to_ns(&t, ns_out)) {
+        return 0;
+    }
+    return (size_t)(s - p);
+}
+
+size_t lf_time_scan_db2(const char *p, const char *end, int64_t *ns_out)
+{
+    struct civil_time t = {0};
+    const char *s = p + 19;
+
+    if (end - p < 19 || !read_digits(p, end, 4, &t.year) || p[4] != '-' ||
+        !read_digits(p + 5, end, 2, &t.month) || p[7] != '-' ||
+        !read_digits(p + 8, end, 2, &t.day) || p[10] != '-' ||
+        !read_digits(p + 11, end, 2, &t.hour) || p[13] != '.' ||
+        !read_digits(p + 14, end, 2, &t.minute) || p[16] != '.' ||
+        !read_digits(p + 17, end, 2, &t.second)) {
+        return 0;
+    }
+    if (s < end && *s == '.') {
+        s += read_optional_fraction(s, end, &t);
+    }
+    if (!civil_to_ns(&t, ns_out)) {
+        return 0;
+    }
+    return (size_t)(s - p);
+}
+
+size_t lf_time_scan_dotted_date(const char *p, const char *end, int64_t *ns_out)
+{
+    struct civil_time t = {0};
+    const char *s = p + 10;
+
+    if (end - p < 10 || !read_digits(p, end, 4, &t.year) || p[4] != '.' ||
+        !read_digits(p + 5, end, 2, &t.month) || p[7] != '.' ||
+        !read_digits(p + 8, end, 2, &t.day)) {
+        return 0;
+    }
+    if (end - s >= 9 && s[0] == ' ' && read_clock(s + 1, end, &t)) {
+        s += 9;
+        if (s < end && *s == '.') {
+            s += read_optional_fraction(s, end, &t);
+        }
+    }
+    if (!civil_to_ns(&t, ns_out)) {
+        return 0;
+    }
+    return (size_t)(s - p);
+}
+
+size_t lf_time_scan_month_day(const char *p, const char *end, int64_t now_ns,
+                              int64_t *ns_out)
+{
+    struct civil_time t = {0};
+    const char *s = p + 14;
+
+    if (end - p < 14 || !read_digits(p, end, 2, &t.month) ||
+        (p[2] != '-' && p[2] != '.') || !read_digits(p + 3, end, 2, &t.day) ||
+        p[5] != ' ' || !read_clock(p + 6, end, &t) || t.month < 1 ||
+        t.month > 12) {
+        return 0;
+    }
+    if (s < end && *s == '.') {
+        s += read_optional_fraction(s, end, &t);
+    }
+    t.year = (int)lf_timestamp_infer_year(t.month, now_ns);
+    if (!civil_to_ns(&t, ns_out)) {
+        return 0;
+    }
+    return (size_t)(s - p);
+}

@@ -39,4 +39,47 @@ size_t lf_time_scan_ctime(const char *p, const char *end, int64_t *ns_out);
  */
 size_t lf_time_scan_epoch(const char *p, const char *end, int64_t *ns_out);
 
+/*
+ * "yy/MM/dd HH:mm:ss" ("17/06/09 20:10:40"), the date of the console
+ * pattern in Spark's conf/log4j.properties.template. Two-digit years
+ * 69-99 are 1969-1999 and 00-68 are 2000-2068, as strptime's %y reads
+ * them.
+ */
+size_t lf_time_scan_short_slash_date(const char *p, const char *end,
+                                     int64_t *ns_out);
+
+/* "yyMMdd HHmmss" ("081109 203615"), with years as above. */
+size_t lf_time_scan_compact_short(const char *p, const char *end,
+                                  int64_t *ns_out);
+
+/*
+ * "yyyyMMdd-HH:mm:ss" with an optional count of milliseconds after ':' or
+ * a fraction after '.': "20171223-22:15:29:615". Hours, minutes, seconds
+ * and milliseconds may be unpadded, as Java's SimpleDateFormat pattern
+ * "yyyyMMdd-H:m:s:S" writes them: "20171223-22:16:0:7" is 22:16:00.007.
+ */
+size_t lf_time_scan_compact_date(const char *p, const char *end,
+                                 int64_t *ns_out);
+
+/*
+ * The IBM DB2 timestamp "yyyy-MM-dd-HH.mm.ss" with an optional fraction
+ * after '.': "2005-06-03-15.42.50.675872".
+ */
+size_t lf_time_scan_db2(const char *p, const char *end, int64_t *ns_out);
+
+/*
+ * "yyyy.MM.dd", optionally followed by one space and "HH:mm:ss" with an
+ * optional fraction. A date alone is read as its midnight.
+ */
+size_t lf_time_scan_dotted_date(const char *p, const char *end,
+                                int64_t *ns_out);
+
+/*
+ * A month and day without a year, "MM-dd HH:mm:ss" (Android logcat) or
+ * "MM.dd HH:mm:ss", with an optional fraction after '.'. The year comes
+ * from `now_ns`, the read time, by lf_timestamp_infer_year().
+ */
+size_t lf_time_scan_month_day(const char *p, const char *end, int64_t now_ns,
+                              int64_t *ns_out);
+
 #endif

@@ -683,6 +683,11 @@ static int64_t infer_year(int month, int64_t now_ns)
     return year;
 }
 
+int64_t lf_timestamp_infer_year(int month, int64_t now_ns)
+{
+    return infer_year(month, now_ns);
+}
+
 int lf_timestamp_parse_layout(const struct lf_timestamp_layout *layout,
                               const char *s, size_t len, struct lf_tz *tz,
                               int64_t now_ns, int64_t *ns_out)

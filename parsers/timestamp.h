@@ -101,6 +101,12 @@ int lf_timestamp_parse_layout(const struct lf_timestamp_layout *layout,
                               int64_t now_ns, int64_t *ns_out);
 
 /*
+ * Returns the year of a time that gives only its month (1-12), read at
+ * `now_ns`, by the rule of lf_timestamp_parse_layout().
+ */
+int64_t lf_timestamp_infer_year(int month, int64_t now_ns);
+
+/*
  * Returns the number of days from 1970-01-01 to the given date of the
  * proleptic Gregorian calendar (negative before 1970). `month` is 1-12 and
  * `day` 1-31; the date is not validated.

@@ -269,6 +269,192 @@ static void test_app_pairs(void)
     run_cases(cases, LF_ARRAY_SIZE(cases));
 }
 
+/* Android logcat "threadtime" lines, with and without a year. */
+static void test_app_logcat(void)
+{
+    static const struct app_case cases[] = {
+        {"03-05 07:08:09.123  1234  5678 I ActivityManager: Start proc "
+         "4321:com.example/u0a12 for activity",
+         {{"@timestamp", "2024-03-05T07:08:09.123000000Z"},
+          {"process.pid", "1234"},
+          {"process.thread.id", "5678"},
+          {"log.level", "info"},
+          {"log.logger", "ActivityManager"}}},
+        /* Read on 2024-03-10, a December time is from the year before. */
+        {"12-31 23:59:59.999   201   201 V chatty  : uid=1000 expire 3 lines",
+         {{"@timestamp", "2023-12-31T23:59:59.999000000Z"},
+          {"process.pid", "201"},
+          {"process.thread.id", "201"},
+          {"log.level", "trace"},
+          {"log.logger", "chatty"},
+          {"user.id", "1000"}}},
+        /* The pid= pair of the message is another process. */
+        {"03-05 07:08:09.000  1234  1240 A DEBUG: pid=4321 abort",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"},
+          {"process.pid", "1234"},
+          {"process.thread.id", "1240"},
+          {"log.level", "fatal"},
+          {"log.logger", "DEBUG"},
+          {"labels.pid", "4321"}}},
+        {"03-05 07:08:09.500  1234  1240 D Tag with space: x",
+         {{"@timestamp", "2024-03-05T07:08:09.500000000Z"},
+          {"process.pid", "1234"},
+          {"process.thread.id", "1240"},
+          {"log.level", "debug"},
+          {"log.logger", "Tag with space"}}},
+        {"2024-03-05 07:08:09.123  1234  5678 E Camera: failed",
+         {{"@timestamp", "2024-03-05T07:08:09.123000000Z"},
+          {"process.pid", "1234"},
+          {"process.thread.id", "5678"},
+          {"log.level", "error"},
+          {"log.logger", "Camera"}}},
+        /* Not a logcat header: one number, a letter that is no level. */
+        {"03-05 07:08:09.500 1234 worker started",
+         {{"@timestamp", "2024-03-05T07:08:09.500000000Z"}}},
+        {"03-05 07:08:09.500  1234  1240 X Tag: x",
+         {{"@timestamp", "2024-03-05T07:08:09.500000000Z"}}},
+        {"03-05 07:08:09.500  1234  1240 I : x",
+         {{"@timestamp", "2024-03-05T07:08:09.500000000Z"}}},
+        {"13-05 07:08:09.500  1234  1240 I Tag: x", {{NULL, NULL}}},
+    };
+
+    run_cases(cases, LF_ARRAY_SIZE(cases));
+}
+
+/* log4j, Hadoop and other compact date layouts at the start of a line. */
+static void test_app_compact_dates(void)
+{
+    static const struct app_case cases[] = {
+        {"24/03/05 07:08:09 INFO storage.BlockManager: Removed broadcast_1",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"},
+          {"log.level", "info"}}},
+        {"99/12/31 23:59:59 ERROR x",
+         {{"@timestamp", "1999-12-31T23:59:59.000000000Z"},
+          {"log.level", "error"}}},
+        {"240305 070809 42 WARN dfs.DataNode: disk slow",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"},
+          {"log.level", "warn"}}},
+        {"20240305-07:08:09:123|Step_Main|42|onCreate",
+         {{"@timestamp", "2024-03-05T07:08:09.123000000Z"}}},
+        {"20240305-7:8:9:5|x",
+         {{"@timestamp", "2024-03-05T07:08:09.005000000Z"}}},
+        {"20240305-07:08:09.25 x",
+         {{"@timestamp", "2024-03-05T07:08:09.250000000Z"}}},
+        {"2024-03-05-07.08.09.123456 R01 RAS KERNEL INFO ok",
+         {{"@timestamp", "2024-03-05T07:08:09.123456000Z"},
+          {"log.level", "info"}}},
+        {"2024.03.05 07:08:09 ERROR x",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"},
+          {"log.level", "error"}}},
+        {"2024.03.05 backup done",
+         {{"@timestamp", "2024-03-05T00:00:00.000000000Z"}}},
+        {"[03.05 07:08:09] chrome.exe - example.com:443 open through proxy",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"}}},
+        /* Impossible dates and cut or prose-like forms are no time. */
+        {"24/13/05 07:08:09 INFO x", {{"log.level", "info"}}},
+        {"240230 070809 x", {{NULL, NULL}}},
+        {"240305 0708 rows", {{NULL, NULL}}},
+        {"20240305-07:08:09:1234|x", {{NULL, NULL}}},
+        {"20240305-07:61:09|x", {{NULL, NULL}}},
+        {"2024-03-05-07.08 x", {{NULL, NULL}}},
+        {"12/25 was a holiday", {{NULL, NULL}}},
+        {"1.2.3 released", {{NULL, NULL}}},
+        {"10.12.1 build 16:49:06", {{NULL, NULL}}},
+        {"[03.05 07:08:09 x", {{NULL, NULL}}},
+    };
+
+    run_cases(cases, LF_ARRAY_SIZE(cases));
+}
+
+/* A timestamp followed by a comma, and a level word after it. */
+static void test_app_time_comma_level(void)
+{
+    static const struct app_case cases[] = {
+        {"2024-03-05 07:08:09, Warning  CBS  Failed to load",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"},
+          {"log.level", "warn"}}},
+        {"2024-03-05 07:08:09, Info                  CSI    00000001 init",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"},
+          {"log.level", "info"}}},
+        {"2024-03-05 07:08:09, error count rose",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"},
+          {"log.level", "error"}}},
+        /* Only the first word after the comma is read in any case. */
+        {"2024-03-05 07:08:09, CSI Info x",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"}}},
+        {"2024-03-05 07:08:09 Info x",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"}}},
+        {"2024-03-05 07:08:09,Info x", {{NULL, NULL}}},
+        {"2024-03-05 07:08:09,123 - WARN  [main:Foo@12] - low disk",
+         {{"@timestamp", "2024-03-05T07:08:09.123000000Z"},
+          {"log.level", "warn"},
+          {"process.thread.name", "main:Foo@12"}}},
+    };
+
+    run_cases(cases, LF_ARRAY_SIZE(cases));
+}
+
+/*
+ * A timestamp after machine-written leading words: a file name, a dash,
+ * a sequence number or node names, then the level after component codes.
+ */
+static void test_app_time_after_prefix(void)
+{
+    static const struct app_case cases[] = {
+        {"api.log.1.2024-03-05_07:00:00 2024-03-05 07:08:09.250 311 INFO "
+         "nova.api.server [-] served in 0.25s",
+         {{"@timestamp", "2024-03-05T07:08:09.250000000Z"},
+          {"log.level", "info"},
+          {"event.duration", "250000000"}}},
+        {"- 1709622489 2024.03.05 R01-M0-N4 2024-03-05-07.08.09.123456 "
+         "R01-M0-N4 RAS KERNEL FATAL machine check",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"},
+          {"log.level", "fatal"}}},
+        {"KERNMC 1709622489 2024.03.05 R01-M0-N4 "
+         "2024-03-05-07.08.09.123456 R01-M0-N4 RAS KERNEL WARNING x",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"},
+          {"log.level", "warn"}}},
+        {"4711 node-12 fan speed 1709622489 1 Fan speed low",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"}}},
+        {"- 1709622489 2024.03.05 n12 Mar 5 07:08:09 n12/n12 crond[42]: "
+         "(root) CMD (run-parts /etc/cron.hourly)",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"}}},
+        {"a-1 b-2 c-3 d-4 1709622489",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"}}},
+        {"node-3 2024/03/05 07:08:09 ready",
+         {{"@timestamp", "2024-03-05T07:08:09.000000000Z"}}},
+        {"- 4102444799 x", {{"@timestamp", "2099-12-31T23:59:59.000000000Z"}}},
+    };
+
+    run_cases(cases, LF_ARRAY_SIZE(cases));
+}
+
+/* Numbers in messages that the time search must not take as times. */
+static void test_app_time_search_near_misses(void)
+{
+    static const struct app_case cases[] = {
+        {"Order 1709622489 shipped", {{NULL, NULL}}},
+        {"INFO order 1709622489 shipped", {{"log.level", "info"}}},
+        {"ERROR 1709622489 rows failed", {{"log.level", "error"}}},
+        {"[job] 1709622489 done", {{NULL, NULL}}},
+        {"id=7 1709622489 done", {{"labels.id", "7"}}},
+        /* Numbers out of range, too long, followed by text or too far in. */
+        {"- 4102444800 x", {{NULL, NULL}}},
+        {"- 17096224891 x", {{NULL, NULL}}},
+        {"job-7 1709622489x", {{NULL, NULL}}},
+        {"a-1 b-2 c-3 d-4 e-5 1709622489", {{NULL, NULL}}},
+        {"host-1 prefix-long-enough-to-pass-the-limit-of-sixty-four-bytes "
+         "1709622489",
+         {{NULL, NULL}}},
+        /* Weak forms are read only at the start of a line. */
+        {"node-3 24/03/05 07:08:09 x", {{NULL, NULL}}},
+        {"node-3 2024.03.05 x", {{NULL, NULL}}},
+        {"node-3 240305 070809 x", {{NULL, NULL}}},
+    };
+
+    run_cases(cases, LF_ARRAY_SIZE(cases));
+}
+
 static void test_app_labels_bounded(void)
 {
     struct lf_preset *preset = NULL;
@@ -336,6 +522,44 @@ static void test_app_malformed_lines(void)
 }
 
 /*
+ * Every prefix of lines in the newer time layouts, each copied to a
+ * buffer of its exact size, so that a read past the end shows under
+ * AddressSanitizer. A cut line still parses and sets at most one time.
+ */
+static void test_app_cut_time_lines(void)
+{
+    static const char *const lines[] = {
+        "03-05 07:08:09.123  1234  5678 I Tag  : pid=1 x",
+        "- 1709622489 2024.03.05 R01 2024-03-05-07.08.09.123456 RAS INFO x",
+        "20240305-7:8:9:5|x",
+        "2024-03-05 07:08:09, Info x",
+        "240305 070809 42 WARN x",
+        "[03.05 07:08:09] x",
+        "2024.03.05 07:08:09.5 x",
+    };
+    struct lf_preset *preset = NULL;
+    struct lf_event ev;
+
+    LF_CHECK_INT_EQ(lf_preset_new("app", &preset), 0);
+    lf_event_init(&ev);
+    for (size_t i = 0; i < LF_ARRAY_SIZE(lines) && preset != NULL; i++) {
+        size_t len = strlen(lines[i]);
+
+        for (size_t n = 0; n <= len; n++) {
+            char *copy = lf_malloc(n == 0 ? 1 : n);
+
+            memcpy(copy, lines[i], n);
+            LF_CHECK_INT_EQ(apply_app(preset, &ev, copy, n), 0);
+            LF_CHECK(ev.field_count <= 8);
+            lf_free(copy);
+        }
+        LF_CHECK(lf_event_get(&ev, "@timestamp") != NULL);
+    }
+    lf_event_cleanup(&ev);
+    lf_preset_free(preset);
+}
+
+/*
  * Through a parser chain: `app` after `nginx` takes the lines nginx does
  * not match, a plain line gets no _parse_failure tag, and the chain's
  * read time dates a syslog time.
@@ -393,8 +617,14 @@ int main(void)
     LF_RUN(test_app_timestamps);
     LF_RUN(test_app_levels);
     LF_RUN(test_app_pairs);
+    LF_RUN(test_app_logcat);
+    LF_RUN(test_app_compact_dates);
+    LF_RUN(test_app_time_comma_level);
+    LF_RUN(test_app_time_after_prefix);
+    LF_RUN(test_app_time_search_near_misses);
     LF_RUN(test_app_labels_bounded);
     LF_RUN(test_app_malformed_lines);
+    LF_RUN(test_app_cut_time_lines);
     LF_RUN(test_app_in_chain);
     return lf_test_end();
 }
