@@ -178,17 +178,6 @@ static int open_capture(struct expander *e, const char *field, size_t field_len,
     if (rc != 0) {
         return rc;
     }
-    /*
-     * Logstash keeps `@metadata` for its own filters and never ships it.
-     * Events here have no such place, so the group only matches.
-     */
-    if (strncmp(key, "@metadata", LF_STRLEN("@metadata")) == 0 &&
-        (key[LF_STRLEN("@metadata")] == '\0' ||
-         key[LF_STRLEN("@metadata")] == '.')) {
-        lf_free(key);
-        lf_buf_append_str(&x->regex, "(?:");
-        return 0;
-    }
     x->captures =
         lf_realloc(x->captures, (x->capture_count + 1) * sizeof(*x->captures));
     capture = &x->captures[x->capture_count];

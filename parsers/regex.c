@@ -202,3 +202,26 @@ int lf_regex_apply(struct lf_regex *re, struct lf_regex_scratch *scratch,
     }
     return 0;
 }
+
+bool lf_regex_scratch_group(const struct lf_regex_scratch *scratch,
+                            uint32_t number, size_t *start_out,
+                            size_t *len_out)
+{
+    const PCRE2_SIZE *ovector;
+    PCRE2_SIZE start;
+    PCRE2_SIZE end;
+
+    if (number >= pcre2_get_ovector_count(scratch->match_data)) {
+        return false;
+    }
+    ovector = pcre2_get_ovector_pointer(scratch->match_data);
+    start = ovector[2 * number];
+    end = ovector[2 * number + 1];
+    /* As in lf_regex_apply(): \K can put start past end. */
+    if (start == PCRE2_UNSET || start > end) {
+        return false;
+    }
+    *start_out = start;
+    *len_out = end - start;
+    return true;
+}

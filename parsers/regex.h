@@ -6,6 +6,7 @@
 #ifndef LF_PARSERS_REGEX_H
 #define LF_PARSERS_REGEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,5 +68,15 @@ void lf_regex_scratch_free(struct lf_regex_scratch *scratch);
 int lf_regex_apply(struct lf_regex *re, struct lf_regex_scratch *scratch,
                    struct lf_event *ev, const char *subject, size_t len,
                    int64_t now_ns);
+
+/*
+ * Stores where group `number` of the last successful lf_regex_apply() on
+ * `scratch` matched, as an offset into its subject and a length. Returns
+ * false when the group did not take part in the match or `number` is out
+ * of range.
+ */
+bool lf_regex_scratch_group(const struct lf_regex_scratch *scratch,
+                            uint32_t number, size_t *start_out,
+                            size_t *len_out);
 
 #endif

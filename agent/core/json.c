@@ -527,6 +527,12 @@ static inline void append_value(struct lf_buf *buf,
     }
 }
 
+void lf_json_append_value(struct lf_buf *buf, const struct lf_value *value)
+{
+    append_value(buf, value);
+    terminate(buf);
+}
+
 /* Source of a document member's value. */
 enum member_value {
     MEMBER_FIELD,    /* the event's field at `field` */
@@ -855,7 +861,23 @@ static bool has_log_flag_bits(const struct lf_event *ev)
     return (ev->log_flags & known_bits(LF_ARRAY_SIZE(log_flag_names))) != 0;
 }
 
-/* Fills `entries` (room for field_count + 3) and returns how many. */
+/*
+ * Returns true for `@metadata` and the keys under it. They carry values
+ * from one parser or processor to a later one and are never written.
+ */
+static inline bool is_metadata_key(const char *key, size_t len)
+{
+    size_t prefix = LF_STRLEN("@metadata");
+
+    return len >= prefix && key[0] == '@' &&
+           memcmp(key, "@metadata", prefix) == 0 &&
+           (len == prefix || key[prefix] == '.');
+}
+
+/*
+ * Fills `entries` (room for field_count + 3) and returns how many. Fields
+ * under `@metadata` get no entry.
+ */
 static size_t collect_entries(const struct lf_event *ev,
                               struct doc_entry *entries)
 {
@@ -865,8 +887,12 @@ static size_t collect_entries(const struct lf_event *ev,
     size_t n = 0;
 
     for (size_t i = 0; i < ev->field_count; i++) {
-        struct doc_entry *e = &entries[n++];
+        struct doc_entry *e;
 
+        if (is_metadata_key(ev->fields[i].key, ev->key_lens[i])) {
+            continue;
+        }
+        e = &entries[n++];
         e->key = ev->fields[i].key;
         e->source = (struct member_source){.field = i, .value = MEMBER_FIELD};
         if (strcmp(e->key, "message") == 0) {

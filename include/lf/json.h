@@ -19,12 +19,19 @@ void lf_json_append_string(struct lf_buf *buf, const char *s, size_t len);
 void lf_json_append_timestamp(struct lf_buf *buf, int64_t ts_ns);
 
 /*
+ * Appends `value` as it is written in a document: a string escaped, a
+ * timestamp as above, and a JSON value (LF_VALUE_JSON) copied unchanged.
+ */
+void lf_json_append_value(struct lf_buf *buf, const struct lf_value *value);
+
+/*
  * Appends `ev` as one JSON object without a trailing newline. Fields are
  * nested by their dotted keys, `message` is the line, `tags` is an array
  * of the event's tag bit names then its tag strings, and `log.flags` an
  * array of its flag bit names. A JSON value (LF_VALUE_JSON) is copied as
  * it is, and a JSON array in a `tags` field is extended with the tag
- * names rather than nested in a new array.
+ * names rather than nested in a new array. Fields under `@metadata` are
+ * left out: they pass values between parsers and processors only.
  */
 void lf_json_append_event(struct lf_buf *buf, const struct lf_event *ev);
 

@@ -178,8 +178,11 @@ def yaml_block(value, indent=0):
 
 
 def yaml_key(key):
-    return key if all(c.isalnum() or c in "._-@" for c in key) \
-        else json.dumps(key)
+    """Quote a mapping key unless it is a plain YAML scalar. `@` is a
+    reserved indicator, so a key such as `@metadata.kind` is quoted."""
+    plain = (key[:1] not in ("", "@") and
+             all(c.isalnum() or c in "._-@" for c in key))
+    return key if plain else json.dumps(key)
 
 
 APP_PATTERN = (r"^(?<ts>\S+) (?<level>\w+) \[txn=(?<txn>\w+)\] "

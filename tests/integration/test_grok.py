@@ -1,4 +1,6 @@
-"""Ship a log of two line formats parsed by one grok step with `--once`."""
+"""Ship logs parsed by grok steps with `--once`: two line formats in one
+step, and `@metadata` captures that a processor reads but no document
+contains."""
 
 import datetime
 import socket
@@ -98,9 +100,55 @@ def test_grok_unknown_pattern_rejected(scratch):
           "error names the key and pattern: %r" % proc.stderr)
 
 
+# `@metadata.kind` decides which lines are dropped and is never shipped.
+# `related.user` is captured twice per line and shipped as an array.
+AUDIT_PATTERN = ("^%{WORD:[@metadata][kind]} %{USERNAME:related.user} -> "
+                 "%{USERNAME:related.user}: %{GREEDYDATA:message}$")
+AUDIT_LINES = [
+    ("audit alice -> bob: granted role admin",
+     {"message": "granted role admin", "related.user": ["alice", "bob"]}),
+    ("debug cache -> cache: miss on key 17", None),
+    ("audit carol -> dave: revoked role viewer",
+     {"message": "revoked role viewer", "related.user": ["carol", "dave"]}),
+    ("debug cache -> cache: hit on key 17", None),
+]
+
+
+def test_grok_metadata_drives_drop_event(scratch):
+    standin = scratch.standin()
+    text = "".join(line + "\n" for line, _ in AUDIT_LINES)
+    path = scratch.write("logs/audit.log", text)
+    spec = {"id": "audit", "paths": [path],
+            "parsers": [{"grok": {"patterns": [AUDIT_PATTERN]}}],
+            "processors": [{"drop_event": {"when": {"equals": {
+                "@metadata.kind": "debug"}}}}]}
+    config = harness.write_config(scratch, [spec], standin.url)
+    harness.run_once(scratch, config)
+
+    docs = harness.by_offset(harness.documents(standin))
+    shipped = [line for line, parsed in AUDIT_LINES if parsed]
+    check_eq(len(docs), len(shipped), "documents stored")
+    offset = 0
+    for line, parsed in AUDIT_LINES:
+        what = "offset %d" % offset
+        doc = docs.get((path, offset))
+        if parsed is None:
+            check(doc is None, what + ": a debug line was shipped")
+        else:
+            check(doc is not None, what + ": no document")
+            check_eq(sorted(k for k in doc if k.startswith("@metadata")), [],
+                     what + " @metadata keys")
+            check_eq(doc.get("message"), parsed["message"], what + " message")
+            check_eq(doc.get("related", {}).get("user"),
+                     parsed["related.user"], what + " related.user")
+            check_eq(doc.get("tags"), None, what + " tags")
+        offset += len(line.encode()) + 1
+
+
 TESTS = [
     test_grok_documents_exact,
     test_grok_unknown_pattern_rejected,
+    test_grok_metadata_drives_drop_event,
 ]
 
 if __name__ == "__main__":

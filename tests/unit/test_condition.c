@@ -257,6 +257,21 @@ static void test_condition_negate(void)
     teardown(&f);
 }
 
+/* Fields under @metadata are read like any other field. */
+static void test_condition_metadata_field(void)
+{
+    struct cond_fixture f;
+
+    LF_CHECK_INT_EQ(
+        setup(&f, "when: {equals: {\"@metadata.kind\": audit}}"), 0);
+    LF_CHECK_INT_EQ(eval(&f), false);
+    lf_event_set_str(&f.ev, "@metadata.kind", "audit", 5);
+    LF_CHECK_INT_EQ(eval(&f), true);
+    lf_event_set_str(&f.ev, "@metadata.kind", "access", 6);
+    LF_CHECK_INT_EQ(eval(&f), false);
+    teardown(&f);
+}
+
 static void check_error(const char *yaml, const char *expected)
 {
     struct cond_fixture f;
@@ -327,5 +342,6 @@ int main(void)
     LF_RUN(test_condition_and_or_not);
     LF_RUN(test_condition_negate);
     LF_RUN(test_condition_config_errors);
+    LF_RUN(test_condition_metadata_field);
     return lf_test_end();
 }

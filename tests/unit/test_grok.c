@@ -1,7 +1,8 @@
 /*
  * Tests of the grok parser: expansion of references and Ruby regex syntax,
  * the built-in library, configuration errors with their messages, typed
- * fields and the order in which patterns are tried.
+ * fields, fields stored by several groups, `@metadata` captures and the
+ * order in which patterns are tried.
  */
 #include "lf_test.h"
 
@@ -580,6 +581,147 @@ static void test_grok_long_line_without_match(void)
     teardown(&f);
 }
 
+#define CHECK_FIELD_JSON(ev, key, expected)                                    \
+    do {                                                                       \
+        const struct lf_value *v_ = get_typed(ev, key, LF_VALUE_JSON);         \
+        if (v_ != NULL) {                                                      \
+            LF_CHECK_MEM_EQ(v_->u.str.ptr, v_->u.str.len, expected);           \
+        }                                                                      \
+    } while (0)
+
+/* Two groups of one pattern store one field: both values, in group order. */
+static void test_grok_repeated_field_array(void)
+{
+    struct grok_fixture f;
+
+    LF_CHECK_INT_EQ(setup(&f, "parsers:\n"
+                              "  - grok:\n"
+                              "      patterns:\n"
+                              "        - '^%{NOTSPACE:q} %{NOTSPACE:q} "
+                              "%{WORD:other}$'\n"),
+                    0);
+    LF_CHECK_INT_EQ(apply(&f, "first second third"), 0);
+    CHECK_FIELD_JSON(&f.ev, "q", "[\"first\",\"second\"]");
+    CHECK_FIELD_STR(&f.ev, "other", "third");
+    LF_CHECK_INT_EQ(f.ev.field_count, 2);
+
+    /* Values are escaped, and invalid UTF-8 becomes U+FFFD. */
+    LF_CHECK_INT_EQ(apply(&f, "a\"b c\\\xff end"), 0);
+    CHECK_FIELD_JSON(&f.ev, "q", "[\"a\\\"b\",\"c\\\\\xef\xbf\xbd\"]");
+    CHECK_FIELD_STR(&f.ev, "other", "end");
+
+    /* The same line again: the array is rebuilt, not appended to. */
+    LF_CHECK_INT_EQ(apply(&f, "first second third"), 0);
+    CHECK_FIELD_JSON(&f.ev, "q", "[\"first\",\"second\"]");
+    teardown(&f);
+}
+
+static void test_grok_repeated_field_types(void)
+{
+    struct grok_fixture f;
+
+    LF_CHECK_INT_EQ(setup(&f, "parsers:\n"
+                              "  - grok:\n"
+                              "      patterns:\n"
+                              "        - '^%{INT:n:int} %{NUMBER:n:float} "
+                              "%{WORD:n}$'\n"),
+                    0);
+    LF_CHECK_INT_EQ(apply(&f, "-7 2.5 x"), 0);
+    CHECK_FIELD_JSON(&f.ev, "n", "[-7,2.5,\"x\"]");
+    LF_CHECK_INT_EQ(apply(&f, "1 3 y"), 0);
+    CHECK_FIELD_JSON(&f.ev, "n", "[1,3.0,\"y\"]");
+    LF_CHECK_INT_EQ(f.ev.tags, 0);
+    teardown(&f);
+}
+
+/* One group of several that took part gives a scalar, as before. */
+static void test_grok_repeated_field_one_value(void)
+{
+    struct grok_fixture f;
+
+    LF_CHECK_INT_EQ(setup(&f, "parsers:\n"
+                              "  - grok:\n"
+                              "      patterns:\n"
+                              "        - '^(?:%{INT:n:int}|x-%{WORD:n})$'\n"),
+                    0);
+    LF_CHECK_INT_EQ(apply(&f, "42"), 0);
+    CHECK_FIELD_INT(&f.ev, "n", 42);
+    LF_CHECK_INT_EQ(apply(&f, "x-abc"), 0);
+    CHECK_FIELD_STR(&f.ev, "n", "abc");
+    LF_CHECK_INT_EQ(f.ev.field_count, 1);
+    teardown(&f);
+}
+
+/* Empty values and values that do not convert are left out of the array. */
+static void test_grok_repeated_field_skips_values(void)
+{
+    struct grok_fixture f;
+
+    LF_CHECK_INT_EQ(setup(&f, "parsers:\n"
+                              "  - grok:\n"
+                              "      patterns:\n"
+                              "        - '^(?<q>a?)-%{WORD:q}-%{WORD:n:int}-"
+                              "%{WORD:n:int}-%{WORD:n:int}$'\n"),
+                    0);
+    LF_CHECK_INT_EQ(apply(&f, "-b-5-z-6"), 0);
+    CHECK_FIELD_STR(&f.ev, "q", "b");
+    CHECK_FIELD_JSON(&f.ev, "n", "[5,6]");
+    LF_CHECK_INT_EQ(f.ev.tags, LF_TAG_CONVERSION_FAILURE);
+
+    LF_CHECK_INT_EQ(apply(&f, "a-b-x-7-y"), 0);
+    CHECK_FIELD_JSON(&f.ev, "q", "[\"a\",\"b\"]");
+    CHECK_FIELD_INT(&f.ev, "n", 7);
+    LF_CHECK_INT_EQ(f.ev.tags, LF_TAG_CONVERSION_FAILURE);
+
+    LF_CHECK_INT_EQ(apply(&f, "a-b-x-y-z"), 0);
+    LF_CHECK(lf_event_get(&f.ev, "n") == NULL);
+    LF_CHECK_INT_EQ(f.ev.field_count, 1);
+    teardown(&f);
+}
+
+/* A repeated field without a value keeps what an earlier step set. */
+static void test_grok_repeated_field_keeps_earlier(void)
+{
+    struct grok_fixture f;
+
+    LF_CHECK_INT_EQ(setup(&f, "parsers:\n"
+                              "  - grok:\n"
+                              "      patterns: ['^%{WORD:n} %{GREEDYDATA:b}']\n"
+                              "  - grok:\n"
+                              "      patterns: ['^%{WORD:n:int} "
+                              "%{WORD:n:int}$']\n"
+                              "      field: b\n"),
+                    0);
+    LF_CHECK_INT_EQ(apply(&f, "x y z"), 0);
+    CHECK_FIELD_STR(&f.ev, "n", "x");
+    LF_CHECK_INT_EQ(f.ev.tags, LF_TAG_CONVERSION_FAILURE);
+    LF_CHECK_INT_EQ(apply(&f, "x 3 z"), 0);
+    CHECK_FIELD_INT(&f.ev, "n", 3);
+    LF_CHECK_INT_EQ(apply(&f, "x 3 4"), 0);
+    CHECK_FIELD_JSON(&f.ev, "n", "[3,4]");
+    LF_CHECK_INT_EQ(f.ev.tags, 0);
+    teardown(&f);
+}
+
+/* Captures into @metadata are stored like any field; writers skip them. */
+static void test_grok_metadata_fields(void)
+{
+    struct grok_fixture f;
+
+    LF_CHECK_INT_EQ(setup(&f, "parsers:\n"
+                              "  - grok:\n"
+                              "      patterns:\n"
+                              "        - '^%{WORD:[@metadata][kind]} "
+                              "%{INT:@metadata.size:int} %{GREEDYDATA:rest}$'\n"),
+                    0);
+    LF_CHECK_INT_EQ(apply(&f, "audit 12 user login"), 0);
+    CHECK_FIELD_STR(&f.ev, "@metadata.kind", "audit");
+    CHECK_FIELD_INT(&f.ev, "@metadata.size", 12);
+    CHECK_FIELD_STR(&f.ev, "rest", "user login");
+    LF_CHECK_INT_EQ(f.ev.field_count, 3);
+    teardown(&f);
+}
+
 static void check_error(const char *yaml, const char *expected)
 {
     struct grok_fixture f;
@@ -681,5 +823,11 @@ int main(void)
     LF_RUN(test_grok_parses_a_field);
     LF_RUN(test_grok_long_line_without_match);
     LF_RUN(test_grok_config_errors);
+    LF_RUN(test_grok_repeated_field_array);
+    LF_RUN(test_grok_repeated_field_types);
+    LF_RUN(test_grok_repeated_field_one_value);
+    LF_RUN(test_grok_repeated_field_skips_values);
+    LF_RUN(test_grok_repeated_field_keeps_earlier);
+    LF_RUN(test_grok_metadata_fields);
     return lf_test_end();
 }

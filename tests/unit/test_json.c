@@ -1280,6 +1280,105 @@ static void test_json_cached_matches_uncached(void)
     lf_json_shape_cache_free(cache);
 }
 
+/* ---- @metadata ---- */
+
+/* Writes `ev` through `cache` and checks the exact document. */
+static void check_cached_exact(struct lf_json_shape_cache *cache,
+                               const struct lf_event *ev, const char *expected)
+{
+    struct lf_buf buf;
+
+    lf_buf_init(&buf);
+    lf_json_append_event_cached(&buf, cache, ev);
+    LF_CHECK_MEM_EQ(buf.data, buf.len, expected);
+    lf_buf_cleanup(&buf);
+}
+
+static void set_metadata_fields(struct lf_event *ev, const char *kind)
+{
+    lf_event_set_str(ev, "@metadata.kind", kind, strlen(kind));
+    lf_event_set_str(ev, "service.name", "api", 3);
+    lf_event_set_int(ev, "@metadata.cisco.asa.count", 2);
+    lf_event_set_str(ev, "@metadataz", "kept", 4);
+    lf_event_set_bool(ev, "@metadata", true);
+}
+
+static void test_json_event_metadata_left_out(void)
+{
+    static const char expected[] = "{\"@metadataz\":\"kept\","
+                                   "\"message\":\"line\","
+                                   "\"service\":{\"name\":\"api\"}}";
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    set_message(&ev, "line");
+    set_metadata_fields(&ev, "audit");
+    check_event(&ev, expected);
+
+    /* Only metadata: the document has the message alone. */
+    lf_event_reset(&ev);
+    set_message(&ev, "line");
+    lf_event_set_str(&ev, "@metadata.kind", "audit", 5);
+    check_event(&ev, "{\"message\":\"line\"}");
+    lf_event_cleanup(&ev);
+}
+
+static void test_json_cached_metadata_left_out(void)
+{
+    static const char expected[] = "{\"@metadataz\":\"kept\","
+                                   "\"message\":\"line\","
+                                   "\"service\":{\"name\":\"api\"}}";
+    struct lf_json_shape_cache *cache = lf_json_shape_cache_new();
+    struct lf_event ev;
+
+    lf_event_init(&ev);
+    set_message(&ev, "line");
+    set_metadata_fields(&ev, "audit");
+    check_cached_exact(cache, &ev, expected);
+    check_stats(cache, 0, 1);
+
+    /* The cached shape skips the metadata values too. */
+    lf_event_reset(&ev);
+    set_message(&ev, "line");
+    set_metadata_fields(&ev, "access");
+    check_cached_exact(cache, &ev, expected);
+    check_stats(cache, 1, 1);
+    lf_event_cleanup(&ev);
+    lf_json_shape_cache_free(cache);
+}
+
+static void test_json_append_value_types(void)
+{
+    struct lf_value value = {.type = LF_VALUE_STRING};
+    struct lf_buf buf;
+
+    lf_buf_init(&buf);
+    value.u.str.ptr = "a\"\xff";
+    value.u.str.len = 3;
+    lf_json_append_value(&buf, &value);
+    LF_CHECK_STR_EQ(buf.data, "\"a\\\"\xef\xbf\xbd\"");
+
+    lf_buf_reset(&buf);
+    value.type = LF_VALUE_INT;
+    value.u.i = -12;
+    lf_json_append_value(&buf, &value);
+    LF_CHECK_STR_EQ(buf.data, "-12");
+
+    lf_buf_reset(&buf);
+    value.type = LF_VALUE_FLOAT;
+    value.u.f = 3.0;
+    lf_json_append_value(&buf, &value);
+    LF_CHECK_STR_EQ(buf.data, "3.0");
+
+    lf_buf_reset(&buf);
+    value.type = LF_VALUE_JSON;
+    value.u.str.ptr = "[1,\"x\"]";
+    value.u.str.len = LF_STRLEN("[1,\"x\"]");
+    lf_json_append_value(&buf, &value);
+    LF_CHECK_STR_EQ(buf.data, "[1,\"x\"]");
+    lf_buf_cleanup(&buf);
+}
+
 int main(void)
 {
     LF_RUN(test_json_string_plain);
@@ -1319,5 +1418,8 @@ int main(void)
     LF_RUN(test_json_cached_replaces_least_recent);
     LF_RUN(test_json_cached_many_fields);
     LF_RUN(test_json_cached_matches_uncached);
+    LF_RUN(test_json_event_metadata_left_out);
+    LF_RUN(test_json_cached_metadata_left_out);
+    LF_RUN(test_json_append_value_types);
     return lf_test_end();
 }
