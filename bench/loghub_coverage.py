@@ -5,11 +5,13 @@ set of the loghub samples.
 Each data set is read with the parser an operator would pick without
 writing a pattern: the matching preset where one exists, else `app`.
 The lines go through the real binary's `logferry parse`. For each data
-set the script prints the share of documents whose @timestamp came from
-the line (no `_timestamp_failure` tag and not the read time), the share
-with a `log.level`, and, where the structured CSV of the sample has a
-level column, the share whose `log.level` equals that level after the
-agent's normalisation.
+set the script prints three shares of the documents:
+
+- with an @timestamp from the line (no `_timestamp_failure` tag and not
+  the read time);
+- with a `log.level`;
+- with the `log.level` of the sample's structured CSV, after the agent's
+  normalisation, where that CSV has a level column.
 
 The loghub samples are for research use only (see their LICENSE): this
 script reads them from wherever they are and copies nothing.

@@ -16,7 +16,10 @@
 enum lf_parser_role {
     /* Matches a whole line format; fails on lines of other formats. */
     LF_PARSER_MATCHER,
-    /* Refines fields already set, such as a timestamp; never fails a line. */
+    /*
+     * Refines fields already set, such as a timestamp. The chain ignores
+     * its result, so it never fails a line.
+     */
     LF_PARSER_REFINER,
 };
 

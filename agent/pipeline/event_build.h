@@ -16,7 +16,7 @@
 #include "agent/processors/processors.h"
 #include "lf/event.h"
 
-/* Where a line came from. Strings are borrowed for the event's lifetime. */
+/* The origin of a line. Strings are borrowed for the event's lifetime. */
 struct lf_event_origin {
     const char *path; /* the file read, or NULL to leave log.file.path out */
     size_t path_len;

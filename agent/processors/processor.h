@@ -49,7 +49,7 @@ extern const struct lf_processor_kind lf_add_ecs_task_metadata_kind;
 /*
  * Looks up `key` in `ev` as conditions and processors read it: the
  * `message` key falls back to the event's line when no parser set a
- * `message` field, and `tmp` then holds that value. Returns NULL when the
+ * `message` field, and `tmp` then contains that value. Returns NULL when the
  * event has no such field.
  */
 const struct lf_value *lf_processor_get(const struct lf_event *ev,

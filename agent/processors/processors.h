@@ -67,7 +67,7 @@ struct lf_metadata_request {
     uint64_t refresh_ms;  /* 0: the source's default */
 };
 
-/* A field set as the source holds it now. */
+/* The latest field set of a metadata source. */
 struct lf_metadata_fields {
     const struct lf_field *fields; /* valid until the next call */
     size_t count;

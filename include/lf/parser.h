@@ -27,12 +27,12 @@ int lf_parser_chain_new(const struct lf_conf_node *list,
 void lf_parser_chain_free(struct lf_parser_chain *chain);
 
 /*
- * Parses the event: steps that match the message are alternatives, the
- * first match sets its fields and the other such steps are skipped; steps
+ * Parses the event. Steps that match the message are alternatives: the
+ * first match sets its fields and the other such steps are skipped. Steps
  * given a `field` parse that field and run whenever reached (see chain.c).
  * `now_ns` is the read time, used for timestamps that lack a year or zone.
  * An event that no message step matches, or whose field a field step does
- * not match, gets LF_TAG_PARSE_FAILURE and keeps its message; a timestamp
+ * not match, gets LF_TAG_PARSE_FAILURE and keeps its message. A timestamp
  * that does not parse gets LF_TAG_TIMESTAMP_FAILURE. Returns 0, or
  * LF_ENOMATCH after such a failure. Not thread-safe: a chain owns its
  * match buffers, so use one chain per thread.

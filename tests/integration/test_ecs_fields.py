@@ -1,5 +1,5 @@
 """Every field of every document the parsers produce exists in ECS with a
-matching type, or is listed in docs/fields.md; and malformed lines never
+matching type, or is listed in docs/fields.md. Malformed lines never
 crash a parser or lose their event.
 
 Each case runs `logferry parse` with one parser configuration over sample

@@ -813,6 +813,7 @@ def test_copy_found_then_killed_before_registry_save(scratch):
     config = harness.write_config(
         scratch, [plain_input([path + "*"])], standin.url,
         **{"registry.flush": "3s"})
+
     agent = harness.Agent(scratch, config)
     harness.wait_until(lambda: len(messages(standin)) >= 3, what="seq=1..3")
     registry = scratch.join("data", "registry.json")
@@ -820,6 +821,7 @@ def test_copy_found_then_killed_before_registry_save(scratch):
                        3 * len("seq=1 a\n") in
                        registry_offsets(scratch).values(), timeout=10,
                        what="the registry save of seq=1..3")
+
     write_lines(path, ["seq=4 d", "seq=5 e"])
     harness.wait_until(lambda: len(messages(standin)) >= 5, what="seq=4..5")
     shutil.copyfile(path, path + ".1")
@@ -827,17 +829,20 @@ def test_copy_found_then_killed_before_registry_save(scratch):
     write_lines(path, ["seq=6 f"])
     harness.wait_until(lambda: "reading the rotated copy" in agent.output(),
                        what="the copy to be found")
+
     agent.kill()
     # The truncated file grows past the saved offset before the restart,
-    # so only its new first line tells that it was truncated.
+    # so only its new first line shows that it was truncated.
     write_lines(path, ["seq=7 g", "seq=8 h", "seq=9 i"])
     check(os.path.getsize(path) > 3 * len("seq=1 a\n"),
           "the file is past the saved offset")
+
     agent = harness.Agent(scratch, config, name="agent2")
     harness.wait_until(lambda: len(messages(standin)) >= 9, what="seq=1..9")
     harness.wait_until(lambda: "harvesting file" in agent.output(),
                        what="the second run to start reading")
     time.sleep(1)
+
     check_eq(agent.stop(), 0, "exit status after SIGTERM")
     check_eq(sorted(messages(standin)),
              sorted("seq=%d %s" % (n, c) for n, c in
@@ -852,7 +857,7 @@ def test_copytruncate_while_stopped_nothing_acknowledged(scratch):
     """Lines indexed but not yet acknowledged when the agent was killed
     leave a registry entry at offset 0. The rotated copy made while the
     agent was stopped still continues that entry's ids, so those lines
-    are answered 409 instead of stored twice."""
+    get status 409 instead of being stored twice."""
     standin = scratch.standin()
     standin.set_faults({"requests": [{"on": 1, "delay": 20}]})
     path = scratch.join("logs", "app.log")
@@ -867,15 +872,18 @@ def test_copytruncate_while_stopped_nothing_acknowledged(scratch):
     harness.wait_until(lambda: os.path.exists(registry) and
                        list(registry_offsets(scratch).values()) == [0],
                        timeout=10, what="the registry save at offset 0")
+
     agent.kill()
     shutil.copyfile(path, path + ".1")
     os.truncate(path, 0)
     write_lines(path, ["seq=4 d"])
+
     agent = harness.Agent(scratch, config, name="agent2")
     harness.wait_until(lambda: len(messages(standin)) >= 4, what="seq=4")
     harness.wait_until(lambda: "reading the rotated copy" in agent.output(),
                        what="the copy to be paired")
     time.sleep(1)
+
     check_eq(agent.stop(), 0, "exit status after SIGTERM")
     check_eq(sorted(messages(standin)),
              ["seq=1 a", "seq=2 b", "seq=3 c", "seq=4 d"], "messages")

@@ -88,10 +88,12 @@ def test_metadata_on_first_event(scratch):
             {"add_cloud_metadata": {
                 "endpoint": "http://127.0.0.1:%d" % aws.port}},
             {"add_host_metadata": {}}])
+
     harness.run_once(scratch, config, env=ecs_env(aws))
     docs = sorted(harness.documents(standin),
                   key=lambda d: d["log"]["offset"])
     check_eq([d["message"] for d in docs], ["first", "second"], "messages")
+
     for doc in docs:
         check_eq(doc["cloud"], CLOUD, "cloud of %s" % doc["message"])
         check_eq(doc["aws"], AWS, "aws of %s" % doc["message"])
@@ -109,9 +111,11 @@ def test_metadata_on_first_event(scratch):
               "host.ip is a non-empty list: %r" % host.get("ip"))
         check("127.0.0.1" not in host["ip"] and "::1" not in host["ip"],
               "host.ip without loopback: %r" % host["ip"])
+
     check_eq(test_ecs_fields.field_problems(
         docs[0], test_ecs_fields.load_ecs(),
         test_ecs_fields.load_documented()), [], "fields outside ECS")
+
     methods = [(r["method"], r["path"]) for r in aws.requests]
     check_eq(methods.count(("PUT", "/latest/api/token")), 1,
              "IMDSv2 token requests")

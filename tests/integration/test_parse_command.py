@@ -1,7 +1,7 @@
 """`logferry parse`: the documents printed for lines on standard input
 are the ones the agent ships, with the input's line stages, parsers,
-fields and processors, and its exit status tells whether every line
-parsed."""
+fields and processors. Its exit status is 1 when a line matched no
+parser."""
 
 import json
 import socket
