@@ -21,6 +21,7 @@
     XX(NOSPC, -ENOSPC, "no space left on device")                             \
     XX(MFILE, -EMFILE, "too many open files")                                 \
     XX(IO, -EIO, "i/o error")                                                 \
+    XX(FBIG, -EFBIG, "file too large")                                        \
     XX(AGAIN, -EAGAIN, "resource temporarily unavailable")                    \
     XX(INTR, -EINTR, "interrupted system call")                               \
     XX(NAMETOOLONG, -ENAMETOOLONG, "name too long")                           \
