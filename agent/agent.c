@@ -143,14 +143,23 @@ static void log_summary(struct agent *agent)
                 " files_opened=%" PRIu64 " files_truncated=%" PRIu64
                 " truncated_bytes_lost=%" PRIu64
                 " input_bytes_abandoned_total=%" PRIu64
-                " paths_polled=%zu inotify_overflows=%" PRIu64,
+                " paths_polled=%zu inotify_overflows=%" PRIu64
+                " rejected_mapping=%" PRIu64 " rejected_item=%" PRIu64
+                " rejected_too_large=%" PRIu64 " rejected_request=%" PRIu64
+                " relocated=%" PRIu64 " dead_lettered=%" PRIu64
+                " dead_letter_dropped=%" PRIu64,
                 is.lines_read, is.lines_truncated, is.lines_filtered,
                 ps.events_published, ps.events_indexed, ps.events_duplicate,
                 ps.events_rejected, ps.parse_failures,
                 ps.events_dropped_processor, es.requests_sent,
                 es.requests_failed, is.files_opened, is.files_truncated,
                 is.truncated_bytes_lost, is.bytes_abandoned, is.paths_polled,
-                is.inotify_overflows);
+                is.inotify_overflows,
+                es.rejected_by_reason[LF_ES_REJECT_MAPPING],
+                es.rejected_by_reason[LF_ES_REJECT_ITEM],
+                es.rejected_by_reason[LF_ES_REJECT_TOO_LARGE],
+                es.rejected_by_reason[LF_ES_REJECT_REQUEST],
+                es.events_relocated, es.dead_lettered, es.dead_letter_dropped);
 }
 
 static void close_handle(uv_handle_t *handle)

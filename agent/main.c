@@ -5,6 +5,7 @@
  */
 #include "agent/agent.h"
 #include "agent/config/config.h"
+#include "agent/dlq_command.h"
 #include "agent/net/http_client.h"
 #include "agent/parse_command.h"
 #include "lf/error.h"
@@ -25,6 +26,7 @@ static void print_usage(FILE *out)
             "Usage: logferry [-c FILE] [--once]\n"
             "       logferry test config [-c FILE]\n"
             "       logferry parse [-c FILE] [--input ID] < LINES\n"
+            "       logferry dlq list|replay [-c FILE]\n"
             "       logferry --version | --help\n"
             "\n"
             "Tails log files, parses each line into Elastic Common Schema\n"
@@ -43,13 +45,21 @@ static void print_usage(FILE *out)
             "  test config        validate the configuration and exit\n"
             "  parse              read lines on standard input and print the\n"
             "                     document of each, as JSON, one per line\n"
+            "  dlq list           print the documents Elasticsearch rejected\n"
+            "                     for good, kept under path.data/dlq, one\n"
+            "                     line each: time, index, status, error\n"
+            "                     type, _id and reason\n"
+            "  dlq replay         send them again with the same _id; those\n"
+            "                     delivered are removed (stop the agent\n"
+            "                     first)\n"
             "\n"
             "Runs until SIGTERM or SIGINT, then stops reading, sends what\n"
             "is batched and saves the acknowledged offsets.\n"
             "\n"
             "Exit status: 0 success, 1 events could not be delivered or\n"
             "state could not be saved (with parse: a line matched no\n"
-            "parser), 2 invalid command line or configuration.\n",
+            "parser; with dlq replay: records are kept), 2 invalid command\n"
+            "line or configuration.\n",
             DEFAULT_CONFIG_PATH);
 }
 
@@ -59,6 +69,7 @@ struct options {
     bool once;
     bool test_config;
     bool parse;
+    const char *dlq; /* "list" or "replay", or NULL */
 };
 
 /* Returns -1 to continue, or the exit code to stop with. */
@@ -110,21 +121,31 @@ static int parse_options(int argc, char **argv, struct options *opts)
             opts->test_config = true;
         } else if (argc - optind == 1 && strcmp(argv[optind], "parse") == 0) {
             opts->parse = true;
+        } else if (argc - optind == 2 && strcmp(argv[optind], "dlq") == 0 &&
+                   (strcmp(argv[optind + 1], "list") == 0 ||
+                    strcmp(argv[optind + 1], "replay") == 0)) {
+            opts->dlq = argv[optind + 1];
+        } else if (strcmp(argv[optind], "dlq") == 0) {
+            fprintf(stderr, "logferry: 'dlq' needs a subcommand: 'dlq list' "
+                    "or 'dlq replay'\n");
+            return LF_EXIT_USAGE;
         } else if (argc - optind == 1 && strcmp(argv[optind], "test") == 0) {
             fprintf(stderr, "logferry: 'test' needs a subcommand; the only "
                     "one is 'test config'\n");
             return LF_EXIT_USAGE;
         } else {
             fprintf(stderr, "logferry: unknown command '%s'; expected "
-                    "'test config' or 'parse'. Run 'logferry --help' for "
-                    "usage.\n",
+                    "'test config', 'parse', 'dlq list' or 'dlq replay'. "
+                    "Run 'logferry --help' for usage.\n",
                     argv[optind]);
             return LF_EXIT_USAGE;
         }
     }
-    if ((opts->test_config || opts->parse) && opts->once) {
+    if ((opts->test_config || opts->parse || opts->dlq != NULL) &&
+        opts->once) {
         fprintf(stderr, "logferry: --once cannot be combined with '%s'\n",
-                opts->parse ? "parse" : "test config");
+                opts->parse ? "parse"
+                : opts->dlq != NULL ? "dlq" : "test config");
         return LF_EXIT_USAGE;
     }
     if (opts->input_id != NULL && !opts->parse) {
@@ -190,6 +211,12 @@ int main(int argc, char **argv)
         return rc;
     }
 
+    if (opts.dlq != NULL && strcmp(opts.dlq, "list") == 0) {
+        rc = lf_dlq_list_command(&config, stdout, stderr);
+        lf_config_cleanup(&config);
+        return rc;
+    }
+
     lf_log_set_level(config.log_level);
     raise_fd_limit();
     if (lf_http_global_init() != 0) {
@@ -197,7 +224,11 @@ int main(int argc, char **argv)
         lf_config_cleanup(&config);
         return LF_EXIT_FAILURE;
     }
-    rc = lf_agent_run(&config, opts.once);
+    if (opts.dlq != NULL) {
+        rc = lf_dlq_replay_command(&config, stdout, stderr);
+    } else {
+        rc = lf_agent_run(&config, opts.once);
+    }
     lf_http_global_cleanup();
     lf_config_cleanup(&config);
     return rc;

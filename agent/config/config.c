@@ -893,6 +893,7 @@ static int parse_output(const struct lf_conf_node *root,
                         struct lf_config *config, char *errbuf, size_t errlen)
 {
     struct lf_conf_node node;
+    int rc;
 
     lf_conf_child(root, "output.elasticsearch", &node);
     if (lf_conf_kind(&node) == LF_CONF_MISSING ||
@@ -902,7 +903,9 @@ static int parse_output(const struct lf_conf_node *root,
                              "with the cluster's hosts, such as `hosts: "
                              "[\"http://127.0.0.1:9200\"]`");
     }
-    return lf_es_config_parse(&node, &config->es, errbuf, errlen);
+    rc = lf_es_config_parse(&node, &config->es, errbuf, errlen);
+    config->es.data_path = config->data_path;
+    return rc;
 }
 
 /* ---- public ---- */

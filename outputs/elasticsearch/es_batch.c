@@ -65,6 +65,21 @@ void lf_es_batch_copy_item(struct lf_es_batch *to,
 
     lf_buf_append(&to->body, from->body.data + item->offset, item->len);
     push_item(to, offset, item->len, item->ref);
+    to->items[to->count - 1].relocated = item->relocated;
+}
+
+void lf_es_batch_add_lines(struct lf_es_batch *batch, const char *action,
+                           size_t action_len, const char *doc, size_t doc_len,
+                           struct lf_ack_ref ref, bool relocated)
+{
+    size_t offset = batch->body.len;
+
+    lf_buf_append(&batch->body, action, action_len);
+    lf_buf_append_char(&batch->body, '\n');
+    lf_buf_append(&batch->body, doc, doc_len);
+    lf_buf_append_char(&batch->body, '\n');
+    push_item(batch, offset, batch->body.len - offset, ref);
+    batch->items[batch->count - 1].relocated = relocated;
 }
 
 void lf_es_batch_move_last(struct lf_es_batch *to, struct lf_es_batch *from)

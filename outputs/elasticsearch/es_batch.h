@@ -24,6 +24,7 @@ struct lf_es_item {
     size_t offset; /* into lf_es_batch.body */
     size_t len;    /* both lines with their '\n' */
     struct lf_ack_ref ref;
+    bool relocated; /* a mapping conflict already moved a field away */
 };
 
 enum lf_es_batch_state {
@@ -59,7 +60,15 @@ void lf_es_batch_free(struct lf_es_batch *batch);
 void lf_es_batch_add(struct lf_es_batch *batch, size_t offset,
                      struct lf_ack_ref ref);
 
-/* Appends item `index` of `from`, bytes and ref, to `to`. */
+/*
+ * Appends an item from its two lines, `action` and `doc`, each given
+ * without its '\n'.
+ */
+void lf_es_batch_add_lines(struct lf_es_batch *batch, const char *action,
+                           size_t action_len, const char *doc, size_t doc_len,
+                           struct lf_ack_ref ref, bool relocated);
+
+/* Appends item `index` of `from`, bytes, ref and flag, to `to`. */
 void lf_es_batch_copy_item(struct lf_es_batch *to,
                            const struct lf_es_batch *from, size_t index);
 

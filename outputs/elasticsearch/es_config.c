@@ -21,6 +21,9 @@
 #define ES_DEFAULT_TIMEOUT_MS (90 * 1000)
 #define ES_DEFAULT_BACKOFF_INIT_MS 1000
 #define ES_DEFAULT_BACKOFF_MAX_MS (60 * 1000)
+#define ES_DEFAULT_DEAD_LETTER_MAX_BYTES (100LL * 1024 * 1024)
+/* Smallest dead_letter.max_bytes: room for a few typical records. */
+#define ES_MIN_DEAD_LETTER_MAX_BYTES (64LL * 1024)
 
 /* libdeflate's compression levels. */
 #define ES_MIN_COMPRESSION_LEVEL 1
@@ -34,9 +37,6 @@
 /* Elasticsearch's default http.max_content_length is 100mb. */
 #define ES_MAX_BULK_BYTES (100LL * 1024 * 1024)
 
-/* Elasticsearch rejects index and data stream names longer than this. */
-#define ES_MAX_INDEX_NAME_BYTES 255
-
 #define ES_MAX_PORT 65535
 
 static const char *const es_keys[] = {
@@ -44,6 +44,8 @@ static const char *const es_keys[] = {
     "password",      "api_key",        "compression",    "compression_level",
     "bulk_max_size", "bulk_max_bytes", "flush_interval", "workers",
     "timeout",       "backoff.init",   "backoff.max",
+    "dead_letter.enabled", "dead_letter.max_bytes", "index_fallback",
+    "op_type",       "routing",
 };
 
 /* Returns the end of `host[:port]` starting at `p`, or NULL when invalid. */
@@ -205,64 +207,147 @@ static int parse_hosts(const struct lf_conf_node *section,
     return rc;
 }
 
-/* Returns NULL when `name` is a valid index or data stream name. */
-static const char *index_name_problem(const char *name)
+/* Parses the template at `key` into `tpl`, naming the key on error. */
+static int parse_template(const struct lf_conf_node *section, const char *key,
+                          const char *text, struct lf_es_template *tpl,
+                          char *errbuf, size_t errlen)
 {
-    size_t len = strlen(name);
+    struct lf_conf_node node;
+    char why[256];
 
-    if (len == 0) {
-        return "it is empty";
+    if (lf_es_template_parse(text, tpl, why, sizeof(why)) == 0) {
+        return 0;
     }
-    if (len > ES_MAX_INDEX_NAME_BYTES) {
-        return "it is longer than 255 bytes";
+    lf_conf_child(section, key, &node);
+    return lf_conf_error(&node, errbuf, errlen, "%s", why);
+}
+
+/*
+ * Checks `index` with each field replaced by "x" and each date by a
+ * sample date, and `index_fallback` as it is.
+ */
+static int check_index_names(const struct lf_conf_node *section,
+                             struct lf_es_config *out, char *errbuf,
+                             size_t errlen)
+{
+    struct lf_conf_node node;
+    struct lf_buf sample;
+    const char *problem;
+    int rc = 0;
+
+    lf_buf_init(&sample);
+    lf_es_template_sample(&out->index_template, &sample);
+    problem = lf_es_index_name_problem(sample.data, sample.len);
+    if (problem != NULL) {
+        lf_conf_child(section, "index", &node);
+        rc = lf_conf_error(&node, errbuf, errlen,
+                           "invalid index name '%s': %s", out->index, problem);
     }
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-        return "it cannot be '.' or '..'";
+    problem = lf_es_index_name_problem(out->index_fallback,
+                                       strlen(out->index_fallback));
+    if (rc == 0 && problem != NULL) {
+        lf_conf_child(section, "index_fallback", &node);
+        rc = lf_conf_error(&node, errbuf, errlen,
+                           "invalid index name '%s': %s", out->index_fallback,
+                           problem);
     }
-    if (strchr("-_+", name[0]) != NULL) {
-        return "it cannot start with '-', '_' or '+'";
+    lf_buf_cleanup(&sample);
+    return rc;
+}
+
+/*
+ * `op_type` defaults to `index` for an index with a date pattern that is
+ * not a data stream, else to `create`. Data streams take only `create`.
+ */
+static int parse_op_type(const struct lf_conf_node *section,
+                         struct lf_es_config *out, char *errbuf, size_t errlen)
+{
+    struct lf_conf_node node;
+    struct lf_buf sample;
+    bool data_stream;
+    int rc;
+
+    lf_buf_init(&sample);
+    lf_es_template_sample(&out->index_template, &sample);
+    data_stream = lf_es_index_is_data_stream(sample.data) ||
+                  (out->index_template.has_field &&
+                   lf_es_index_is_data_stream(out->index_fallback));
+    lf_buf_cleanup(&sample);
+
+    rc = lf_conf_get_str(section, "op_type",
+                         out->index_template.has_date && !data_stream
+                             ? "index"
+                             : "create",
+                         &out->op_type, errbuf, errlen);
+    if (rc != 0) {
+        return rc;
     }
-    for (const char *p = name; *p != '\0'; p++) {
-        if (isupper((unsigned char)*p)) {
-            return "it must be lower case";
-        }
-        if (strchr("\\/*?\"<>|,#: ", *p) != NULL ||
-            iscntrl((unsigned char)*p)) {
-            return "it cannot contain \\ / * ? \" < > | , # : or spaces";
-        }
+    lf_conf_child(section, "op_type", &node);
+    if (strcmp(out->op_type, "create") != 0 &&
+        strcmp(out->op_type, "index") != 0) {
+        return lf_conf_error(&node, errbuf, errlen,
+                             "expected create or index, got '%s'",
+                             out->op_type);
     }
-    return NULL;
+    if (strcmp(out->op_type, "index") == 0 && data_stream) {
+        return lf_conf_error(&node, errbuf, errlen,
+                             "data streams (logs-*-* names, here '%s' or its "
+                             "fallback) accept only op_type: create",
+                             out->index);
+    }
+    return 0;
 }
 
 static int parse_index(const struct lf_conf_node *section,
                        struct lf_es_config *out, char *errbuf, size_t errlen)
 {
     struct lf_conf_node node;
-    const char *problem;
+    const char *routing = NULL;
     int rc;
 
     rc = lf_conf_get_str(section, "index", ES_DEFAULT_INDEX, &out->index,
                          errbuf, errlen);
     if (rc == 0) {
+        rc = lf_conf_get_str(section, "index_fallback", ES_DEFAULT_INDEX,
+                             &out->index_fallback, errbuf, errlen);
+    }
+    if (rc == 0) {
         rc = lf_conf_get_str(section, "pipeline", NULL, &out->pipeline, errbuf,
                              errlen);
+    }
+    if (rc == 0) {
+        rc = lf_conf_get_str(section, "routing", NULL, &routing, errbuf,
+                             errlen);
+    }
+    if (rc == 0) {
+        rc = parse_template(section, "index", out->index,
+                            &out->index_template, errbuf, errlen);
+    }
+    if (rc == 0 && routing != NULL) {
+        rc = parse_template(section, "routing", routing, &out->routing, errbuf,
+                            errlen);
+    }
+    if (rc == 0) {
+        rc = check_index_names(section, out, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = parse_op_type(section, out, errbuf, errlen);
     }
     if (rc != 0) {
         return rc;
     }
 
-    problem = index_name_problem(out->index);
-    if (problem != NULL) {
-        lf_conf_child(section, "index", &node);
-        return lf_conf_error(&node, errbuf, errlen,
-                             "invalid index name '%s': %s", out->index,
-                             problem);
-    }
     if (out->pipeline != NULL && out->pipeline[0] == '\0') {
         lf_conf_child(section, "pipeline", &node);
         return lf_conf_error(&node, errbuf, errlen,
                              "empty pipeline name (remove the key to "
                              "send without a pipeline)");
+    }
+    if (routing != NULL && out->routing.count == 0) {
+        lf_conf_child(section, "routing", &node);
+        return lf_conf_error(&node, errbuf, errlen,
+                             "empty routing (remove the key to send without "
+                             "routing)");
     }
     return 0;
 }
@@ -423,6 +508,34 @@ static int parse_timing(const struct lf_conf_node *section,
     return rc;
 }
 
+static int parse_dead_letter(const struct lf_conf_node *section,
+                             struct lf_es_config *out, char *errbuf,
+                             size_t errlen)
+{
+    long long max_bytes = 0;
+    int rc;
+
+    rc = lf_conf_get_bool(section, "dead_letter.enabled", true,
+                          &out->dead_letter, errbuf, errlen);
+    if (rc == 0) {
+        rc = lf_conf_get_bytes(section, "dead_letter.max_bytes",
+                               ES_DEFAULT_DEAD_LETTER_MAX_BYTES, &max_bytes,
+                               errbuf, errlen);
+    }
+    if (rc == 0 && max_bytes < ES_MIN_DEAD_LETTER_MAX_BYTES) {
+        struct lf_conf_node node;
+
+        lf_conf_child(section, "dead_letter.max_bytes", &node);
+        rc = lf_conf_error(&node, errbuf, errlen,
+                           "expected a size of at least 64KiB, got %lld "
+                           "bytes; set dead_letter.enabled: false to keep "
+                           "no dead-letter queue",
+                           max_bytes);
+    }
+    out->dead_letter_max_bytes = (uint64_t)max_bytes;
+    return rc;
+}
+
 int lf_es_config_parse(const struct lf_conf_node *section,
                        struct lf_es_config *out, char *errbuf, size_t errlen)
 {
@@ -449,6 +562,9 @@ int lf_es_config_parse(const struct lf_conf_node *section,
     if (rc == 0) {
         rc = parse_timing(section, out, errbuf, errlen);
     }
+    if (rc == 0) {
+        rc = parse_dead_letter(section, out, errbuf, errlen);
+    }
     if (rc != 0) {
         lf_es_config_cleanup(out);
     }
@@ -461,5 +577,7 @@ void lf_es_config_cleanup(struct lf_es_config *config)
         lf_free((void *)(uintptr_t)config->hosts[i]);
     }
     lf_free(config->hosts);
+    lf_es_template_cleanup(&config->index_template);
+    lf_es_template_cleanup(&config->routing);
     memset(config, 0, sizeof(*config));
 }

@@ -6,14 +6,20 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lf/conf.h"
+#include "outputs/elasticsearch/es_index.h"
 
 struct lf_es_config {
     const char **hosts;       /* owned copies of the base URLs, without a
                                  trailing slash: "http://127.0.0.1:9200" */
     size_t host_count;
-    const char *index;        /* data stream or index name */
+    const char *index;        /* data stream or index name, or template */
+    struct lf_es_template index_template; /* `index` parsed */
+    const char *index_fallback; /* when a field of `index` is missing */
+    const char *op_type;      /* bulk action: "create" or "index" */
+    struct lf_es_template routing; /* no parts: no routing */
     const char *pipeline;     /* ingest pipeline, or NULL */
     const char *username;     /* basic auth, or NULL */
     const char *password;
@@ -27,6 +33,11 @@ struct lf_es_config {
     long long timeout_ms;     /* per request */
     long long backoff_init_ms;
     long long backoff_max_ms;
+    const char *data_path;    /* path.data, set by the agent's config
+                                 loader; the dead-letter queue is in its
+                                 `dlq` folder. NULL: no queue */
+    bool dead_letter;         /* dead_letter.enabled */
+    uint64_t dead_letter_max_bytes; /* bound of the queue files */
 };
 
 /*

@@ -279,34 +279,33 @@ static int start_next_batch(struct lf_es_output *output)
     return 0;
 }
 
-int lf_es_output_publish(struct lf_es_output *output, const struct lf_event *ev,
-                         const char *doc_id, struct lf_ack_ref ref)
+/* Returns the open batch that takes the next item, or NULL with `*rc`. */
+static struct lf_es_batch *open_batch_for_item(struct lf_es_output *output,
+                                               int *rc)
 {
-    struct lf_es_batch *batch;
-    size_t offset;
-    int rc;
-
     if (output->state != LF_ES_OUTPUT_RUNNING) {
-        return LF_ESTATE;
+        *rc = LF_ESTATE;
+        return NULL;
     }
     if (output->open != NULL && batch_is_full(output, output->open) &&
         close_open_batch(output) != 0) {
         output->blocked = true;
-        return LF_EFULL;
+        *rc = LF_EFULL;
+        return NULL;
     }
     if (output->open == NULL) {
         output->open = lf_es_batch_new(output);
     }
+    return output->open;
+}
 
-    batch = output->open;
-    offset = batch->body.len;
-    rc = lf_es_encode_item(&output->encoder, &batch->body, doc_id, ev);
-    if (rc != 0) {
-        return rc;
-    }
-    lf_es_batch_add(batch, offset, ref);
+/* Closes or moves on from `batch` after an item was added to it. */
+static int after_item_added(struct lf_es_output *output,
+                            struct lf_es_batch *batch)
+{
+    int rc = 0;
+
     output->pending_events++;
-
     if (batch->count == 1) {
         start_flush_timer(output);
     } else if (batch->body.len > output->config->bulk_max_bytes) {
@@ -317,6 +316,41 @@ int lf_es_output_publish(struct lf_es_output *output, const struct lf_event *ev,
         close_open_batch(output);
     }
     return rc;
+}
+
+int lf_es_output_publish_lines(struct lf_es_output *output, const char *action,
+                               size_t action_len, const char *doc,
+                               size_t doc_len, struct lf_ack_ref ref)
+{
+    int rc = 0;
+    struct lf_es_batch *batch = open_batch_for_item(output, &rc);
+
+    if (batch == NULL) {
+        return rc;
+    }
+    lf_es_batch_add_lines(batch, action, action_len, doc, doc_len, ref,
+                          false);
+    return after_item_added(output, batch);
+}
+
+int lf_es_output_publish(struct lf_es_output *output, const struct lf_event *ev,
+                         const char *doc_id, struct lf_ack_ref ref)
+{
+    struct lf_es_batch *batch;
+    size_t offset;
+    int rc = 0;
+
+    batch = open_batch_for_item(output, &rc);
+    if (batch == NULL) {
+        return rc;
+    }
+    offset = batch->body.len;
+    rc = lf_es_encode_item(&output->encoder, &batch->body, doc_id, ev);
+    if (rc != 0) {
+        return rc;
+    }
+    lf_es_batch_add(batch, offset, ref);
+    return after_item_added(output, batch);
 }
 
 void lf_es_output_flush(struct lf_es_output *output)
@@ -450,6 +484,28 @@ void lf_es_output_backoff_reset(struct lf_es_output *output,
 
 /* ---- lifecycle ---- */
 
+/*
+ * A fixed index goes in the request path (es_send.c), so action lines
+ * need not repeat it; a template's index goes in each action line.
+ */
+static void init_encoder(struct lf_es_output *output)
+{
+    const struct lf_es_config *config = output->config;
+    struct lf_es_encoder_options options = {
+        .op_type = config->op_type,
+        .index_fallback = config->index_fallback,
+    };
+
+    if (lf_es_template_is_dynamic(&config->index_template)) {
+        options.index = config->index;
+        options.index_template = &config->index_template;
+    }
+    if (config->routing.count > 0) {
+        options.routing = &config->routing;
+    }
+    lf_es_encoder_init_options(&output->encoder, &options);
+}
+
 int lf_es_output_new(uv_loop_t *loop, const struct lf_es_config *config,
                      const struct lf_es_output_callbacks *callbacks,
                      struct lf_es_output **out)
@@ -473,9 +529,11 @@ int lf_es_output_new(uv_loop_t *loop, const struct lf_es_config *config,
      */
     output->rng_state = uv_hrtime() ^ (uint64_t)(uintptr_t)output;
     output->rng_state |= 1; /* xorshift must not start at 0 */
-    /* es_send.c puts the index in the request path. */
-    lf_es_encoder_init(&output->encoder, NULL);
+    init_encoder(output);
     rc = lf_es_send_init(output);
+    if (rc == 0) {
+        rc = lf_es_reject_open(output);
+    }
     if (rc == 0) {
         rc = lf_http_client_new(loop, &output->http);
     }
@@ -497,6 +555,7 @@ int lf_es_output_new(uv_loop_t *loop, const struct lf_es_config *config,
     return 0;
 
 fail:
+    lf_es_reject_close(output);
     lf_es_send_cleanup(output);
     lf_es_encoder_cleanup(&output->encoder);
     lf_free(output);
@@ -512,6 +571,7 @@ static void free_output(struct lf_es_output *output)
         lf_es_gzip_free(output->idle_compressors[i]);
     }
     lf_free(output->idle_compressors);
+    lf_es_reject_close(output);
     lf_es_send_cleanup(output);
     lf_es_encoder_cleanup(&output->encoder);
     lf_free(output);

@@ -8,7 +8,9 @@
  * document already exists: a resend), or rejected it permanently. Items
  * answered 429 or 5xx, and whole requests that fail (connection refused,
  * timeout, 429, 5xx), are retried inside the output with jittered
- * exponential backoff and are not reported until they resolve.
+ * exponential backoff and are not reported until they resolve. A rejected
+ * event is written and fsynced to the dead-letter queue, when it is enabled
+ * and has room, before it is reported.
  */
 #ifndef LF_OUTPUTS_ELASTICSEARCH_ES_OUTPUT_H
 #define LF_OUTPUTS_ELASTICSEARCH_ES_OUTPUT_H
@@ -43,6 +45,19 @@ struct lf_es_output_callbacks {
     void (*on_ready)(void *arg);
 };
 
+/* Reason of a permanent rejection, counted in lf_es_stats. */
+enum lf_es_reject_reason {
+    LF_ES_REJECT_MAPPING,   /* the document does not fit the mapping */
+    LF_ES_REJECT_ITEM,      /* any other error of the item */
+    LF_ES_REJECT_TOO_LARGE, /* 413 for a request of this document alone */
+    LF_ES_REJECT_REQUEST,   /* the whole request was rejected with a 4xx */
+};
+
+#define LF_ES_REJECT_REASON_COUNT 4
+
+/* Returns "mapping", "item", "too_large" or "request". */
+const char *lf_es_reject_reason_name(enum lf_es_reject_reason reason);
+
 /* Counters since start; read with lf_es_output_stats(). */
 struct lf_es_stats {
     uint64_t events_indexed;
@@ -52,6 +67,11 @@ struct lf_es_stats {
     uint64_t requests_sent;
     uint64_t requests_failed;  /* transport errors and non-2xx replies */
     uint64_t bytes_sent;       /* request bodies after compression */
+    uint64_t rejected_by_reason[LF_ES_REJECT_REASON_COUNT];
+    uint64_t events_relocated; /* resent with a field moved to labels */
+    uint64_t dead_lettered;    /* records written to the dead-letter queue */
+    uint64_t dead_letter_dropped; /* rejected, and the queue was full or
+                                     could not be written */
 };
 
 struct lf_es_output;
@@ -73,6 +93,15 @@ int lf_es_output_new(uv_loop_t *loop, const struct lf_es_config *config,
 int lf_es_output_publish(struct lf_es_output *output,
                          const struct lf_event *ev, const char *doc_id,
                          struct lf_ack_ref ref);
+
+/*
+ * Like lf_es_output_publish() for an item already encoded: its action
+ * line and document, each without '\n' (`dlq replay` sends records so).
+ * Both are copied. Returns 0 or LF_EFULL as publish does.
+ */
+int lf_es_output_publish_lines(struct lf_es_output *output, const char *action,
+                               size_t action_len, const char *doc,
+                               size_t doc_len, struct lf_ack_ref ref);
 
 /* Sends the open batch now instead of waiting for flush_interval. */
 void lf_es_output_flush(struct lf_es_output *output);

@@ -17,6 +17,9 @@
 #include "outputs/elasticsearch/es_encode.h"
 #include "outputs/elasticsearch/es_output.h"
 
+struct lf_es_dlq;
+struct lf_es_reply;
+
 #define LF_ES_LOG "es"
 
 enum lf_es_output_state {
@@ -59,6 +62,7 @@ struct lf_es_output {
     size_t idle_cap;
 
     struct lf_es_stats stats;
+    struct lf_es_dlq *dlq; /* dead-letter queue, or NULL when disabled */
 
     size_t open_handles; /* timers and client still to close */
     void (*close_done)(void *arg);
@@ -112,5 +116,37 @@ void lf_es_send_batch(struct lf_es_output *output, struct lf_es_batch *batch);
 /* Returns the host URL of the batch's last request, for log lines. */
 const char *lf_es_send_host(const struct lf_es_output *output,
                             const struct lf_es_batch *batch);
+
+/* es_reject.c */
+
+/*
+ * Opens the dead-letter queue when the configuration enables it. Returns
+ * 0, or an LF_E* code after logging why.
+ */
+int lf_es_reject_open(struct lf_es_output *output);
+
+void lf_es_reject_close(struct lf_es_output *output);
+
+/*
+ * Handles the rejected items of `reply` before they are reported: a
+ * mapping conflict that can be moved aside is added to `*retry` (created
+ * when NULL), every other one is written to the dead-letter queue, which
+ * is then fsynced. Returns NULL when the reply has no rejected item.
+ * Otherwise returns an array of item_count flags, true for the items
+ * added to `*retry`, which must not be reported. Free it with lf_free().
+ */
+bool *lf_es_reject_items(struct lf_es_output *output,
+                         const struct lf_es_batch *batch,
+                         const struct lf_es_reply *reply,
+                         struct lf_es_batch **retry);
+
+/*
+ * Writes every item of `batch` to the dead-letter queue with the status
+ * and error of the request that rejected them all, and counts them.
+ */
+void lf_es_reject_batch(struct lf_es_output *output,
+                        const struct lf_es_batch *batch,
+                        enum lf_es_reject_reason reason, int status,
+                        const char *error_type, const char *error_reason);
 
 #endif

@@ -159,8 +159,11 @@ int lf_es_send_init(struct lf_es_output *output)
 
         lf_buf_init(&url);
         lf_buf_append_str(&url, config->hosts[i]);
-        lf_buf_append_char(&url, '/');
-        append_percent_encoded(&url, config->index);
+        /* An index that varies per event is in each action line. */
+        if (!lf_es_template_is_dynamic(&config->index_template)) {
+            lf_buf_append_char(&url, '/');
+            append_percent_encoded(&url, config->index);
+        }
         lf_buf_append_str(&url, ES_BULK_PATH);
         if (config->pipeline != NULL) {
             lf_buf_append_str(&url, "&pipeline=");
@@ -362,7 +365,8 @@ static void log_reply_summary(const struct lf_es_output *output,
  */
 static bool settle_item(struct lf_es_output *output, struct lf_es_batch *batch,
                         size_t index, const struct lf_es_item_result *item,
-                        struct lf_es_batch **retry, size_t *rejected)
+                        struct lf_es_batch **retry, size_t *rejected,
+                        const bool *relocated)
 {
     struct lf_ack_ref ref = batch->items[index].ref;
 
@@ -374,6 +378,9 @@ static bool settle_item(struct lf_es_output *output, struct lf_es_batch *batch,
         lf_es_output_report(output, ref, LF_DELIVERY_DUPLICATE);
         break;
     case LF_ES_ITEM_REJECTED:
+        if (relocated != NULL && relocated[index]) {
+            break; /* already in the retry batch, with a field moved */
+        }
         if (++*rejected <= ES_REJECTED_LOG_MAX) {
             log_rejected(output, batch, index, item);
         }
@@ -396,20 +403,26 @@ static void settle_reply(struct lf_es_output *output, struct lf_es_batch *batch,
     const struct lf_es_item_result *first_retry = NULL;
     struct lf_es_batch *retry = NULL;
     size_t rejected = 0;
+    bool *relocated;
 
     log_reply_summary(output, batch, reply);
+    /* Dead-letter records are on disk before any rejection is reported. */
+    relocated = lf_es_reject_items(output, batch, reply, &retry);
     for (size_t i = 0; i < reply->item_count; i++) {
         const struct lf_es_item_result *item = &reply->items[i];
 
         if (item->outcome == LF_ES_ITEM_RETRY && first_retry == NULL) {
             first_retry = item;
         }
-        if (!settle_item(output, batch, i, item, &retry, &rejected)) {
+        if (!settle_item(output, batch, i, item, &retry, &rejected,
+                         relocated)) {
+            lf_free(relocated);
             lf_es_batch_free(retry);
             lf_es_batch_free(batch);
             return;
         }
     }
+    lf_free(relocated);
 
     if (rejected > ES_REJECTED_LOG_MAX) {
         lf_log_error(
@@ -421,8 +434,15 @@ static void settle_reply(struct lf_es_output *output, struct lf_es_batch *batch,
         lf_es_output_batch_done(output, batch);
         return;
     }
-    /* The retry batch takes the finished batch's slot. */
-    log_item_retry(output, batch, reply, first_retry);
+    /*
+     * The retry batch takes the finished batch's slot. Documents resent
+     * with a field moved to labels need no backoff of their own.
+     */
+    if (first_retry != NULL) {
+        log_item_retry(output, batch, reply, first_retry);
+    } else {
+        lf_es_output_backoff_reset(output, batch);
+    }
     lf_es_batch_free(batch);
     lf_es_output_submit(output, retry);
 }
@@ -457,6 +477,9 @@ static void split_batch(struct lf_es_output *output, struct lf_es_batch *batch)
                      "document rejected: request of %zu bytes is too large "
                      "(413) even alone host=%s",
                      batch->body.len, lf_es_send_host(output, batch));
+        lf_es_reject_batch(output, batch, LF_ES_REJECT_TOO_LARGE,
+                           HTTP_PAYLOAD_TOO_LARGE, NULL,
+                           "request too large even for this document alone");
         lf_es_output_report(output, batch->items[0].ref, LF_DELIVERY_REJECTED);
         lf_es_output_batch_done(output, batch);
         return;
@@ -487,10 +510,12 @@ static void reject_all(struct lf_es_output *output, struct lf_es_batch *batch,
 
     describe_body(res, why, sizeof(why));
     lf_log_error(LF_ES_LOG,
-                 "bulk request rejected with status %ld, dropping events=%zu: "
+                 "bulk request rejected with status %ld, rejecting events=%zu: "
                  "%s host=%s",
                  res->status, batch->count, why,
                  lf_es_send_host(output, batch));
+    lf_es_reject_batch(output, batch, LF_ES_REJECT_REQUEST, (int)res->status,
+                       NULL, why);
     for (size_t i = 0; i < batch->count; i++) {
         lf_es_output_report(output, batch->items[i].ref, LF_DELIVERY_REJECTED);
         if (output->state != LF_ES_OUTPUT_RUNNING) {

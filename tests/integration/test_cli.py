@@ -57,6 +57,12 @@ BAD_CONFIGS = [
     ("unknown_top_key", HEAD + "outputs: {}\n", 7, ["'outputs'"]),
     ("duplicate_dotted_key", HEAD + "path:\n  data: ./other\n", 8,
      ["path.data", "line 1"]),
+    ("bad_op_type", HEAD + "  op_type: upsert\n", 7,
+     ["output.elasticsearch.op_type", "upsert"]),
+    ("bad_index_template", HEAD + "  index: \"app-%{+yyyy.ww}\"\n", 7,
+     ["output.elasticsearch.index", "yyyy.ww"]),
+    ("small_dead_letter", HEAD + "  dead_letter.max_bytes: 1KiB\n", 7,
+     ["output.elasticsearch.dead_letter.max_bytes", "64KiB"]),
 ]
 
 
@@ -77,14 +83,15 @@ def test_help(scratch):
     proc = harness.run_agent(["--help"], 10)
     check_eq(proc.returncode, 0, "exit status")
     for word in ("--config", "--once", "--version", "--help",
-                 "test config"):
+                 "test config", "dlq list", "dlq replay"):
         check(word in proc.stdout, "--help does not mention %r: %s"
               % (word, harness.tail(proc.stdout)))
 
 
 def test_usage_errors_exit_2(scratch):
     for args in (["--no-such-option"], ["-c"], ["--config"],
-                 ["test", "nothing"], ["--once"]):
+                 ["test", "nothing"], ["--once"], ["dlq"],
+                 ["dlq", "purge"], ["dlq", "list", "--once"]):
         proc = harness.run_agent(args, 10)
         check_eq(proc.returncode, 2, "exit status of %s" % args)
         check(proc.stderr.strip() != "", "no message on stderr for %s"

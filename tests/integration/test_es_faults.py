@@ -2,6 +2,8 @@
 resent, whole-request failures are retried, 413 splits the batch, a lost
 reply is resolved by 409s, and a rejected document fails `--once`."""
 
+import json
+import os
 import re
 import time
 
@@ -180,14 +182,28 @@ def test_mapping_error_rejects_one_document(scratch):
           % harness.tail(output))
     log = standin.request_log()
     poison = [i for e in log for i in e["items"] if i["status"] == 400]
-    check_eq(len(poison), 1, "times the rejected document was sent")
+    # Sent once as it is and once with url.path moved to labels.
+    check_eq(len(poison), 2, "times the rejected document was sent")
+    check_eq(poison[0]["id"], poison[1]["id"], "id of the resend")
     docs = harness.documents(standin)
     check_eq(len(docs), 9, "documents stored")
     check_eq(sorted(field(d, "message") for d in docs),
              sorted(l for n, l in enumerate(lines) if n != 4),
              "messages stored")
     sent = [i["id"] for e in log for i in e["items"]]
-    check_eq(len(sent), 10, "items sent")
+    check_eq(len(sent), 11, "items sent")
+    records = []
+    for name in sorted(os.listdir(scratch.join("data", "dlq"))):
+        if name.endswith(".ndjson"):
+            with open(scratch.join("data", "dlq", name)) as fp:
+                records.extend(json.loads(line) for line in fp)
+    check_eq(len(records), 1, "dead-letter records")
+    document = records[0]["document"]
+    check_eq(document["message"], lines[4], "dead-lettered message")
+    check_eq(field(document, "url.path"), None, "url.path of the record")
+    check_eq(document["labels"]["url_path_raw"], expected[4]["url.path"],
+             "labels.url_path_raw of the record")
+    check_eq(records[0]["error"]["reason"], reason, "reason of the record")
 
 
 def test_standin_restart_loses_nothing(scratch):

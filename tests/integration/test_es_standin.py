@@ -298,13 +298,37 @@ def test_mapping_conflicts(scratch):
         {"index": {"_index": "plain", "_id": "p1"}}, {"n": 5},
         {"index": {"_index": "plain", "_id": "p2"}}, {"n": "five"},
         {"index": {"_index": "plain", "_id": "p3"}}, {"n": "6"},
-        {"index": {"_index": "plain", "_id": "p4"}}, {"a": 1, "a.b": 2}))
+        {"index": {"_index": "plain", "_id": "p4"}}, {"a": 1, "a.b": 2},
+        *create(DS, "e", ts_doc(http={"response": "flat"})),
+        {"index": {"_index": "plain", "_id": "p5"}},
+        {"n": {"x": 1, "y": [True, "z"]}}))
     statuses = [next(iter(i.values()))["status"] for i in reply["items"]]
-    check_eq(statuses, [201, 400, 201, 201, 201, 400, 201, 400],
+    check_eq(statuses, [201, 400, 201, 201, 201, 400, 201, 400, 400, 400],
              "statuses")
     check_eq(reply["items"][1]["create"]["error"]["reason"],
              "[1:1] object mapping for [log] tried to parse field [log] as "
              "object, but found a concrete value", "object conflict reason")
+    check_eq(reply["items"][5]["index"]["error"],
+             {"type": "document_parsing_exception",
+              "reason": "[1:1] failed to parse field [n] of type [long] in "
+                        "document with id 'p2'. Preview of field's value: "
+                        "'five'",
+              "caused_by": {"type": "illegal_argument_exception",
+                            "reason": "For input string: \"five\""}},
+             "malformed number error")
+    check_eq(reply["items"][8]["create"]["error"]["reason"],
+             "[1:1] object mapping for [http.response] tried to parse field "
+             "[response] as object, but found a concrete value",
+             "nested object conflict reason")
+    check_eq(reply["items"][9]["index"]["error"],
+             {"type": "document_parsing_exception",
+              "reason": "[1:1] failed to parse field [n] of type [long] in "
+                        "document with id 'p5'. Preview of field's value: "
+                        "'{x=1, y=[true, z]}'",
+              "caused_by": {"type": "illegal_state_exception",
+                            "reason": "Can't get text on a START_OBJECT at "
+                                      "1:1"}},
+             "object given for a value error")
 
 
 def test_delete_and_update(scratch):

@@ -233,6 +233,21 @@ def leaf_paths(source):
     return out
 
 
+def java_string(value):
+    """Format a parsed JSON value as Java's toString() of the Map, List
+    and boxed values Elasticsearch parses it into."""
+    if isinstance(value, dict):
+        return "{%s}" % ", ".join("%s=%s" % (k, java_string(v))
+                                  for k, v in value.items())
+    if isinstance(value, list):
+        return "[%s]" % ", ".join(java_string(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
 def value_kind(value):
     if isinstance(value, dict):
         return "object"
@@ -300,7 +315,7 @@ class Index:
                 added[path] = kind
                 continue
             if (known == "object") != (kind == "object"):
-                raise self.mapping_conflict(doc_id, path, known, value)
+                raise self.mapping_conflict(doc_id, path, known, source)
             # NOTE: logs-*-* data streams are taken to set
             # index.mapping.ignore_malformed, as the built-in logs settings
             # of recent 8.x releases do; not checked against each release.
@@ -318,16 +333,27 @@ class Index:
                 "new fields [%d]" % (TOTAL_FIELDS_LIMIT, len(added)))
         return added
 
-    def mapping_conflict(self, doc_id, path, known, value):
+    def mapping_conflict(self, doc_id, path, known, source):
+        """The error of a value where the mapping has an object, or of an
+        object where it has a value. As in Elasticsearch, the second
+        bracket of the first names the key as written, the last part of
+        the path, and the preview of the second is Java's Map.toString()."""
         if known == "object":
             reason = ("object mapping for [%s] tried to parse field [%s] "
-                      "as object, but found a concrete value" % (path, path))
-        else:
-            reason = ("failed to parse field [%s] of type [%s] in document "
-                      "with id '%s'. Preview of field's value: '%s'"
-                      % (path, known, doc_id, json.dumps(value)[:80]))
-        return EsError(400, "document_parsing_exception",
-                       "[1:1] " + reason)
+                      "as object, but found a concrete value"
+                      % (path, path.rsplit(".", 1)[-1]))
+            return EsError(400, "document_parsing_exception",
+                           "[1:1] " + reason)
+        objects = [v for v in field_values(source, path)
+                   if isinstance(v, dict)]
+        reason = ("failed to parse field [%s] of type [%s] in document "
+                  "with id '%s'. Preview of field's value: '%s'"
+                  % (path, known, doc_id,
+                     java_string(objects[0] if objects else {})))
+        cause = {"type": "illegal_state_exception",
+                 "reason": "Can't get text on a START_OBJECT at 1:1"}
+        return EsError(400, "document_parsing_exception", "[1:1] " + reason,
+                       cause)
 
     def malformed_number(self, doc_id, path, known, value):
         reason = ("[1:1] failed to parse field [%s] of type [%s] in "

@@ -572,8 +572,9 @@ class StandIn:
 
         items = parse_bulk_body(body, url_index)
         entry["items"] = [{"action": it.action, "index": it.index_name,
-                           "id": it.doc_id, "status": None,
-                           "error_type": None} for it in items]
+                           "id": it.doc_id, "routing": it.meta.get("routing"),
+                           "status": None, "error_type": None}
+                          for it in items]
 
         rule = self.faults.for_request(number) or {}
         if rule:

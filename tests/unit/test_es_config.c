@@ -237,7 +237,8 @@ static void test_es_config_unknown_key(void)
                 "username, password, api_key, compression, "
                 "compression_level, bulk_max_size, bulk_max_bytes, "
                 "flush_interval, workers, timeout, backoff.init, "
-                "backoff.max");
+                "backoff.max, dead_letter.enabled, dead_letter.max_bytes, "
+                "index_fallback, op_type, routing");
     check_error("output.elasticsearch:\n"
                 "  backoff.min: 1s\n",
                 "test.yaml:2: output.elasticsearch.backoff: unknown key "
@@ -346,6 +347,108 @@ static void test_es_config_batching_limits(void)
                 "size from 1 byte to 100MiB, got 0 bytes");
 }
 
+/* Parses `yaml`, which must be valid, and checks the request options. */
+static void check_request(const char *yaml, const char *op_type,
+                          bool dynamic, size_t routing_parts)
+{
+    struct lf_es_config config;
+    struct lf_conf *doc;
+    char errbuf[512] = "";
+
+    LF_CHECK_INT_EQ(parse_yaml(yaml, &doc, &config, errbuf, sizeof(errbuf)),
+                    0);
+    LF_CHECK_STR_EQ(errbuf, "");
+    LF_CHECK_STR_EQ(config.op_type, op_type);
+    LF_CHECK_INT_EQ(lf_es_template_is_dynamic(&config.index_template),
+                    dynamic);
+    LF_CHECK_INT_EQ((int)config.routing.count, (int)routing_parts);
+    lf_es_config_cleanup(&config);
+    lf_conf_free(doc);
+}
+
+static void test_es_config_index_templates(void)
+{
+    check_request("output.elasticsearch.index: logs-app-default\n", "create",
+                  false, 0);
+    check_request("output.elasticsearch.index: app-%{+yyyy.MM.dd}\n",
+                  "index", true, 0);
+    check_request("output.elasticsearch.index: logs-app-%{+yyyy.MM.dd}\n",
+                  "create", true, 0);
+    check_request("output.elasticsearch:\n"
+                  "  index: logs-%{[service.name]}-default\n"
+                  "  routing: \"%{[user.id]}\"\n",
+                  "create", true, 1);
+    check_request("output.elasticsearch:\n"
+                  "  index: app-%{[service.name]}-%{+yyyy.MM}\n"
+                  "  index_fallback: app-unknown\n",
+                  "index", true, 0);
+    check_request("output.elasticsearch:\n"
+                  "  index: app-%{+yyyy.MM.dd}\n"
+                  "  op_type: create\n",
+                  "create", true, 0);
+
+    check_error("output.elasticsearch.index: app-%{+yyyy.MM.dd\n",
+                "test.yaml:1: output.elasticsearch.index: '%{' without a "
+                "closing '}' in 'app-%{+yyyy.MM.dd'");
+    check_error("output.elasticsearch.index: app-%{+YYYY.ww}\n",
+                "test.yaml:1: output.elasticsearch.index: unsupported date "
+                "pattern 'YYYY.ww' at 'Y': use yyyy, yy, MM, dd and HH "
+                "separated by '.', '-' or '_'");
+    check_error("output.elasticsearch.index: app-%{[]}\n",
+                "test.yaml:1: output.elasticsearch.index: invalid field "
+                "reference '%{[]}': write %{[field.name]}");
+    check_error("output.elasticsearch.index: App-%{[a]}\n",
+                "test.yaml:1: output.elasticsearch.index: invalid index name "
+                "'App-%{[a]}': it must be lower case");
+    check_error("output.elasticsearch:\n"
+                "  index: app-%{[a]}\n"
+                "  index_fallback: Bad\n",
+                "test.yaml:3: output.elasticsearch.index_fallback: invalid "
+                "index name 'Bad': it must be lower case");
+    check_error("output.elasticsearch:\n"
+                "  index: logs-app-default\n"
+                "  op_type: index\n",
+                "test.yaml:3: output.elasticsearch.op_type: data streams "
+                "(logs-*-* names, here 'logs-app-default' or its fallback) "
+                "accept only op_type: create");
+    check_error("output.elasticsearch.op_type: upsert\n",
+                "test.yaml:1: output.elasticsearch.op_type: expected create "
+                "or index, got 'upsert'");
+    check_error("output.elasticsearch.routing: \"\"\n",
+                "test.yaml:1: output.elasticsearch.routing: empty routing "
+                "(remove the key to send without routing)");
+}
+
+static void test_es_config_dead_letter(void)
+{
+    struct lf_es_config config;
+    struct lf_conf *doc;
+    char errbuf[512] = "";
+
+    LF_CHECK_INT_EQ(parse_yaml("output.elasticsearch.workers: 2\n", &doc,
+                               &config, errbuf, sizeof(errbuf)),
+                    0);
+    LF_CHECK(config.dead_letter);
+    LF_CHECK(config.dead_letter_max_bytes == 100ULL * 1024 * 1024);
+    lf_es_config_cleanup(&config);
+    lf_conf_free(doc);
+
+    LF_CHECK_INT_EQ(parse_yaml("output.elasticsearch:\n"
+                               "  dead_letter.enabled: false\n"
+                               "  dead_letter.max_bytes: 1MiB\n",
+                               &doc, &config, errbuf, sizeof(errbuf)),
+                    0);
+    LF_CHECK(!config.dead_letter);
+    LF_CHECK(config.dead_letter_max_bytes == 1024 * 1024);
+    lf_es_config_cleanup(&config);
+    lf_conf_free(doc);
+
+    check_error("output.elasticsearch.dead_letter.max_bytes: 1KiB\n",
+                "test.yaml:1: output.elasticsearch.dead_letter.max_bytes: "
+                "expected a size of at least 64KiB, got 1024 bytes; set "
+                "dead_letter.enabled: false to keep no dead-letter queue");
+}
+
 static void test_es_config_durations(void)
 {
     check_error("output.elasticsearch.flush_interval: 0s\n",
@@ -387,6 +490,8 @@ int main(void)
     LF_RUN(test_es_config_compression);
     LF_RUN(test_es_config_batching_limits);
     LF_RUN(test_es_config_durations);
+    LF_RUN(test_es_config_index_templates);
+    LF_RUN(test_es_config_dead_letter);
     LF_RUN(test_es_config_cleanup_zeroed);
     return lf_test_end();
 }

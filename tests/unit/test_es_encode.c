@@ -320,6 +320,63 @@ static void test_es_encode_reuses_document_shape(void)
     lf_es_encoder_cleanup(&enc);
 }
 
+static void test_es_encode_index_template_and_routing(void)
+{
+    struct lf_es_template index_tpl;
+    struct lf_es_template routing_tpl;
+    struct lf_es_encoder_options options = {
+        .op_type = "index",
+        .index = "app-%{[service.name]}",
+        .index_template = &index_tpl,
+        .index_fallback = "app-unknown",
+        .routing = &routing_tpl,
+    };
+    struct lf_es_encoder enc;
+    struct lf_event ev;
+    struct lf_buf body;
+    char errbuf[128];
+
+    LF_CHECK_INT_EQ(lf_es_template_parse("app-%{[service.name]}", &index_tpl,
+                                         errbuf, sizeof(errbuf)),
+                    0);
+    LF_CHECK_INT_EQ(lf_es_template_parse("%{[user.id]}", &routing_tpl,
+                                         errbuf, sizeof(errbuf)),
+                    0);
+    lf_es_encoder_init_options(&enc, &options);
+    lf_event_init(&ev);
+    lf_buf_init(&body);
+
+    set_message(&ev, "a");
+    lf_event_set_str(&ev, "service.name", "Billing", 7);
+    lf_event_set_str(&ev, "user.id", "U-1", 3);
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, "id-1", &ev), 0);
+    lf_event_reset(&ev);
+    /* No service.name: the fallback, and no routing without user.id. */
+    set_message(&ev, "b");
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, "id-2", &ev), 0);
+    lf_event_reset(&ev);
+    /* A value that makes an invalid name also takes the fallback. */
+    set_message(&ev, "c");
+    lf_event_set_str(&ev, "service.name", "", 0);
+    LF_CHECK_INT_EQ(lf_es_encode_item(&enc, &body, NULL, &ev), 0);
+    LF_CHECK_MEM_EQ(body.data, body.len,
+                    "{\"index\":{\"_index\":\"app-billing\",\"_id\":\"id-1\","
+                    "\"routing\":\"U-1\"}}\n"
+                    "{\"message\":\"a\",\"service\":{\"name\":\"Billing\"},"
+                    "\"user\":{\"id\":\"U-1\"}}\n"
+                    "{\"index\":{\"_index\":\"app-unknown\","
+                    "\"_id\":\"id-2\"}}\n"
+                    "{\"message\":\"b\"}\n"
+                    "{\"index\":{\"_index\":\"app-unknown\"}}\n"
+                    "{\"message\":\"c\",\"service\":{\"name\":\"\"}}\n");
+
+    lf_buf_cleanup(&body);
+    lf_event_cleanup(&ev);
+    lf_es_encoder_cleanup(&enc);
+    lf_es_template_cleanup(&index_tpl);
+    lf_es_template_cleanup(&routing_tpl);
+}
+
 int main(void)
 {
     LF_RUN(test_es_encode_item_exact);
@@ -332,5 +389,6 @@ int main(void)
     LF_RUN(test_es_encode_body_is_ndjson);
     LF_RUN(test_es_encode_without_index);
     LF_RUN(test_es_encode_reuses_document_shape);
+    LF_RUN(test_es_encode_index_template_and_routing);
     return lf_test_end();
 }
