@@ -8,6 +8,7 @@
 #include "agent/dlq_command.h"
 #include "agent/net/http_client.h"
 #include "agent/parse_command.h"
+#include "agent/test_output_command.h"
 #include "lf/error.h"
 #include "lf/log.h"
 #include "lf_build_config.h"
@@ -25,6 +26,7 @@ static void print_usage(FILE *out)
     fprintf(out,
             "Usage: logferry [-c FILE] [--once]\n"
             "       logferry test config [-c FILE]\n"
+            "       logferry test output [-c FILE]\n"
             "       logferry parse [-c FILE] [--input ID] < LINES\n"
             "       logferry dlq list|replay [-c FILE]\n"
             "       logferry --version | --help\n"
@@ -43,6 +45,9 @@ static void print_usage(FILE *out)
             "\n"
             "Commands:\n"
             "  test config        validate the configuration and exit\n"
+            "  test output        connect to each Elasticsearch host, print\n"
+            "                     its version and whether the credentials\n"
+            "                     may write to the index, and exit\n"
             "  parse              read lines on standard input and print the\n"
             "                     document of each, as JSON, one per line\n"
             "  dlq list           print the documents Elasticsearch rejected\n"
@@ -58,7 +63,8 @@ static void print_usage(FILE *out)
             "\n"
             "Exit status: 0 success, 1 events could not be delivered or\n"
             "state could not be saved (with parse: a line matched no\n"
-            "parser; with dlq replay: records are kept), 2 invalid command\n"
+            "parser; with dlq replay: records are kept; with test\n"
+            "output: no host passed every check), 2 invalid command\n"
             "line or configuration.\n",
             DEFAULT_CONFIG_PATH);
 }
@@ -68,6 +74,7 @@ struct options {
     const char *input_id;
     bool once;
     bool test_config;
+    bool test_output;
     bool parse;
     const char *dlq; /* "list" or "replay", or NULL */
 };
@@ -119,6 +126,9 @@ static int parse_options(int argc, char **argv, struct options *opts)
         if (argc - optind == 2 && strcmp(argv[optind], "test") == 0 &&
             strcmp(argv[optind + 1], "config") == 0) {
             opts->test_config = true;
+        } else if (argc - optind == 2 && strcmp(argv[optind], "test") == 0 &&
+                   strcmp(argv[optind + 1], "output") == 0) {
+            opts->test_output = true;
         } else if (argc - optind == 1 && strcmp(argv[optind], "parse") == 0) {
             opts->parse = true;
         } else if (argc - optind == 2 && strcmp(argv[optind], "dlq") == 0 &&
@@ -130,22 +140,25 @@ static int parse_options(int argc, char **argv, struct options *opts)
                     "or 'dlq replay'\n");
             return LF_EXIT_USAGE;
         } else if (argc - optind == 1 && strcmp(argv[optind], "test") == 0) {
-            fprintf(stderr, "logferry: 'test' needs a subcommand; the only "
-                    "one is 'test config'\n");
+            fprintf(stderr, "logferry: 'test' needs a subcommand: 'test "
+                    "config' or 'test output'\n");
             return LF_EXIT_USAGE;
         } else {
             fprintf(stderr, "logferry: unknown command '%s'; expected "
-                    "'test config', 'parse', 'dlq list' or 'dlq replay'. "
-                    "Run 'logferry --help' for usage.\n",
+                    "'test config', 'test output', 'parse', 'dlq list' or "
+                    "'dlq replay'. Run 'logferry --help' for usage.\n",
                     argv[optind]);
             return LF_EXIT_USAGE;
         }
     }
-    if ((opts->test_config || opts->parse || opts->dlq != NULL) &&
+    if ((opts->test_config || opts->test_output || opts->parse ||
+         opts->dlq != NULL) &&
         opts->once) {
         fprintf(stderr, "logferry: --once cannot be combined with '%s'\n",
-                opts->parse ? "parse"
-                : opts->dlq != NULL ? "dlq" : "test config");
+                opts->parse         ? "parse"
+                : opts->dlq != NULL ? "dlq"
+                : opts->test_output ? "test output"
+                                    : "test config");
         return LF_EXIT_USAGE;
     }
     if (opts->input_id != NULL && !opts->parse) {
@@ -226,6 +239,8 @@ int main(int argc, char **argv)
     }
     if (opts.dlq != NULL) {
         rc = lf_dlq_replay_command(&config, stdout, stderr);
+    } else if (opts.test_output) {
+        rc = lf_test_output_command(&config, stdout);
     } else {
         rc = lf_agent_run(&config, opts.once);
     }

@@ -5,15 +5,17 @@
 # python3 turns the grok pattern files into a C table at build time.
 LF_BUILD_PACKAGES=(
     meson ninja-build pkg-config gcc
-    libuv1-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev python3
-    zlib1g-dev libdeflate-dev libyaml-dev libisal-dev
+    libuv1-dev libcurl4-openssl-dev libssl-dev libjansson-dev libpcre2-dev
+    python3 zlib1g-dev libdeflate-dev libyaml-dev libisal-dev
 )
 # Tests drive a real nginx and Python programs. setpriv, unshare and
 # nsenter (util-linux) run the agent as another user or in a user
 # namespace, and strace counts the wake-ups of an idle agent. tzdata
 # holds the zone files that `timezone: Europe/Berlin` reads, and
-# faketime sets the agent's clock for the year inference tests.
-LF_TEST_PACKAGES=(nginx-light python3 util-linux strace tzdata faketime)
+# faketime sets the agent's clock for the year inference tests, and
+# openssl makes the certificates of the TLS tests.
+LF_TEST_PACKAGES=(nginx-light python3 util-linux strace tzdata faketime
+    openssl)
 
 lf_install_missing() {
     local missing=()

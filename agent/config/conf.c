@@ -33,6 +33,9 @@
 /* Maximum nesting of `${A:-${B:-...}}` inside variable defaults. */
 #define CONF_MAX_SUBST_DEPTH 8
 
+/* A `${file:...}` secret file larger than this is rejected as a mistake. */
+#define CONF_MAX_SECRET_FILE_BYTES (64 * 1024)
+
 #define CONF_DEFAULT_NAME "config"
 
 enum conf_meta_flag {
@@ -339,9 +342,100 @@ static int reference_error(struct conf_loader *ld, const char *ref,
                            size_t ref_len, int line, const char *path)
 {
     return load_error(ld, line, path,
-                      "invalid variable reference '%.*s': expected ${NAME} "
-                      "or ${NAME:-default} (write $${ for a literal ${)",
+                      "invalid variable reference '%.*s': expected ${NAME}, "
+                      "${NAME:-default} or ${file:/path} (write $${ for a "
+                      "literal ${)",
                       lf_conf_quote_width(ref_len), ref);
+}
+
+/* Reads a secret file into `out`. Returns 0 or a negative LF_E* code. */
+static int read_secret_file(const char *file, struct lf_buf *out)
+{
+    char chunk[4096];
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0) {
+        return -errno;
+    }
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            rc = n < 0 ? -errno : 0;
+            break;
+        }
+        if (out->len + (size_t)n > CONF_MAX_SECRET_FILE_BYTES) {
+            rc = LF_ETOOBIG;
+            break;
+        }
+        lf_buf_append(out, chunk, (size_t)n);
+    }
+    memset(chunk, 0, sizeof(chunk));
+    close(fd);
+    return rc;
+}
+
+/*
+ * Expands "${file:/path}" at text[*pos] to the content of the file, read
+ * now, without one trailing newline. Errors name the file and never
+ * quote its content.
+ */
+static int expand_file_reference(struct conf_loader *ld, const char *text,
+                                 size_t len, size_t *pos, int line,
+                                 const char *path, struct lf_buf *out)
+{
+    size_t start = *pos + LF_STRLEN("${file:");
+    const char *brace = memchr(text + start, '}', len - start);
+    struct lf_buf content;
+    char *file;
+    int rc;
+
+    if (brace == NULL) {
+        return load_error(ld, line, path,
+                          "variable reference '%.*s' has no closing '}'",
+                          lf_conf_quote_width(len - *pos), text + *pos);
+    }
+    file = lf_strndup(text + start, (size_t)(brace - text) - start);
+    *pos = (size_t)(brace - text) + 1;
+    if (file[0] != '/') {
+        rc = load_error(ld, line, path,
+                        "secret file '%s' must be an absolute path, as in "
+                        "${file:/run/secrets/es_password}",
+                        file);
+        lf_free(file);
+        return rc;
+    }
+
+    lf_buf_init(&content);
+    rc = read_secret_file(file, &content);
+    if (rc != 0) {
+        rc = load_error(
+            ld, line, path, "reading secret file '%s' failed: %s", file,
+            rc == LF_ETOOBIG ? "larger than 64 KiB" : lf_strerror(rc));
+    } else if (memchr(content.data, '\0', content.len) != NULL) {
+        rc = load_error(ld, line, path, "secret file '%s' contains a NUL byte",
+                        file);
+    } else {
+        size_t n = content.len;
+
+        if (n > 0 && content.data[n - 1] == '\n') {
+            n--;
+            if (n > 0 && content.data[n - 1] == '\r') {
+                n--;
+            }
+        }
+        lf_buf_append(out, content.data, n);
+    }
+    if (content.data != NULL) {
+        memset(content.data, 0, content.len);
+    }
+    lf_buf_cleanup(&content);
+    lf_free(file);
+    return rc;
 }
 
 /*
@@ -362,6 +456,9 @@ static int expand_reference(struct conf_loader *ld, const char *text,
     const char *value;
     int rc = 0;
 
+    if (starts_with(text + name_start, len - name_start, "file:")) {
+        return expand_file_reference(ld, text, len, pos, line, path, out);
+    }
     if (name_end < len && is_name_start(text[name_end])) {
         name_end++;
         while (name_end < len && is_name_char(text[name_end])) {

@@ -6,6 +6,7 @@
  * curl_multi_info_read() and reported from loop callbacks only.
  */
 #include "agent/net/http_client.h"
+#include "agent/net/http_tls.h"
 
 #include "lf/error.h"
 #include "lf/mem.h"
@@ -62,6 +63,8 @@ struct lf_http_transfer {
     int body_too_large; /* the write callback rejected the body */
     int watch_error;    /* libuv error watching one of its sockets */
     char error_text[CURL_ERROR_SIZE]; /* libcurl's error buffer */
+    char *capture_header;             /* header name to capture, or NULL */
+    char *header_value;               /* its value, or NULL */
     struct lf_http_transfer *prev;
     struct lf_http_transfer *next;
 };
@@ -114,6 +117,8 @@ static void free_transfer(struct lf_http_transfer *t)
     }
     curl_slist_free_all(t->headers);
     lf_buf_cleanup(&t->body);
+    lf_free(t->capture_header);
+    lf_free(t->header_value);
     lf_free(t);
 }
 
@@ -186,6 +191,14 @@ static void end_transfer(struct lf_http_transfer *t, int error)
     if (error == 0) {
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->status);
     }
+    if (error == 0 && t->capture_header != NULL) {
+        struct curl_header *header = NULL;
+
+        if (curl_easy_header(t->easy, t->capture_header, 0, CURLH_HEADER, -1,
+                             &header) == CURLHE_OK) {
+            t->header_value = lf_strdup(header->value);
+        }
+    }
     curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us);
     t->total_s = (double)total_us / 1e6;
 
@@ -207,6 +220,7 @@ static void deliver(struct lf_http_transfer *t)
     res.body_len = ok ? t->body.len : 0;
     res.error_text = ok ? "" : t->error_text;
     res.total_s = t->total_s;
+    res.header_value = ok ? t->header_value : NULL;
 
     t->client->active--;
     t->cb(t->arg, &res);
@@ -697,6 +711,16 @@ static CURLcode set_transport(struct lf_http_transfer *t,
     if (rc == CURLE_OK && req->no_proxy) {
         rc = curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
     }
+    if (rc == CURLE_OK && req->proxy_url != NULL && !req->no_proxy) {
+        /* A configured proxy applies even to hosts that no_proxy lists. */
+        rc = curl_easy_setopt(easy, CURLOPT_PROXY, req->proxy_url);
+        if (rc == CURLE_OK) {
+            rc = curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
+        }
+    }
+    if (rc == CURLE_OK && req->tls != NULL) {
+        rc = lf_http_tls_apply(easy, req->tls);
+    }
     if (rc == CURLE_OK) {
         rc = curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     }
@@ -768,6 +792,9 @@ static int configure(struct lf_http_transfer *t,
     if (rc == CURLE_OUT_OF_MEMORY) {
         return LF_ENOMEM;
     }
+    if (rc == CURLE_NOT_BUILT_IN) {
+        return LF_ETLS;
+    }
     return rc == CURLE_OK ? 0 : LF_EINVAL;
 }
 
@@ -798,6 +825,9 @@ int lf_http_client_send(struct lf_http_client *client,
     t->client = client;
     t->cb = cb;
     t->arg = arg;
+    if (req->capture_header != NULL) {
+        t->capture_header = lf_strdup(req->capture_header);
+    }
     lf_buf_init(&t->body);
     t->easy = curl_easy_init();
     if (t->easy == NULL) {

@@ -6,6 +6,7 @@
 #ifndef LF_AGENT_NET_HTTP_CLIENT_H
 #define LF_AGENT_NET_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <uv.h>
@@ -13,6 +14,36 @@
 #include "lf/buf.h"
 
 struct lf_http_client;
+
+/* Verification applied to a TLS peer. */
+enum lf_tls_verify {
+    LF_TLS_VERIFY_FULL,        /* certificate chain and host name */
+    LF_TLS_VERIFY_CERTIFICATE, /* certificate chain only */
+    LF_TLS_VERIFY_NONE,        /* nothing: any peer is accepted */
+};
+
+/* Length of a SHA-256 digest, the CA fingerprint of struct lf_http_tls. */
+#define LF_TLS_SHA256_LEN 32
+
+/*
+ * TLS settings of a request. PEM strings are borrowed until the request
+ * callback runs; NULL means libcurl's default (the system CA store, no
+ * client certificate).
+ */
+struct lf_http_tls {
+    enum lf_tls_verify verify;
+    const char *ca_pem;   /* trusted CA certificates, replacing the system
+                             store */
+    const char *cert_pem; /* client certificate (chain), or NULL */
+    const char *key_pem;  /* its private key, unencrypted, or NULL */
+    bool pin_ca;          /* ca_sha256 is set */
+    /*
+     * SHA-256 of the DER form of a CA certificate: when a certificate of
+     * the chain the server sends has this digest, it is trusted as a root
+     * for that connection, in addition to the other trusted CAs.
+     */
+    unsigned char ca_sha256[LF_TLS_SHA256_LEN];
+};
 
 struct lf_http_request {
     const char *method;          /* "GET", "POST", ... */
@@ -26,6 +57,12 @@ struct lf_http_request {
                                     the client's default of 10 s */
     int no_proxy;                /* nonzero: connect directly, ignoring
                                     http_proxy and the like */
+    const char *proxy_url;       /* proxy for this request, used for every
+                                    host whatever no_proxy says; NULL for
+                                    libcurl's default (http_proxy etc.) */
+    const struct lf_http_tls *tls; /* NULL: libcurl's defaults */
+    const char *capture_header;  /* response header whose value to return
+                                    in lf_http_response.header_value */
 };
 
 struct lf_http_response {
@@ -36,6 +73,8 @@ struct lf_http_response {
     size_t body_len;
     const char *error_text; /* libcurl's detail when error != 0, else "" */
     double total_s;         /* transfer time in seconds */
+    const char *header_value; /* the first value of the request's
+                                 capture_header, or NULL when absent */
 };
 
 /*

@@ -539,11 +539,18 @@ static int parse_dead_letter(const struct lf_conf_node *section,
 int lf_es_config_parse(const struct lf_conf_node *section,
                        struct lf_es_config *out, char *errbuf, size_t errlen)
 {
+    const char *keys[LF_ARRAY_SIZE(es_keys) + LF_ES_CONN_KEY_COUNT];
+    size_t key_count = 0;
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = lf_conf_check_keys(section, es_keys, LF_ARRAY_SIZE(es_keys), errbuf,
-                            errlen);
+    for (size_t i = 0; i < LF_ARRAY_SIZE(es_keys); i++) {
+        keys[key_count++] = es_keys[i];
+    }
+    for (size_t i = 0; i < LF_ES_CONN_KEY_COUNT; i++) {
+        keys[key_count++] = lf_es_conn_keys[i];
+    }
+    rc = lf_conf_check_keys(section, keys, key_count, errbuf, errlen);
     if (rc == 0) {
         rc = parse_hosts(section, out, errbuf, errlen);
     }
@@ -565,6 +572,9 @@ int lf_es_config_parse(const struct lf_conf_node *section,
     if (rc == 0) {
         rc = parse_dead_letter(section, out, errbuf, errlen);
     }
+    if (rc == 0) {
+        rc = lf_es_conn_config_parse(section, out, errbuf, errlen);
+    }
     if (rc != 0) {
         lf_es_config_cleanup(out);
     }
@@ -579,5 +589,6 @@ void lf_es_config_cleanup(struct lf_es_config *config)
     lf_free(config->hosts);
     lf_es_template_cleanup(&config->index_template);
     lf_es_template_cleanup(&config->routing);
+    lf_es_conn_config_cleanup(config);
     memset(config, 0, sizeof(*config));
 }

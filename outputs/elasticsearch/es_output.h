@@ -7,10 +7,10 @@
  * Elasticsearch acknowledged it (2xx), answered 409 to its `create` (the
  * document already exists: a resend), or rejected it permanently. Items
  * answered 429 or 5xx, and whole requests that fail (connection refused,
- * timeout, 429, 5xx), are retried inside the output with jittered
- * exponential backoff and are not reported until they resolve. A rejected
- * event is written and fsynced to the dead-letter queue, when it is enabled
- * and has room, before it is reported.
+ * timeout, 429, 5xx), are retried inside the output, on the next live host
+ * or after a jittered exponential backoff, and are not reported until
+ * they resolve. A rejected event is written and fsynced to the dead-letter
+ * queue, when it is enabled and has room, before it is reported.
  */
 #ifndef LF_OUTPUTS_ELASTICSEARCH_ES_OUTPUT_H
 #define LF_OUTPUTS_ELASTICSEARCH_ES_OUTPUT_H

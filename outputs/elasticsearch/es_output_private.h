@@ -1,7 +1,8 @@
 /*
- * State of the Elasticsearch output shared by its two files: es_output.c
- * (batching, compression jobs, queue, backoff, lifecycle) and es_send.c
- * (requests, replies, results and their log lines).
+ * State of the Elasticsearch output shared by its files: es_output.c
+ * (batching, compression jobs, queue, backoff, lifecycle), es_send.c
+ * (requests, replies, results and their log lines) and es_hosts.c (host
+ * selection and failover).
  */
 #ifndef LF_OUTPUTS_ELASTICSEARCH_ES_OUTPUT_PRIVATE_H
 #define LF_OUTPUTS_ELASTICSEARCH_ES_OUTPUT_PRIVATE_H
@@ -36,9 +37,11 @@ struct lf_es_output {
     struct lf_es_encoder encoder;
 
     /* Request parts, built once by lf_es_send_init(). */
-    char **urls;       /* per host: "<host>/<index>/_bulk?filter_path=..." */
+    char **urls; /* per host: "<host><path>/<index>/_bulk?filter_path=..." */
     char *auth_header; /* "Authorization: ...", or NULL; never logged */
     size_t next_host;  /* round robin over config->hosts */
+    struct lf_es_host_state *host_states; /* per host, es_hosts.c */
+    uint64_t host_rng_state;              /* jitter of skip intervals */
 
     struct lf_es_batch *open; /* taking events, or NULL */
     /* Closed batches in the order they are sent: compressing or ready. */
@@ -102,6 +105,31 @@ void lf_es_output_backoff_reset(struct lf_es_output *output,
 
 /* Sends queued batches while workers are free and no backoff runs. */
 void lf_es_output_pump(struct lf_es_output *output);
+
+/* es_hosts.c */
+
+void lf_es_hosts_init(struct lf_es_output *output);
+
+void lf_es_hosts_cleanup(struct lf_es_output *output);
+
+/*
+ * Returns the next live host in round robin order, or, when every host is
+ * down, the one whose skip interval ends first.
+ */
+size_t lf_es_hosts_pick(struct lf_es_output *output);
+
+/*
+ * Marks `host` down after a connection error, timeout, TLS error or 5xx:
+ * it is skipped for an interval that doubles per failure from
+ * backoff.init, with jitter, up to backoff.max. Stores the new interval,
+ * or 0 when the host was already down. Returns true when another host is
+ * live, so the request can go there at once.
+ */
+bool lf_es_hosts_mark_down(struct lf_es_output *output, size_t host,
+                           uint64_t *interval_ms_out);
+
+/* Marks `host` live after it responded to a request. */
+void lf_es_hosts_mark_up(struct lf_es_output *output, size_t host);
 
 /* es_send.c */
 

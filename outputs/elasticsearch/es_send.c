@@ -123,9 +123,9 @@ static bool is_base64(const char *s)
 }
 
 /*
- * Basic auth from username and password, or an API key: the "encoded"
- * form Elasticsearch returns is sent as it is, and an "id:api_key" pair
- * is encoded here.
+ * Basic auth from username and password (or cloud.auth), a bearer token,
+ * or an API key: the "encoded" form Elasticsearch returns is sent as it
+ * is, and an "id:api_key" pair is encoded here.
  */
 static char *build_auth_header(const struct lf_es_config *config)
 {
@@ -139,7 +139,11 @@ static char *build_auth_header(const struct lf_es_config *config)
         lf_buf_appendf(&pair, "%s:%s", config->username, config->password);
         lf_buf_append_str(&header, "Authorization: Basic ");
         append_base64(&header, pair.data, pair.len);
+        memset(pair.data, 0, pair.len);
         lf_buf_cleanup(&pair);
+    } else if (config->bearer_token != NULL) {
+        lf_buf_appendf(&header, "Authorization: Bearer %s",
+                       config->bearer_token);
     } else if (is_base64(config->api_key)) {
         lf_buf_appendf(&header, "Authorization: ApiKey %s", config->api_key);
     } else {
@@ -147,6 +151,23 @@ static char *build_auth_header(const struct lf_es_config *config)
         append_base64(&header, config->api_key, strlen(config->api_key));
     }
     return header.data;
+}
+
+char *lf_es_auth_header(const struct lf_es_config *config)
+{
+    if (config->username == NULL && config->api_key == NULL &&
+        config->bearer_token == NULL) {
+        return NULL;
+    }
+    return build_auth_header(config);
+}
+
+void lf_es_auth_header_free(char *header)
+{
+    if (header != NULL) {
+        memset(header, 0, strlen(header));
+        lf_free(header);
+    }
 }
 
 int lf_es_send_init(struct lf_es_output *output)
@@ -159,6 +180,9 @@ int lf_es_send_init(struct lf_es_output *output)
 
         lf_buf_init(&url);
         lf_buf_append_str(&url, config->hosts[i]);
+        if (config->path != NULL) {
+            lf_buf_append_str(&url, config->path);
+        }
         /* An index that varies per event is in each action line. */
         if (!lf_es_template_is_dynamic(&config->index_template)) {
             lf_buf_append_char(&url, '/');
@@ -171,8 +195,13 @@ int lf_es_send_init(struct lf_es_output *output)
         }
         output->urls[i] = url.data;
     }
-    if (config->username != NULL || config->api_key != NULL) {
-        output->auth_header = build_auth_header(config);
+    output->auth_header = lf_es_auth_header(config);
+    lf_es_hosts_init(output);
+    if (config->tls.verify == LF_TLS_VERIFY_NONE) {
+        lf_log_warn(LF_ES_LOG,
+                    "ssl.verification_mode is none: server certificates are "
+                    "not verified, so anyone on the network path can read "
+                    "and change the requests; use it only for testing");
     }
     return 0;
 }
@@ -186,12 +215,9 @@ void lf_es_send_cleanup(struct lf_es_output *output)
     }
     lf_free(output->urls);
     output->urls = NULL;
-    if (output->auth_header != NULL) {
-        /* Do not leave the credentials in freed memory. */
-        memset(output->auth_header, 0, strlen(output->auth_header));
-        lf_free(output->auth_header);
-        output->auth_header = NULL;
-    }
+    lf_es_auth_header_free(output->auth_header);
+    output->auth_header = NULL;
+    lf_es_hosts_cleanup(output);
 }
 
 const char *lf_es_send_host(const struct lf_es_output *output,
@@ -301,6 +327,43 @@ static void retry_request(struct lf_es_output *output,
     lf_log(level, LF_ES_LOG, "%s, retrying in %s attempt=%u events=%zu host=%s",
            what, delay, output->backoff_attempt, batch->count,
            lf_es_send_host(output, batch));
+}
+
+/*
+ * Handles a connection error, timeout, TLS error or 5xx: the host is
+ * skipped for a while and the batch goes at once to the next live host.
+ * A backoff step starts only when every host is down.
+ */
+static void fail_over(struct lf_es_output *output, struct lf_es_batch *batch,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail_over(struct lf_es_output *output, struct lf_es_batch *batch,
+                      const char *fmt, ...)
+{
+    char what[512];
+    char interval[32];
+    uint64_t interval_ms;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (!lf_es_hosts_mark_down(output, batch->host, &interval_ms)) {
+        retry_request(output, batch, LF_LOG_WARN, "%s", what);
+        return;
+    }
+    if (interval_ms > 0) {
+        format_delay(interval, sizeof(interval), interval_ms);
+        lf_log_warn(LF_ES_LOG,
+                    "%s, skipping this host for %s and sending events=%zu "
+                    "to the next host=%s",
+                    what, interval, batch->count,
+                    lf_es_send_host(output, batch));
+    }
+    output->stats.requests_failed++;
+    lf_es_output_requeue(output, batch);
+    lf_es_output_pump(output);
 }
 
 /* ---- replies ---- */
@@ -542,6 +605,11 @@ static void handle_status(struct lf_es_output *output,
         break;
     case STATUS_RETRY:
         describe_body(res, why, sizeof(why));
+        if (res->status >= 500) {
+            fail_over(output, batch, "bulk request failed with status %ld: %s",
+                      res->status, why);
+            break;
+        }
         retry_request(output, batch, LF_LOG_WARN,
                       "bulk request failed with status %ld: %s", res->status,
                       why);
@@ -571,11 +639,13 @@ static void on_response(void *arg, const struct lf_http_response *res)
         return;
     }
     if (res->error != 0) {
-        retry_request(output, batch, LF_LOG_WARN,
-                      "bulk request failed: %s (%s) detail=\"%s\"",
-                      lf_strerror(res->error), lf_err_name(res->error),
-                      res->error_text);
+        fail_over(output, batch, "bulk request failed: %s (%s) detail=\"%s\"",
+                  lf_strerror(res->error), lf_err_name(res->error),
+                  res->error_text);
         return;
+    }
+    if (res->status < 500) {
+        lf_es_hosts_mark_up(output, batch->host);
     }
     handle_status(output, batch, res);
 }
@@ -588,8 +658,7 @@ void lf_es_send_batch(struct lf_es_output *output, struct lf_es_batch *batch)
     struct lf_http_request req;
     int rc;
 
-    batch->host = output->next_host;
-    output->next_host = (output->next_host + 1) % output->config->host_count;
+    batch->host = lf_es_hosts_pick(output);
     headers[header_count++] = "Content-Type: application/x-ndjson";
     if (payload == &batch->gz) {
         headers[header_count++] = "Content-Encoding: gzip";
@@ -605,6 +674,8 @@ void lf_es_send_batch(struct lf_es_output *output, struct lf_es_batch *batch)
         .body = payload->data,
         .body_len = payload->len,
         .timeout_ms = (long)output->config->timeout_ms,
+        .proxy_url = output->config->proxy_url,
+        .tls = &output->config->tls,
     };
 
     batch->state = LF_ES_BATCH_SENDING;

@@ -1,4 +1,6 @@
-"""The command line: --version, --help, usage errors and `test config`."""
+"""The command line: --version, --help, usage errors, `test config` and
+`test output` (its checks against the stand-in are in
+test_es_connection.py)."""
 
 import os
 import re
@@ -83,7 +85,7 @@ def test_help(scratch):
     proc = harness.run_agent(["--help"], 10)
     check_eq(proc.returncode, 0, "exit status")
     for word in ("--config", "--once", "--version", "--help",
-                 "test config", "dlq list", "dlq replay"):
+                 "test config", "test output", "dlq list", "dlq replay"):
         check(word in proc.stdout, "--help does not mention %r: %s"
               % (word, harness.tail(proc.stdout)))
 
@@ -91,7 +93,8 @@ def test_help(scratch):
 def test_usage_errors_exit_2(scratch):
     for args in (["--no-such-option"], ["-c"], ["--config"],
                  ["test", "nothing"], ["--once"], ["dlq"],
-                 ["dlq", "purge"], ["dlq", "list", "--once"]):
+                 ["dlq", "purge"], ["dlq", "list", "--once"],
+                 ["test", "output", "--once"], ["test"]):
         proc = harness.run_agent(args, 10)
         check_eq(proc.returncode, 2, "exit status of %s" % args)
         check(proc.stderr.strip() != "", "no message on stderr for %s"
@@ -138,6 +141,34 @@ def test_once_refuses_bad_config(scratch):
               % (wanted, harness.tail(proc.stderr)))
 
 
+def test_output_bad_config_exits_2(scratch):
+    _, text, line, texts = BAD_CONFIGS[0]
+    path = scratch.write("bad.yml", text)
+    proc = harness.run_agent(["test", "output", "-c", path], 10)
+    check_eq(proc.returncode, 2, "exit status")
+    check_eq(proc.stdout, "", "stdout")
+    check("bad.yml:%d:" % line in proc.stderr, "stderr does not name the "
+          "line: %s" % harness.tail(proc.stderr))
+
+
+def test_output_unreachable_host_exits_1(scratch):
+    port = harness.free_port()
+    text = HEAD.replace("http://127.0.0.1:9200",
+                        "http://127.0.0.1:%d" % port)
+    path = scratch.write("down.yml", text)
+    proc = harness.run_agent(["test", "output", "-c", path], 20)
+    check_eq(proc.returncode, 1, "exit status; stdout: %s"
+             % harness.tail(proc.stdout))
+    lines = proc.stdout.splitlines()
+    check_eq(lines[:2], ["output.elasticsearch: index logs-generic-default,"
+                         " 1 host", "http://127.0.0.1:%d" % port],
+             "first lines")
+    check(lines[2].startswith("  connection: FAILED: connection refused"),
+          "connection line: %r" % lines[2])
+    check_eq(lines[3:], ["Result: FAILED: no host passed every check, so "
+                         "the output cannot ship"], "last lines")
+
+
 def test_missing_config_file(scratch):
     path = scratch.join("absent.yml")
     proc = harness.run_agent(["test", "config", "-c", path], 10)
@@ -170,6 +201,8 @@ TESTS = [
     test_config_example_file,
     test_config_bad,
     test_once_refuses_bad_config,
+    test_output_bad_config_exits_2,
+    test_output_unreachable_host_exits_1,
     test_missing_config_file,
     test_sigint_stops_and_saves_state,
 ]

@@ -20,6 +20,7 @@ import re
 import select
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -110,6 +111,14 @@ class StandInServer(ThreadingHTTPServer):
         self.standin.track(request, False)
         super().shutdown_request(request)
 
+    def get_request(self):
+        """Accept a connection, counting failed TLS handshakes."""
+        try:
+            return super().get_request()
+        except ssl.SSLError:
+            self.standin.count("tls_failures")
+            raise
+
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -155,6 +164,7 @@ class Handler(BaseHTTPRequestHandler):
         self.filter_path = self.query.get("filter_path")
         parts = [urllib.parse.unquote(p) for p in url.path.split("/") if p]
         standin.count("requests")
+        headers = None
         try:
             body = self.read_body()
             if body is None:
@@ -162,6 +172,7 @@ class Handler(BaseHTTPRequestHandler):
             status, reply = standin.route(self, method, parts, body)
         except EsError as err:
             status, reply = err.status, err.body()
+            headers = getattr(err, "reply_headers", None)
             self.filter_path = None
         except SimpleError as err:
             status, reply = err.status, {"error": err.text,
@@ -174,7 +185,8 @@ class Handler(BaseHTTPRequestHandler):
                             % (exc,)).body()
             self.filter_path = None
         if status is not None:
-            self.send_reply(status, reply, head=(method == "HEAD"))
+            self.send_reply(status, reply, head=(method == "HEAD"),
+                            headers=headers)
 
     def read_body(self):
         """Read the request body, chunked or not; None after a 413."""
@@ -216,7 +228,10 @@ class Handler(BaseHTTPRequestHandler):
             length -= len(chunk)
 
     def send_reply(self, status, body, head=False, headers=None):
-        extra = dict(headers or {})
+        """Send a reply; `headers` is a dict or a list of (name, value)
+        pairs, which may repeat a name."""
+        extra = list(headers.items() if isinstance(headers, dict)
+                     else headers or [])
         if body is None:
             data = b""
         else:
@@ -228,12 +243,12 @@ class Handler(BaseHTTPRequestHandler):
             data = data.encode("utf-8") + (b"\n" if indent else b"")
         if data and "gzip" in self.headers.get("Accept-Encoding", ""):
             data = gzip.compress(data, compresslevel=1)
-            extra["Content-Encoding"] = "gzip"
+            extra.append(("Content-Encoding", "gzip"))
         self.send_response(status, HTTP_REASONS.get(status))
         self.send_header("X-elastic-product", "Elasticsearch")
         if body is not None:
             self.send_header("content-type", self.reply_content_type())
-        for key, value in extra.items():
+        for key, value in extra:
             self.send_header(key, value)
         self.send_header("content-length", str(len(data)))
         try:
@@ -282,8 +297,14 @@ class StandIn:
 
     def __init__(self, host="127.0.0.1", port=0, data_dir=None,
                  max_content_length=DEFAULT_MAX_CONTENT_LENGTH,
-                 verbose=False):
+                 verbose=False, security=None, tls=None):
+        """`security` is an es_security.Security (None: security off);
+        `tls` a dict with the PEM files "cert", "key" and optionally
+        "client_ca", which makes a client certificate signed by it
+        required (None: plain HTTP)."""
         self.host = host
+        self.security = security
+        self.tls_context = make_tls_context(tls) if tls else None
         self.port = port
         self.max_content_length = max_content_length
         self.verbose = verbose
@@ -305,7 +326,8 @@ class StandIn:
 
     @property
     def url(self):
-        return "http://%s:%d" % (self.host, self.port)
+        scheme = "https" if self.tls_context else "http"
+        return "%s://%s:%d" % (scheme, self.host, self.port)
 
     def start(self):
         self.open_listener()
@@ -317,6 +339,10 @@ class StandIn:
                 return
             self.server = StandInServer((self.host, self.port), self)
             self.port = self.server.server_address[1]
+            if self.tls_context is not None:
+                # The handshake runs in accept(), on the server thread.
+                self.server.socket = self.tls_context.wrap_socket(
+                    self.server.socket, server_side=True)
             self.thread = threading.Thread(target=self.server.serve_forever,
                                            kwargs={"poll_interval": 0.05},
                                            daemon=True)
@@ -412,6 +438,16 @@ class StandIn:
     def route(self, handler, method, parts, body):
         if parts and parts[0] == "_standin":
             return self.route_control(handler, method, parts[1:], body)
+        principal = None
+        if self.security is not None:
+            path = handler.path.split("?")[0]
+            principal = self.security.authenticate(handler.headers, path)
+            if parts == ["_security", "user", "_has_privileges"]:
+                self.allow(method, ("GET", "POST"), handler.path)
+                return 200, self.security.has_privileges(
+                    principal, self.search_body(handler, body))
+            if parts and parts[-1] == "_bulk":
+                self.security.check_bulk(principal)
         if not parts:
             self.allow(method, ("GET", "HEAD"), "/")
             return 200, self.cluster_info()
@@ -535,6 +571,7 @@ class StandIn:
                      "content_type": handler.headers.get("Content-Type"),
                      "content_encoding":
                          handler.headers.get("Content-Encoding"),
+                     "authorization": handler.headers.get("Authorization"),
                      "gzip": False, "wire_bytes": len(wire_body),
                      "body_bytes": None, "status": None,
                      "outcome": "answered", "fault": None, "items": []}
@@ -791,6 +828,16 @@ class StandIn:
             return 200, {"acknowledged": True}
         raise SimpleError(400, "no handler found for uri [%s] and method "
                           "[%s]" % (handler.path, method))
+
+
+def make_tls_context(tls):
+    """Build the server-side TLS context of the stand-in."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls["cert"], tls["key"])
+    if tls.get("client_ca"):
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(tls["client_ca"])
+    return context
 
 
 def load_faults_arg(text):

@@ -3,6 +3,7 @@
  */
 #include "lf/conf.h"
 #include "lf/error.h"
+#include "lf/mem.h"
 
 #include "lf_test.h"
 
@@ -501,20 +502,116 @@ static void test_conf_env_substitution_errors(void)
                      "closed' has no closing '}'");
     check_load_error("a: ${1BAD}\n",
                      "test.yml:1: a: invalid variable reference '${1BAD}': "
-                     "expected ${NAME} or ${NAME:-default} (write $${ for a "
-                     "literal ${)");
+                     "expected ${NAME}, ${NAME:-default} or ${file:/path} "
+                     "(write $${ for a literal ${)");
     check_load_error("a: ${X-default}\n",
                      "test.yml:1: a: invalid variable reference "
-                     "'${X-default}': expected ${NAME} or ${NAME:-default} "
-                     "(write $${ for a literal ${)");
+                     "'${X-default}': expected ${NAME}, ${NAME:-default} "
+                     "or ${file:/path} (write $${ for a literal ${)");
     check_load_error("a: ${}\n",
                      "test.yml:1: a: invalid variable reference '${}': "
-                     "expected ${NAME} or ${NAME:-default} (write $${ for a "
-                     "literal ${)");
+                     "expected ${NAME}, ${NAME:-default} or ${file:/path} "
+                     "(write $${ for a literal ${)");
     check_load_error("a: ${A:-${A:-${A:-${A:-${A:-${A:-${A:-${A:-${A:-x}}}}}"
                      "}}}}\n",
                      "test.yml:1: a: variable defaults are nested more than "
                      "8 deep");
+}
+
+/* Writes `content` to a new temporary file; stores its name in `path`. */
+static bool write_temp_file(char *path, const char *content, size_t len)
+{
+    int fd = mkstemp(path);
+    bool ok;
+
+    LF_CHECK(fd >= 0);
+    if (fd < 0) {
+        return false;
+    }
+    ok = write(fd, content, len) == (ssize_t)len;
+    LF_CHECK(ok);
+    close(fd);
+    return ok;
+}
+
+/* Loads `prefix`, `path` and "}" as a document and returns the result. */
+static int load_file_reference(const char *prefix, const char *path,
+                               struct lf_conf **conf)
+{
+    char text[256];
+
+    snprintf(text, sizeof(text), "%s%s}\n", prefix, path);
+    errbuf[0] = '\0';
+    return lf_conf_load_string(text, strlen(text), "test.yml", conf, errbuf,
+                               sizeof(errbuf));
+}
+
+static void test_conf_file_substitution(void)
+{
+    static const struct {
+        const char *content;
+        const char *value;
+    } cases[] = {
+        {"s3cret\n", "s3cret"},
+        {"s3cret", "s3cret"},
+        {"s3cret\r\n", "s3cret"},
+        {"two\nlines\n\n", "two\nlines\n"},
+        {"", ""},
+    };
+
+    for (size_t i = 0; i < LF_ARRAY_SIZE(cases); i++) {
+        char path[] = "/tmp/lf_test_secret_XXXXXX";
+        struct lf_conf *conf = NULL;
+
+        if (!write_temp_file(path, cases[i].content,
+                             strlen(cases[i].content))) {
+            continue;
+        }
+        LF_CHECK_INT_EQ(load_file_reference("a: x${file:", path, &conf), 0);
+        LF_CHECK_STR_EQ(errbuf, "");
+        if (conf != NULL) {
+            char expected[64];
+
+            snprintf(expected, sizeof(expected), "x%s", cases[i].value);
+            LF_CHECK_STR_EQ(scalar_at(conf, "a"), expected);
+        }
+        lf_conf_free(conf);
+        unlink(path);
+    }
+}
+
+static void test_conf_file_substitution_errors(void)
+{
+    char path[] = "/tmp/lf_test_secret_XXXXXX";
+    char expected[ERRLEN];
+    struct lf_conf *conf = NULL;
+
+    check_load_error("a: 1\nb: ${file:/nonexistent/lf-secret}\n",
+                     "test.yml:2: b: reading secret file "
+                     "'/nonexistent/lf-secret' failed: no such file or "
+                     "directory");
+    check_load_error("a: ${file:relative/secret}\n",
+                     "test.yml:1: a: secret file 'relative/secret' must be "
+                     "an absolute path, as in "
+                     "${file:/run/secrets/es_password}");
+    check_load_error("a: ${file:/x\n",
+                     "test.yml:1: a: variable reference '${file:/x' has no "
+                     "closing '}'");
+    check_load_error("a: ${file:/tmp}\n",
+                     "test.yml:1: a: reading secret file '/tmp' failed: is "
+                     "a directory");
+
+    /* A NUL byte is rejected, and the message never quotes the content. */
+    if (write_temp_file(path, "top\0secret\n", 11)) {
+        LF_CHECK_INT_EQ(load_file_reference("a: ${file:", path, &conf),
+                        LF_ECONFIG);
+        snprintf(expected, sizeof(expected),
+                 "test.yml:1: a: secret file '%s' contains a NUL byte", path);
+        LF_CHECK_STR_EQ(errbuf, expected);
+        LF_CHECK(strstr(errbuf, "top") == NULL);
+        lf_conf_free(conf);
+        unlink(path);
+    }
 }
 
 static void test_conf_env_invalid_utf8(void)
@@ -1272,6 +1369,8 @@ int main(void)
     LF_RUN(test_conf_empty_document_is_empty_map);
     LF_RUN(test_conf_env_substitution);
     LF_RUN(test_conf_env_substitution_errors);
+    LF_RUN(test_conf_file_substitution);
+    LF_RUN(test_conf_file_substitution_errors);
     LF_RUN(test_conf_env_invalid_utf8);
     LF_RUN(test_conf_rejects_anchors_and_aliases);
     LF_RUN(test_conf_tags);

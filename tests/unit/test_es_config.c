@@ -238,7 +238,10 @@ static void test_es_config_unknown_key(void)
                 "compression_level, bulk_max_size, bulk_max_bytes, "
                 "flush_interval, workers, timeout, backoff.init, "
                 "backoff.max, dead_letter.enabled, dead_letter.max_bytes, "
-                "index_fallback, op_type, routing");
+                "index_fallback, op_type, routing, path, proxy_url, "
+                "bearer_token, cloud.id, cloud.auth, "
+                "ssl.certificate_authorities, ssl.certificate, ssl.key, "
+                "ssl.verification_mode, ssl.ca_trusted_fingerprint");
     check_error("output.elasticsearch:\n"
                 "  backoff.min: 1s\n",
                 "test.yaml:2: output.elasticsearch.backoff: unknown key "

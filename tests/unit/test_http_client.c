@@ -88,6 +88,7 @@ struct result {
     struct lf_buf body;
     struct lf_buf error_text;
     double total_s;
+    char header_value[64]; /* the captured header, or "(none)" */
 };
 
 /* Server */
@@ -478,6 +479,8 @@ static void record(struct result *r, const struct lf_http_response *res)
     r->error = res->error;
     r->status = res->status;
     r->total_s = res->total_s;
+    snprintf(r->header_value, sizeof(r->header_value), "%s",
+             res->header_value != NULL ? res->header_value : "(none)");
     r->called++;
 }
 
@@ -541,6 +544,58 @@ static void test_http_client_get_echo(void)
     LF_CHECK(strncmp(f.server.last_head.data, "GET /echo HTTP/1.1\r\n",
                      LF_STRLEN("GET /echo HTTP/1.1\r\n")) == 0);
 
+    result_cleanup(&r);
+    fixture_finish(&f);
+}
+
+static void test_http_client_captures_header(void)
+{
+    struct lf_http_request req = get_request;
+    struct fixture f;
+    struct result r;
+
+    fixture_start(&f, 0);
+    req.capture_header = "connection";
+    result_init(&r, &f);
+    LF_CHECK_INT_EQ(send_path(&f, "/close", &req, &r), 0);
+    run_until(&f, &r.called, 1);
+    LF_CHECK_INT_EQ(r.status, 200);
+    LF_CHECK_STR_EQ(r.header_value, "close");
+    result_cleanup(&r);
+
+    req.capture_header = "X-elastic-product";
+    result_init(&r, &f);
+    LF_CHECK_INT_EQ(send_path(&f, "/echo", &req, &r), 0);
+    run_until(&f, &r.called, 1);
+    LF_CHECK_INT_EQ(r.status, 200);
+    LF_CHECK_STR_EQ(r.header_value, "(none)");
+    result_cleanup(&r);
+    fixture_finish(&f);
+}
+
+/*
+ * With proxy_url, the request goes to the proxy with the absolute URL as
+ * its target, even though no_proxy could list 127.0.0.1. The test server
+ * plays the proxy and responds with 404 to the unknown target.
+ */
+static void test_http_client_proxy_url(void)
+{
+    static const char target[] = "GET http://127.0.0.1:1/echo HTTP/1.1\r\n";
+    struct lf_http_request req = get_request;
+    struct fixture f;
+    struct result r;
+    char proxy[64];
+
+    fixture_start(&f, 0);
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", f.server.port);
+    req.proxy_url = proxy;
+    result_init(&r, &f);
+    LF_CHECK_INT_EQ(send_to(&f, "http://127.0.0.1:1/echo", &req, &r), 0);
+    run_until(&f, &r.called, 1);
+    LF_CHECK_INT_EQ(r.error, 0);
+    LF_CHECK_INT_EQ(r.status, 404);
+    LF_CHECK(strncmp(f.server.last_head.data, target, LF_STRLEN(target)) ==
+             0);
     result_cleanup(&r);
     fixture_finish(&f);
 }
@@ -1361,6 +1416,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
 
     LF_RUN(test_http_client_get_echo);
+    LF_RUN(test_http_client_captures_header);
+    LF_RUN(test_http_client_proxy_url);
     LF_RUN(test_http_client_post_echo);
     LF_RUN(test_http_client_large_post_without_expect);
     LF_RUN(test_http_client_other_methods);
