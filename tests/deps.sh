@@ -6,7 +6,7 @@
 LF_BUILD_PACKAGES=(
     meson ninja-build pkg-config gcc
     libuv1-dev libcurl4-openssl-dev libjansson-dev libpcre2-dev python3
-    zlib1g-dev libdeflate-dev libyaml-dev libisal-dev
+    zlib1g-dev libdeflate-dev libyaml-dev libisal-dev libssl-dev
 )
 # Tests drive a real nginx and Python programs. setpriv, unshare and
 # nsenter (util-linux) run the agent as another user or in a user
