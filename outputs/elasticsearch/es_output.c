@@ -22,6 +22,9 @@
 /* Backoff doubles from backoff.init; the shift stops growing here. */
 enum { ES_BACKOFF_MAX_SHIFT = 30 };
 
+/* Each backoff wait is drawn within this percentage of its nominal value. */
+enum { ES_BACKOFF_JITTER_PERCENT = 20 };
+
 static const char *const state_names[] = {
     [LF_ES_OUTPUT_RUNNING] = "running",
     [LF_ES_OUTPUT_CLOSING] = "closing",
@@ -203,7 +206,7 @@ static struct lf_es_batch *dequeue(struct lf_es_output *output)
 void lf_es_output_pump(struct lf_es_output *output)
 {
     while (output->state == LF_ES_OUTPUT_RUNNING && !output->backing_off &&
-           output->in_flight < (size_t)output->config->workers &&
+           output->in_flight < output->in_flight_limit &&
            output->queue_head != NULL &&
            output->queue_head->state == LF_ES_BATCH_READY) {
         lf_es_send_batch(output, dequeue(output));
@@ -430,9 +433,9 @@ static uint64_t next_random(struct lf_es_output *output)
 }
 
 /*
- * Returns a delay between half and all of backoff.init * 2^(attempt - 1),
- * capped at backoff.max. The jitter keeps agents that failed together
- * from retrying together.
+ * Returns backoff.init * 2^(attempt - 1) within 20% either way, drawn at
+ * random, and at most backoff.max. The jitter keeps agents that failed
+ * together from retrying together.
  */
 static uint64_t backoff_delay_ms(struct lf_es_output *output)
 {
@@ -440,11 +443,16 @@ static uint64_t backoff_delay_ms(struct lf_es_output *output)
     uint64_t max = (uint64_t)output->config->backoff_max_ms;
     unsigned shift = output->backoff_attempt - 1;
     uint64_t delay = max;
+    uint64_t low;
+    uint64_t high;
 
     if (shift < ES_BACKOFF_MAX_SHIFT && (init << shift) < max) {
         delay = init << shift;
     }
-    return delay / 2 + next_random(output) % (delay - delay / 2 + 1);
+    low = delay - delay * ES_BACKOFF_JITTER_PERCENT / 100;
+    high = delay + delay * ES_BACKOFF_JITTER_PERCENT / 100;
+    delay = low + next_random(output) % (high - low + 1);
+    return delay < max ? delay : max;
 }
 
 static void on_backoff_timer(uv_timer_t *timer)
@@ -480,6 +488,36 @@ void lf_es_output_backoff_reset(struct lf_es_output *output,
                     output->backoff_attempt, lf_es_send_host(output, batch));
     }
     output->backoff_attempt = 0;
+    if (output->in_flight_limit < (size_t)output->config->workers) {
+        output->in_flight_limit++;
+        lf_log_info(LF_ES_LOG,
+                    "requests in flight allowed raised to %zu of %d host=%s",
+                    output->in_flight_limit, output->config->workers,
+                    lf_es_send_host(output, batch));
+    }
+}
+
+/*
+ * Additive increase, multiplicative decrease, as TCP does with its
+ * congestion window: an overloaded cluster sheds load quickly and gets it
+ * back one request at a time.
+ */
+void lf_es_output_overloaded(struct lf_es_output *output,
+                             const struct lf_es_batch *batch)
+{
+    size_t limit = output->in_flight_limit / 2;
+
+    if (limit < 1) {
+        limit = 1;
+    }
+    if (limit == output->in_flight_limit) {
+        return;
+    }
+    output->in_flight_limit = limit;
+    lf_log_info(LF_ES_LOG,
+                "cluster overloaded, requests in flight allowed lowered to "
+                "%zu of %d host=%s",
+                limit, output->config->workers, lf_es_send_host(output, batch));
 }
 
 /* ---- lifecycle ---- */
@@ -523,6 +561,7 @@ int lf_es_output_new(uv_loop_t *loop, const struct lf_es_config *config,
     output->loop = loop;
     output->config = config;
     output->callbacks = *callbacks;
+    output->in_flight_limit = (size_t)config->workers;
     /*
      * NOTE: the jitter is seeded from the clock because es_output.h has no
      * way to inject randomness, so tests cannot fix the exact delays.

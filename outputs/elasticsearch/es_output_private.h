@@ -49,6 +49,7 @@ struct lf_es_output {
     struct lf_es_batch *queue_tail;
     size_t closed_count; /* batches closed and not yet finished */
     size_t in_flight;    /* requests sent, reply not yet handled */
+    size_t in_flight_limit; /* `workers`, less while overloaded */
     size_t compressing;  /* jobs on the thread pool */
     size_t pending_events;
     bool blocked;         /* publish returned LF_EFULL: on_ready is owed */
@@ -99,9 +100,19 @@ void lf_es_output_report(struct lf_es_output *output, struct lf_ack_ref ref,
  */
 bool lf_es_output_backoff(struct lf_es_output *output, uint64_t *delay_ms_out);
 
-/* Ends a run of failures after a request succeeded. */
+/*
+ * Ends a run of failures after a request succeeded without an item to
+ * retry, and allows one more request in flight, up to `workers`.
+ */
 void lf_es_output_backoff_reset(struct lf_es_output *output,
                                 const struct lf_es_batch *batch);
+
+/*
+ * Halves the requests allowed in flight, down to 1, after the reply to
+ * `batch` reported an overload (429, 503, 504, rejected execution).
+ */
+void lf_es_output_overloaded(struct lf_es_output *output,
+                             const struct lf_es_batch *batch);
 
 /* Sends queued batches while workers are free and no backoff runs. */
 void lf_es_output_pump(struct lf_es_output *output);
@@ -159,7 +170,9 @@ void lf_es_reject_close(struct lf_es_output *output);
  * Handles the rejected items of `reply` before they are reported: a
  * mapping conflict that can be moved aside is added to `*retry` (created
  * when NULL), every other one is written to the dead-letter queue, which
- * is then fsynced. Returns NULL when the reply has no rejected item.
+ * is then fsynced. It reads the items with a cursor of its own, so
+ * `reply` is left for the caller to read. Returns NULL when the reply has
+ * no rejected item.
  * Otherwise returns an array of item_count flags, true for the items
  * added to `*retry`, which must not be reported. Free it with lf_free().
  */

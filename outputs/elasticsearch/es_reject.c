@@ -233,11 +233,10 @@ static enum lf_es_reject_reason item_reason(
 {
     char field[LF_ES_FIELD_MAX];
 
-    if (result->error_type != NULL &&
-        (strcmp(result->error_type, "mapper_parsing_exception") == 0 ||
-         strcmp(result->error_type, "document_parsing_exception") == 0 ||
-         lf_es_conflict_field(result->error_type, result->error_reason,
-                              field))) {
+    if (strcmp(result->error_type, "mapper_parsing_exception") == 0 ||
+        strcmp(result->error_type, "document_parsing_exception") == 0 ||
+        lf_es_conflict_field(result->error_type, result->error_reason,
+                             field)) {
         return LF_ES_REJECT_MAPPING;
     }
     return LF_ES_REJECT_ITEM;
@@ -249,28 +248,28 @@ bool *lf_es_reject_items(struct lf_es_output *output,
                          struct lf_es_batch **retry)
 {
     struct reject_run run = {0};
-    bool *relocated;
+    struct lf_es_reply scan = *reply; /* a cursor of its own on the body */
+    struct lf_es_item_result result;
+    bool *relocated = NULL;
 
-    if (reply->count[LF_ES_ITEM_REJECTED] == 0) {
-        return NULL;
-    }
-    relocated = lf_calloc(reply->item_count, sizeof(*relocated));
-    for (size_t i = 0; i < reply->item_count; i++) {
-        const struct lf_es_item_result *result = &reply->items[i];
+    for (size_t i = 0; lf_es_reply_next(&scan, &result); i++) {
         struct lf_es_dlq_record rec = {0};
 
-        if (result->outcome != LF_ES_ITEM_REJECTED) {
+        if (result.outcome != LF_ES_ITEM_REJECTED) {
             continue;
         }
-        if (relocate_item(output, batch, i, result, retry)) {
+        if (relocated == NULL) {
+            relocated = lf_calloc(reply->item_count, sizeof(*relocated));
+        }
+        if (relocate_item(output, batch, i, &result, retry)) {
             relocated[i] = true;
             continue;
         }
-        output->stats.rejected_by_reason[item_reason(result)]++;
-        rec.status = result->status;
-        rec.error_type = result->error_type;
-        rec.reason = result->error_reason;
-        rec.caused_by = result->cause_reason;
+        output->stats.rejected_by_reason[item_reason(&result)]++;
+        rec.status = result.status;
+        rec.error_type = result.error_type;
+        rec.reason = result.error_reason;
+        rec.caused_by = result.cause_reason;
         write_record(output, batch, i, &rec, &run);
     }
     finish_run(output, &run);

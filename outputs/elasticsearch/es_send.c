@@ -35,6 +35,8 @@ enum {
     HTTP_REQUEST_TIMEOUT = 408,
     HTTP_PAYLOAD_TOO_LARGE = 413,
     HTTP_TOO_MANY_REQUESTS = 429,
+    HTTP_SERVICE_UNAVAILABLE = 503,
+    HTTP_GATEWAY_TIMEOUT = 504,
 };
 
 /* Handling of the batch for a whole-request HTTP status. */
@@ -68,6 +70,21 @@ static enum status_action classify_status(long status)
         return STATUS_RETRY_CONFIG;
     }
     return STATUS_REJECT_ALL;
+}
+
+/*
+ * Returns true when a whole-request failure reports an overloaded cluster:
+ * 429, 503, 504, or a rejected execution whatever the status.
+ * `description` is what describe_body() wrote for the reply.
+ */
+static bool is_overload(long status, const char *description)
+{
+    static const char rejected[] = "es_rejected_execution_exception:";
+
+    return status == HTTP_TOO_MANY_REQUESTS ||
+           status == HTTP_SERVICE_UNAVAILABLE ||
+           status == HTTP_GATEWAY_TIMEOUT ||
+           strncmp(description, rejected, LF_STRLEN(rejected)) == 0;
 }
 
 /* ---- request parts ---- */
@@ -375,14 +392,13 @@ static void log_rejected(const struct lf_es_output *output,
     char id[128];
 
     copy_doc_id(batch, index, id, sizeof(id));
-    lf_log_error(
-        LF_ES_LOG,
-        "document rejected: %s: %s%s%s status=%d _id=%s index=%s "
-        "host=%s",
-        item->error_type, item->error_reason != NULL ? item->error_reason : "",
-        item->cause_reason != NULL ? ", caused by: " : "",
-        item->cause_reason != NULL ? item->cause_reason : "", item->status, id,
-        output->config->index, lf_es_send_host(output, batch));
+    lf_log_error(LF_ES_LOG,
+                 "document rejected: %s: %s%s%s status=%d _id=%s index=%s "
+                 "host=%s",
+                 item->error_type, item->error_reason,
+                 item->cause_reason[0] != '\0' ? ", caused by: " : "",
+                 item->cause_reason, item->status, id, output->config->index,
+                 lf_es_send_host(output, batch));
 }
 
 static void log_item_retry(struct lf_es_output *output,
@@ -402,9 +418,9 @@ static void log_item_retry(struct lf_es_output *output,
                 "%s), retrying them in %s attempt=%u host=%s",
                 reply->count[LF_ES_ITEM_RETRY], reply->item_count,
                 first->status,
-                first->error_type != NULL ? first->error_type : "no error",
-                first->error_reason != NULL ? first->error_reason : "", delay,
-                output->backoff_attempt, lf_es_send_host(output, batch));
+                first->error_type[0] != '\0' ? first->error_type : "no error",
+                first->error_reason, delay, output->backoff_attempt,
+                lf_es_send_host(output, batch));
 }
 
 static void log_reply_summary(const struct lf_es_output *output,
@@ -460,24 +476,29 @@ static bool settle_item(struct lf_es_output *output, struct lf_es_batch *batch,
     return output->state == LF_ES_OUTPUT_RUNNING;
 }
 
+/*
+ * Settles every item of the reply in order. Items after a break in the
+ * reply have no result and are retried like a 429.
+ */
 static void settle_reply(struct lf_es_output *output, struct lf_es_batch *batch,
-                         const struct lf_es_reply *reply)
+                         struct lf_es_reply *reply)
 {
-    const struct lf_es_item_result *first_retry = NULL;
+    struct lf_es_item_result item;
+    struct lf_es_item_result first_retry = {.outcome = LF_ES_ITEM_RETRY};
     struct lf_es_batch *retry = NULL;
     size_t rejected = 0;
+    bool overloaded = false;
     bool *relocated;
 
-    log_reply_summary(output, batch, reply);
     /* Dead-letter records are on disk before any rejection is reported. */
     relocated = lf_es_reject_items(output, batch, reply, &retry);
-    for (size_t i = 0; i < reply->item_count; i++) {
-        const struct lf_es_item_result *item = &reply->items[i];
-
-        if (item->outcome == LF_ES_ITEM_RETRY && first_retry == NULL) {
+    for (size_t i = 0; lf_es_reply_next(reply, &item); i++) {
+        if (item.outcome == LF_ES_ITEM_RETRY &&
+            reply->count[LF_ES_ITEM_RETRY] == 1) {
             first_retry = item;
         }
-        if (!settle_item(output, batch, i, item, &retry, &rejected,
+        overloaded = overloaded || lf_es_item_overloaded(&item);
+        if (!settle_item(output, batch, i, &item, &retry, &rejected,
                          relocated)) {
             lf_free(relocated);
             lf_es_batch_free(retry);
@@ -486,23 +507,35 @@ static void settle_reply(struct lf_es_output *output, struct lf_es_batch *batch,
         }
     }
     lf_free(relocated);
+    log_reply_summary(output, batch, reply);
 
     if (rejected > ES_REJECTED_LOG_MAX) {
         lf_log_error(
             LF_ES_LOG, "%zu more documents rejected in one request host=%s",
             rejected - ES_REJECTED_LOG_MAX, lf_es_send_host(output, batch));
     }
+    if (lf_es_reply_missing(reply) > 0) {
+        lf_log_warn(LF_ES_LOG,
+                    "bulk reply ended after %zu of %zu items, retrying the "
+                    "other %zu host=%s",
+                    reply->item_count - lf_es_reply_missing(reply),
+                    reply->item_count, lf_es_reply_missing(reply),
+                    lf_es_send_host(output, batch));
+    }
     if (retry == NULL) {
         lf_es_output_backoff_reset(output, batch);
         lf_es_output_batch_done(output, batch);
         return;
     }
+    if (overloaded) {
+        lf_es_output_overloaded(output, batch);
+    }
     /*
      * The retry batch takes the finished batch's slot. Documents resent
      * with a field moved to labels need no backoff of their own.
      */
-    if (first_retry != NULL) {
-        log_item_retry(output, batch, reply, first_retry);
+    if (reply->count[LF_ES_ITEM_RETRY] > 0) {
+        log_item_retry(output, batch, reply, &first_retry);
     } else {
         lf_es_output_backoff_reset(output, batch);
     }
@@ -514,10 +547,9 @@ static void read_items(struct lf_es_output *output, struct lf_es_batch *batch,
                        const struct lf_http_response *res)
 {
     struct lf_es_reply reply;
-    int rc = lf_es_reply_parse(&reply, res->body, res->body_len, batch->count);
+    int rc = lf_es_reply_open(&reply, res->body, res->body_len, batch->count);
 
     if (rc != 0) {
-        lf_es_reply_cleanup(&reply);
         retry_request(output, batch, LF_LOG_WARN,
                       "bulk reply with status %ld is not a list of %zu "
                       "items: %s (%s)",
@@ -526,7 +558,6 @@ static void read_items(struct lf_es_output *output, struct lf_es_batch *batch,
         return;
     }
     settle_reply(output, batch, &reply);
-    lf_es_reply_cleanup(&reply);
 }
 
 /* 413: each half goes on its own; a single document cannot shrink. */
@@ -605,6 +636,9 @@ static void handle_status(struct lf_es_output *output,
         break;
     case STATUS_RETRY:
         describe_body(res, why, sizeof(why));
+        if (is_overload(res->status, why)) {
+            lf_es_output_overloaded(output, batch);
+        }
         if (res->status >= 500) {
             fail_over(output, batch, "bulk request failed with status %ld: %s",
                       res->status, why);

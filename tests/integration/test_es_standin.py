@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import harness
@@ -527,6 +528,85 @@ def test_fault_counts_from_when_set(scratch):
     check_eq(got, [200, 503, 503, 200], "statuses")
 
 
+def test_fault_duration(scratch):
+    server = scratch.standin()
+    server.set_faults({"requests": [{"on": 2, "duration": 1.0,
+                                     "status": 429}]})
+    body = ndjson(*create(DS, "s", ts_doc()))
+    got = [bulk(server, body)[0] for _ in range(3)]
+    time.sleep(1.1)
+    got.append(bulk(server, body)[0])
+    check_eq(got, [200, 429, 429, 200], "statuses")
+    status, reply = harness.http_json(
+        server.url + "/_standin/faults", "POST",
+        {"requests": [{"on": 1, "duration": 1, "count": 2, "status": 429}]})
+    check_eq(status, 400, "duration with count")
+    check_eq(reply["error"]["type"], "illegal_argument_exception",
+             "error type")
+
+
+def test_fault_delayed_status(scratch):
+    server = scratch.standin()
+    server.set_faults({"requests": [{"on": 1, "status": 429,
+                                     "delay": 0.3}]})
+    started = time.monotonic()
+    status, _, _ = bulk(server, ndjson(*create(DS, "d", ts_doc())))
+    took = time.monotonic() - started
+    check_eq(status, 429, "status")
+    check(took >= 0.3, "the 429 came after %.2f s, before the delay" % took)
+
+
+def test_fault_cut_reply(scratch):
+    server = scratch.standin()
+    server.set_faults({"requests": [{"on": 1, "action": "cut_reply",
+                                     "bytes": 40}]})
+    body = ndjson(*create(DS, "k0", ts_doc()), *create(DS, "k1", ts_doc()))
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("POST", "/_bulk?filter_path=errors,items.*.status", body,
+                 {"Content-Type": "application/x-ndjson"})
+    resp = conn.getresponse()
+    raw = resp.read()
+    conn.close()
+    check_eq(resp.status, 200, "status")
+    check_eq(resp.getheader("Content-Length"), "40", "Content-Length")
+    check_eq(raw, b'{"errors":false,"items":[{"create":{"sta', "body")
+    check_eq(sorted(d["_id"] for d in server.documents(DS)), ["k0", "k1"],
+             "stored")
+    check_eq(server.request_log()[0]["outcome"], "cut", "logged outcome")
+    status, reply = harness.http_json(
+        server.url + "/_standin/faults", "POST",
+        {"requests": [{"on": 1, "action": "cut_reply"}]})
+    check_eq(status, 400, "cut_reply without bytes")
+    check_eq(reply["error"]["type"], "illegal_argument_exception",
+             "error type")
+
+
+def test_concurrency_recorded(scratch):
+    server = scratch.standin()
+    server.set_faults({"requests": [{"on": 1, "count": 3, "delay": 0.5}]})
+    results = []
+
+    def send(n):
+        results.append(bulk(server, ndjson(*create(DS, "c%d" % n,
+                                                   ts_doc())))[0])
+
+    threads = []
+    for n in range(3):
+        threads.append(threading.Thread(target=send, args=(n,)))
+        threads[-1].start()
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join()
+    bulk(server, ndjson(*create(DS, "c3", ts_doc())))
+    check_eq(sorted(results), [200, 200, 200], "statuses")
+    log = server.request_log()
+    check_eq([e["concurrent"] for e in log], [1, 2, 3, 1], "concurrency")
+    check(all(b["received"] > a["received"] for a, b in zip(log, log[1:])),
+          "arrival times not increasing: %s"
+          % [e["received"] for e in log])
+    check_eq(server.stats()["max_concurrent"], 3, "max_concurrent")
+
+
 def test_fault_item_statuses(scratch):
     server = scratch.standin()
     server.set_faults({"requests": [{"on": 1, "items": {
@@ -807,6 +887,10 @@ TESTS = [
     test_response_gzip_when_accepted,
     test_fault_whole_request_status,
     test_fault_counts_from_when_set,
+    test_fault_duration,
+    test_fault_delayed_status,
+    test_fault_cut_reply,
+    test_concurrency_recorded,
     test_fault_item_statuses,
     test_fault_document_rule,
     test_fault_hang,

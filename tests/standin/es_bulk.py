@@ -5,6 +5,7 @@ import base64
 import json
 import os
 import threading
+import time
 
 from es_model import (EsError, JsonError, field_values, parse_es_date,
                       strict_loads, token_name, values_equal)
@@ -52,19 +53,30 @@ class Faults:
         for rule in spec.get("requests", []):
             rule = dict(rule)
             first = int(rule.pop("on", 1))
+            has_count = "count" in rule
             count = int(rule.pop("count", 1))
             if first < 1 or count < 1:
                 raise ValueError("'on' and 'count' must be >= 1")
             rule["first"] = bulk_count + first
             rule["last"] = bulk_count + first + count - 1
+            if "duration" in rule:
+                if has_count or float(rule["duration"]) <= 0:
+                    raise ValueError("'duration' must be > 0 and excludes "
+                                     "'count': %r" % (rule,))
+                rule["last"] = None  # open-ended until the time is up
+                rule["until"] = None  # set when the rule first fires
             if "items" in rule:
                 rule["items"] = {str(k): v for k, v in rule["items"].items()}
             if not {"action", "status", "items", "delay"} & set(rule):
                 raise ValueError("a request rule needs status, items, "
                                  "delay or action: %r" % (rule,))
             if rule.get("action") not in (None, "hang", "close_after_index",
-                                          "close", "refuse"):
+                                          "close", "refuse", "cut_reply"):
                 raise ValueError("unknown action %r" % rule["action"])
+            if rule.get("action") == "cut_reply" and not (
+                    isinstance(rule.get("bytes"), int) and rule["bytes"] >= 0):
+                raise ValueError("cut_reply needs 'bytes', an integer >= 0: "
+                                 "%r" % (rule,))
             rules.append(rule)
         docs = [dict(rule) for rule in spec.get("documents", [])]
         for rule in docs:
@@ -90,11 +102,20 @@ class Faults:
                     "fired": self.fired}
 
     def for_request(self, number):
+        now = time.monotonic()
         with self.lock:
             for rule in self.request_rules:
-                if rule["first"] <= number <= rule["last"]:
-                    self.fired += 1
-                    return rule
+                if number < rule["first"]:
+                    continue
+                if rule.get("duration") is not None:
+                    if rule["until"] is None:
+                        rule["until"] = now + float(rule["duration"])
+                    if now >= rule["until"]:
+                        continue
+                elif number > rule["last"]:
+                    continue
+                self.fired += 1
+                return rule
         return None
 
     def for_document(self, source):

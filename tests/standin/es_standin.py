@@ -126,6 +126,8 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
     query = {}
     filter_path = None
+    cut_reply_bytes = None  # send only this many bytes of a 2xx body
+    bulk_active = False  # a bulk request of this handler is in progress
 
     def log_message(self, fmt, *args):
         if self.server.standin.verbose:
@@ -187,6 +189,11 @@ class Handler(BaseHTTPRequestHandler):
         if status is not None:
             self.send_reply(status, reply, head=(method == "HEAD"),
                             headers=headers)
+        if self.bulk_active:
+            # After the reply, so that a request sent once it arrived is
+            # never counted as concurrent with this one.
+            self.bulk_active = False
+            standin.bulk_finished()
 
     def read_body(self):
         """Read the request body, chunked or not; None after a 413."""
@@ -241,6 +248,9 @@ class Handler(BaseHTTPRequestHandler):
             data = json.dumps(body, indent=indent,
                               separators=None if indent else (",", ":"))
             data = data.encode("utf-8") + (b"\n" if indent else b"")
+            if self.cut_reply_bytes is not None and 200 <= status < 300:
+                data = data[:self.cut_reply_bytes]
+                self.cut_reply_bytes = None
         if data and "gzip" in self.headers.get("Accept-Encoding", ""):
             data = gzip.compress(data, compresslevel=1)
             extra.append(("Content-Encoding", "gzip"))
@@ -314,6 +324,9 @@ class StandIn:
         self.counters = {}
         self.requests = []
         self.bulk_count = 0
+        self.bulk_in_progress = 0
+        self.max_concurrent = 0
+        self.started = time.monotonic()
         self.connections = set()
         self.release = threading.Event()
         self.server = None
@@ -398,6 +411,10 @@ class StandIn:
         with self.stats_lock:
             self.counters[name] = self.counters.get(name, 0) + amount
 
+    def bulk_finished(self):
+        with self.stats_lock:
+            self.bulk_in_progress -= 1
+
     def record_status(self, status):
         self.count("status_%d" % status)
 
@@ -408,6 +425,7 @@ class StandIn:
             out["docs"] = {name: len(index.docs)
                            for name, index in self.store.indices.items()}
         out["bulk_requests"] = self.bulk_count
+        out["max_concurrent"] = self.max_concurrent
         out["faults_fired"] = self.faults.fired
         return out
 
@@ -565,7 +583,13 @@ class StandIn:
         with self.stats_lock:
             self.bulk_count += 1
             number = self.bulk_count
+            self.bulk_in_progress += 1
+            self.max_concurrent = max(self.max_concurrent,
+                                      self.bulk_in_progress)
+            handler.bulk_active = True
             entry = {"n": number, "method": handler.command,
+                     "received": round(started - self.started, 6),
+                     "concurrent": self.bulk_in_progress,
                      "path": handler.path.split("?")[0],
                      "query": dict(handler.query),
                      "content_type": handler.headers.get("Content-Type"),
@@ -616,7 +640,7 @@ class StandIn:
         rule = self.faults.for_request(number) or {}
         if rule:
             entry["fault"] = {k: v for k, v in rule.items()
-                              if k not in ("first", "last")}
+                              if k not in ("first", "last", "until")}
             if self.request_fault(handler, rule, entry):
                 return None, None
 
@@ -626,6 +650,9 @@ class StandIn:
         self.log_items(entry, results)
         if rule.get("delay"):
             time.sleep(float(rule["delay"]))
+        if rule.get("action") == "cut_reply":
+            entry["outcome"] = "cut"
+            handler.cut_reply_bytes = rule["bytes"]
         if rule.get("action") == "close_after_index":
             entry["outcome"] = "closed"
             handler.drop_connection()
@@ -657,6 +684,8 @@ class StandIn:
             return False
         status = int(status)
         entry["status"] = status
+        if rule.get("delay"):
+            time.sleep(float(rule["delay"]))
         if status == 413:
             handler.send_reply(413, None)
             return True

@@ -1383,6 +1383,99 @@ static void test_es_output_rejects_bad_arguments(void)
     fixture_finish(&f);
 }
 
+/* A pause of the test's loop, to show that no request starts meanwhile. */
+struct pause {
+    uv_timer_t timer;
+    bool done;
+};
+
+static void on_pause_end(uv_timer_t *timer)
+{
+    struct pause *p = timer->data;
+
+    p->done = true;
+}
+
+static void run_for(struct fixture *f, uint64_t ms)
+{
+    struct pause p = {.done = false};
+
+    uv_timer_init(&f->loop, &p.timer);
+    p.timer.data = &p;
+    uv_timer_start(&p.timer, on_pause_end, ms, 0);
+    while (!p.done) {
+        uv_run(&f->loop, UV_RUN_ONCE);
+    }
+    uv_close((uv_handle_t *)&p.timer, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
+static void answer_429(const struct recorded *req, struct answer *a)
+{
+    (void)req;
+    answer_status(a, 429,
+                  "{\"error\":{\"type\":\"es_rejected_execution_exception\","
+                  "\"reason\":\"rejected execution of coordinating "
+                  "operation\"},\"status\":429}");
+}
+
+static bool four_held(const struct fixture *f)
+{
+    return f->server.held_count == 4;
+}
+
+static bool three_held(const struct fixture *f)
+{
+    return f->server.held_count == 3;
+}
+
+/*
+ * workers=4, one event per batch: four requests in flight, each gets a
+ * 429, then one runs at a time, then one more after each success.
+ */
+static void test_es_output_in_flight_limit(void)
+{
+    struct fixture f;
+    size_t published = 0;
+
+    fixture_start(&f, script_hold);
+    f.config.workers = 4;
+    f.config.bulk_max_size = 1;
+    open_output(&f);
+    while (published < 6 && publish(&f, published) == 0) {
+        published++;
+    }
+    LF_CHECK_INT_EQ(published, 6);
+
+    run_until(&f, four_held);
+    run_for(&f, 50);
+    LF_CHECK_INT_EQ(f.server.held_count, 4);
+    LF_CHECK_INT_EQ(f.server.request_count, 4);
+
+    /* Four 429s halve the limit down to 1: 4, 2, 1, 1. */
+    server_release(&f.server, 4, answer_429);
+    run_until(&f, one_held);
+    run_for(&f, 50);
+    LF_CHECK_INT_EQ(f.server.held_count, 1);
+    LF_CHECK_INT_EQ(f.server.request_count, 5);
+
+    /* Each reply without an item to retry allows one more. */
+    server_release(&f.server, 1, answer_all_created);
+    run_until(&f, two_held);
+    run_for(&f, 50);
+    LF_CHECK_INT_EQ(f.server.held_count, 2);
+    LF_CHECK_INT_EQ(f.server.request_count, 7);
+
+    /* Two more successes allow 4, so the 3 batches left go together. */
+    server_release(&f.server, 2, answer_all_created);
+    run_until(&f, three_held);
+    LF_CHECK_INT_EQ(f.server.request_count, 10);
+    server_release(&f.server, 3, answer_all_created);
+    run_until(&f, all_settled);
+    check_all_indexed(&f, 6);
+    fixture_finish(&f);
+}
+
 int main(void)
 {
     LF_RUN(test_es_output_sends_one_bulk_request);
@@ -1405,5 +1498,6 @@ int main(void)
     LF_RUN(test_es_output_timeout_retries_request);
     LF_RUN(test_es_output_unreachable_retries_forever);
     LF_RUN(test_es_output_rejects_bad_arguments);
+    LF_RUN(test_es_output_in_flight_limit);
     return lf_test_end();
 }
