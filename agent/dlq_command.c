@@ -1,7 +1,9 @@
 /*
- * `logferry dlq list` and `logferry dlq replay`. Both read every record
- * of the dead-letter queue files into memory, which the queue's
- * dead_letter.max_bytes bounds. Replay sends the records through the
+ * `logferry dlq list` and `logferry dlq replay`. Both read the text of
+ * every record of the dead-letter queue files into memory, which the
+ * queue's dead_letter.max_bytes bounds, and parse a record only while it
+ * is printed or sent: a parsed record takes several times its text.
+ * Replay sends the records through the
  * Elasticsearch output on its own loop, then writes the records that
  * were not delivered to a new queue file before removing the old ones.
  */
@@ -38,7 +40,7 @@ enum record_state {
 struct record {
     char *line; /* the record as stored, without '\n' */
     size_t len;
-    json_t *root; /* parsed line, or NULL when it is not valid JSON */
+    json_t *root; /* parsed line while in use (record_parse()), or NULL */
     enum record_state state;
 };
 
@@ -55,6 +57,19 @@ struct queue {
 };
 
 /* ---- reading the queue ---- */
+
+/* Parses the line into rec->root, left NULL when it is not valid JSON. */
+static void record_parse(struct record *rec)
+{
+    /* Documents may hold "\u0000", from NUL bytes of a log line. */
+    rec->root = json_loadb(rec->line, rec->len, JSON_ALLOW_NUL, NULL);
+}
+
+static void record_release(struct record *rec)
+{
+    json_decref(rec->root);
+    rec->root = NULL;
+}
 
 static const char *record_str(const struct record *rec, const char *key)
 {
@@ -96,13 +111,14 @@ static int add_line(void *arg, const char *line, size_t len)
     }
     rec.line = lf_strndup(line, len);
     rec.len = len;
-    rec.root = json_loadb(line, len, 0, NULL);
+    record_parse(&rec);
     if (seen_before(q, &rec)) {
         q->duplicates++;
-        json_decref(rec.root);
+        record_release(&rec);
         lf_free(rec.line);
         return 0;
     }
+    record_release(&rec);
     if (q->count == q->cap) {
         q->cap = q->cap == 0 ? 64 : q->cap * 2;
         q->records = lf_realloc(q->records, q->cap * sizeof(*q->records));
@@ -157,24 +173,76 @@ static int queue_load(const struct lf_config *config, struct queue *q,
 
 /* ---- list ---- */
 
+/* Bytes of a line that is not a record shown by `dlq list`. */
+enum { INVALID_SHOWN_MAX = 200 };
+
+/*
+ * Writes `len` bytes of text with C0 and C1 control characters and DEL
+ * as \xNN, so that a record cannot send escape sequences to a terminal.
+ * With `ascii_only`, for text that may not be UTF-8, every byte from
+ * 0x80 is written as \xNN too, and a backslash as two.
+ */
+static void print_text(FILE *out, const char *text, size_t len,
+                       bool ascii_only)
+{
+    const unsigned char *p = (const unsigned char *)text;
+
+    for (size_t i = 0; i < len; i++) {
+        /* U+0080 to U+009F are 0xc2 0x80 to 0xc2 0x9f in UTF-8. */
+        bool c1 = !ascii_only && p[i] == 0xc2 && i + 1 < len &&
+                  p[i + 1] >= 0x80 && p[i + 1] <= 0x9f;
+
+        if (p[i] < 0x20 || p[i] == 0x7f || (ascii_only && p[i] >= 0x80)) {
+            fprintf(out, "\\x%02x", p[i]);
+        } else if (ascii_only && p[i] == '\\') {
+            fputs("\\\\", out);
+        } else if (c1) {
+            fprintf(out, "\\x%02x\\x%02x", p[i], p[i + 1]);
+            i++;
+        } else {
+            fputc(p[i], out);
+        }
+    }
+}
+
+/* Writes ` name=value`, or ` name=-` for a missing value. */
+static void print_member(FILE *out, const char *name, const char *value)
+{
+    fprintf(out, " %s=", name);
+    if (value == NULL) {
+        fputc('-', out);
+    } else {
+        print_text(out, value, strlen(value), false);
+    }
+}
+
 static void print_record(FILE *out, const struct record *rec)
 {
     json_t *error = json_object_get(rec->root, "error");
-    const char *type = json_string_value(json_object_get(error, "type"));
+    const char *time = record_str(rec, "time");
     const char *reason = json_string_value(json_object_get(error, "reason"));
-    const char *id = record_str(rec, "_id");
 
-    if (rec->root == NULL) {
-        fprintf(out, "invalid record: %.*s\n", (int)rec->len, rec->line);
+    if (!json_is_object(json_object_get(rec->root, "document"))) {
+        bool cut = rec->len > INVALID_SHOWN_MAX;
+
+        fprintf(out, "invalid record of %zu bytes: ", rec->len);
+        print_text(out, rec->line, cut ? INVALID_SHOWN_MAX : rec->len, true);
+        fputs(cut ? "...\n" : "\n", out);
         return;
     }
-    fprintf(out, "%s index=%s status=%" JSON_INTEGER_FORMAT
-            " type=%s _id=%s reason=\"%s\"\n",
-            record_str(rec, "time") != NULL ? record_str(rec, "time") : "-",
-            record_str(rec, "index") != NULL ? record_str(rec, "index") : "-",
-            json_integer_value(json_object_get(rec->root, "status")),
-            type != NULL ? type : "-", id != NULL ? id : "-",
-            reason != NULL ? reason : "");
+    print_text(out, time != NULL ? time : "-",
+               time != NULL ? strlen(time) : 1, false);
+    print_member(out, "index", record_str(rec, "index"));
+    fprintf(out, " status=%" JSON_INTEGER_FORMAT,
+            json_integer_value(json_object_get(rec->root, "status")));
+    print_member(out, "type",
+                 json_string_value(json_object_get(error, "type")));
+    print_member(out, "_id", record_str(rec, "_id"));
+    fputs(" reason=\"", out);
+    if (reason != NULL) {
+        print_text(out, reason, strlen(reason), false);
+    }
+    fputs("\"\n", out);
 }
 
 static void print_queue_summary(FILE *out, const struct queue *q)
@@ -200,7 +268,9 @@ int lf_dlq_list_command(const struct lf_config *config, FILE *out, FILE *err)
 
     if (rc == 0) {
         for (size_t i = 0; i < q.count; i++) {
+            record_parse(&q.records[i]);
             print_record(out, &q.records[i]);
+            record_release(&q.records[i]);
         }
         print_queue_summary(out, &q);
     }
@@ -277,7 +347,7 @@ static bool copy_document(const struct record *rec, struct lf_buf *out)
 
         at += LF_STRLEN(key);
         len = (size_t)(rec->line + rec->len - at) - 1; /* the final '}' */
-        check = json_loadb(at, len, 0, NULL);
+        check = json_loadb(at, len, JSON_ALLOW_NUL, NULL);
         if (json_is_object(check)) {
             lf_buf_append(out, at, len);
             json_decref(check);
@@ -307,13 +377,16 @@ static void publish_records(struct replay *r)
 
         lf_buf_reset(&action);
         lf_buf_reset(&doc);
+        record_parse(rec);
         if (rec->root == NULL || !build_action(rec, &action) ||
             !copy_document(rec, &doc)) {
+            record_release(rec);
             rec->state = RECORD_REJECTED;
             r->resolved++;
             r->next++;
             continue;
         }
+        record_release(rec);
         rc = lf_es_output_publish_lines(r->output, action.data, action.len,
                                         doc.data, doc.len, ref);
         if (rc == LF_EFULL) {

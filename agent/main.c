@@ -79,6 +79,23 @@ struct options {
     const char *dlq; /* "list" or "replay", or NULL */
 };
 
+/* Reports what is wrong with the `argc` words from "dlq" on. */
+static int dlq_usage_error(int argc, char **argv)
+{
+    if (argc == 1) {
+        fprintf(stderr, "logferry: 'dlq' needs a subcommand: 'dlq list' "
+                "or 'dlq replay'\n");
+    } else if (strcmp(argv[1], "list") != 0 &&
+               strcmp(argv[1], "replay") != 0) {
+        fprintf(stderr, "logferry: unknown subcommand 'dlq %s'; expected "
+                "'dlq list' or 'dlq replay'\n", argv[1]);
+    } else {
+        fprintf(stderr, "logferry: unexpected argument '%s' after 'dlq %s'\n",
+                argv[2], argv[1]);
+    }
+    return LF_EXIT_USAGE;
+}
+
 /* Returns -1 to continue, or the exit code to stop with. */
 static int parse_options(int argc, char **argv, struct options *opts)
 {
@@ -136,9 +153,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
                     strcmp(argv[optind + 1], "replay") == 0)) {
             opts->dlq = argv[optind + 1];
         } else if (strcmp(argv[optind], "dlq") == 0) {
-            fprintf(stderr, "logferry: 'dlq' needs a subcommand: 'dlq list' "
-                    "or 'dlq replay'\n");
-            return LF_EXIT_USAGE;
+            return dlq_usage_error(argc - optind, argv + optind);
         } else if (argc - optind == 1 && strcmp(argv[optind], "test") == 0) {
             fprintf(stderr, "logferry: 'test' needs a subcommand: 'test "
                     "config' or 'test output'\n");

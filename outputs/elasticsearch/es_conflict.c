@@ -23,6 +23,8 @@ static const char *const conflict_types[] = {
  * specific first. In "object mapping for [a.b] tried to parse field [b]"
  * only the first bracket has the whole path. "failed to parse date field
  * [...]" is absent on purpose because its brackets contain the value.
+ * "Field [_id] is a metadata field and cannot be added inside a
+ * document" names a top-level key that only the action line may set.
  */
 static const char *const field_markers[] = {
     "failed to parse field [",
@@ -31,6 +33,7 @@ static const char *const field_markers[] = {
     "non object mapping [",
     "mapping for field [",
     "mapper [",
+    "Field [",
 };
 
 static bool is_conflict_type(const char *type)
@@ -43,20 +46,31 @@ static bool is_conflict_type(const char *type)
     return false;
 }
 
-/* Copies the name that ends at the next ']'. Returns false if invalid. */
+/*
+ * Copies the name that ends at the ']' matching the '[' before `start`.
+ * Brackets inside are counted, so a key such as `params[id]` is read
+ * whole. Returns false if the name is empty, too long, unbalanced or
+ * has control characters.
+ */
 static bool copy_field(const char *start, char *field_out)
 {
-    size_t len = strcspn(start, "]");
+    size_t depth = 1;
+    size_t len = 0;
 
-    if (start[len] != ']' || len == 0 || len >= LF_ES_FIELD_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)start[i];
+    for (; start[len] != '\0'; len++) {
+        unsigned char c = (unsigned char)start[len];
 
-        if (c < 0x20 || c == ' ' || c == '[') {
+        if (c < 0x20) {
             return false;
         }
+        if (c == '[') {
+            depth++;
+        } else if (c == ']' && --depth == 0) {
+            break;
+        }
+    }
+    if (depth != 0 || len == 0 || len >= LF_ES_FIELD_MAX) {
+        return false;
     }
     memcpy(field_out, start, len);
     field_out[len] = '\0';
@@ -149,6 +163,29 @@ static json_t *raw_string(json_t *value)
     return str;
 }
 
+/*
+ * Stores `value` (a new reference, taken) under `key` of `labels`. A
+ * label the log line already set under that key is kept, in an array.
+ */
+static void add_label(json_t *labels, const char *key, json_t *value)
+{
+    json_t *old = json_object_get(labels, key);
+    json_t *list;
+
+    if (json_is_array(old)) {
+        json_array_append_new(old, value);
+        return;
+    }
+    if (old == NULL) {
+        json_object_set_new(labels, key, value);
+        return;
+    }
+    list = json_array();
+    json_array_append(list, old);
+    json_array_append_new(list, value);
+    json_object_set_new(labels, key, list);
+}
+
 /* Sets error.message, keeping a message the document had as well. */
 static void add_message(json_t *error, const char *message)
 {
@@ -172,7 +209,9 @@ static void add_message(json_t *error, const char *message)
 int lf_es_conflict_relocate(const char *doc, size_t len, const char *field,
                             const char *message, struct lf_buf *out)
 {
-    json_t *root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, NULL);
+    /* Strings may hold "\u0000": a log line can contain NUL bytes. */
+    json_t *root = json_loadb(doc, len,
+                              JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
     json_t *value = NULL;
     json_t *labels;
     json_t *error;
@@ -185,22 +224,25 @@ int lf_es_conflict_relocate(const char *doc, size_t len, const char *field,
         rc = LF_EPARSE;
         goto fail;
     }
+    /*
+     * The field goes first: it may be `error` or `labels` itself, or
+     * empty and so remove one of them.
+     */
+    value = take_path(root, field);
+    if (value == NULL) {
+        rc = LF_ENOENT;
+        goto fail;
+    }
     labels = object_member(root, "labels");
     error = object_member(root, "error");
     if (labels == NULL || error == NULL) {
         rc = LF_EINVAL;
         goto fail;
     }
-    value = take_path(root, field);
-    if (value == NULL) {
-        rc = LF_ENOENT;
-        goto fail;
-    }
 
     /* The key sits in the flat labels object, so it has no "labels." */
     lf_es_conflict_label(&key, field);
-    json_object_set_new(labels, key.data + LF_STRLEN("labels."),
-                        raw_string(value));
+    add_label(labels, key.data + LF_STRLEN("labels."), raw_string(value));
     add_message(error, message);
     text = json_dumps(root, JSON_COMPACT);
     if (text == NULL) {

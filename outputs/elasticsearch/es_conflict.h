@@ -32,12 +32,14 @@ bool lf_es_conflict_field(const char *error_type, const char *reason,
  * Appends to `out` the JSON document `doc` with `field` removed (a dotted
  * key or a path through objects, whichever the document has) and its
  * value stored under `labels.<field>_raw`, dots replaced by '_', as a
- * string: strings as they are, other values as compact JSON. Objects
- * left empty by the removal are removed too. `message` is added to
- * `error.message`, next to a message the document already has.
+ * string: strings as they are, other values as compact JSON, next to a
+ * label already there under that key. Objects left empty by the removal
+ * are removed too. `message` is added to `error.message`, next to a
+ * message the document already has.
  * Returns 0, LF_ENOENT when the document has no such field, LF_EPARSE
  * when `doc` is not a JSON object, or LF_EINVAL when `labels` or `error`
- * exists and is not an object. `out` is unchanged on failure.
+ * is still there and not an object once the field is removed. `out` is
+ * unchanged on failure.
  */
 int lf_es_conflict_relocate(const char *doc, size_t len, const char *field,
                             const char *message, struct lf_buf *out);

@@ -32,6 +32,7 @@ struct lf_es_dlq {
     uint64_t max_bytes;
     uint64_t size;      /* bytes of every queue file in `dir` */
     uint64_t file_size; /* bytes of whole records in this run's file */
+    bool dir_synced;    /* the folder entry of this run's file is durable */
     struct lf_buf line; /* the record being written */
 };
 
@@ -244,6 +245,8 @@ static int open_run_file(struct lf_es_dlq *dlq)
     if (dlq->fd < 0) {
         rc = -errno;
     }
+    dlq->file_size = 0;
+    dlq->dir_synced = false;
     lf_buf_cleanup(&path);
     return rc;
 }
@@ -295,10 +298,25 @@ int lf_es_dlq_append(struct lf_es_dlq *dlq, const struct lf_es_dlq_record *rec)
     return 0;
 }
 
+static int fsync_path(const char *path, int flags);
+
 int lf_es_dlq_sync(struct lf_es_dlq *dlq)
 {
-    if (dlq->fd >= 0 && fdatasync(dlq->fd) != 0) {
+    int rc;
+
+    if (dlq->fd < 0) {
+        return 0;
+    }
+    if (fdatasync(dlq->fd) != 0) {
         return -errno;
+    }
+    /* A new file's name is durable only once its folder is synced. */
+    if (!dlq->dir_synced) {
+        rc = fsync_path(dlq->dir, O_RDONLY | O_DIRECTORY);
+        if (rc != 0) {
+            return rc;
+        }
+        dlq->dir_synced = true;
     }
     return 0;
 }

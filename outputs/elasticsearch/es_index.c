@@ -8,6 +8,7 @@
 #include "lf/mem.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,16 @@
 #define SAMPLE_TIME_S 1767225600LL
 
 static const char *const date_tokens[] = {"yyyy", "yy", "MM", "dd", "HH"};
+
+/*
+ * Printable ASCII that Elasticsearch rejects in index names. A table,
+ * because names are checked byte by byte for every event.
+ */
+static const bool name_forbidden[UCHAR_MAX + 1] = {
+    [' '] = true, ['"'] = true, ['#'] = true, ['*'] = true, [','] = true,
+    ['/'] = true, [':'] = true, ['<'] = true, ['>'] = true, ['?'] = true,
+    ['\\'] = true, ['|'] = true, [0x7f] = true,
+};
 
 /* Returns the length of the date token at `p`, or 0. */
 static size_t date_token_len(const char *p, size_t left)
@@ -221,24 +232,73 @@ static void append_date(struct lf_buf *out, const char *pattern, size_t len,
     }
 }
 
-/* Appends `len` bytes, made valid for an index name when asked. */
+/*
+ * Returns the length of the well-formed UTF-8 sequence at `p` (RFC 3629:
+ * no overlong forms, no surrogates, nothing past U+10FFFF), or 0.
+ */
+static size_t utf8_sequence_len(const unsigned char *p, size_t left)
+{
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xbf;
+    size_t n;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        lo = p[0] == 0xe0 ? 0xa0 : 0x80;
+        hi = p[0] == 0xed ? 0x9f : 0xbf;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        lo = p[0] == 0xf0 ? 0x90 : 0x80;
+        hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (n > left || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/*
+ * Appends `len` bytes, made valid for an index name when asked. Each
+ * byte of invalid UTF-8 becomes '_' as well: the JSON encoder would
+ * write U+FFFD, three bytes, for it, after the length was checked.
+ */
 static void append_value(struct lf_buf *out, const char *p, size_t len,
                          bool index_name)
 {
     size_t start = out->len;
+    unsigned char *c;
+    unsigned char *end;
 
     lf_buf_append(out, p, len);
     if (!index_name) {
         return;
     }
-    for (char *c = out->data + start; c < out->data + out->len; c++) {
-        unsigned char u = (unsigned char)*c;
+    c = (unsigned char *)out->data + start;
+    end = (unsigned char *)out->data + out->len;
+    while (c < end) {
+        size_t n = 1;
 
-        if (u >= 'A' && u <= 'Z') {
-            *c = (char)(u - 'A' + 'a');
-        } else if (u <= ' ' || u == 0x7f || strchr("\\/*?\"<>|,#:", u)) {
+        if (*c >= 'A' && *c <= 'Z') {
+            *c = (unsigned char)(*c - 'A' + 'a');
+        } else if (*c >= 0x80) {
+            n = utf8_sequence_len(c, (size_t)(end - c));
+            if (n == 0) {
+                *c = '_';
+                n = 1;
+            }
+        } else if (*c < ' ' || name_forbidden[*c]) {
             *c = '_';
         }
+        c += n;
     }
 }
 
@@ -358,7 +418,7 @@ const char *lf_es_index_name_problem(const char *name, size_t len)
         if (c >= 'A' && c <= 'Z') {
             return "it must be lower case";
         }
-        if (c < 0x20 || c == 0x7f || strchr("\\/*?\"<>|,#: ", c) != NULL) {
+        if (c < ' ' || name_forbidden[c]) {
             return "it cannot contain \\ / * ? \" < > | , # : or spaces";
         }
     }

@@ -54,10 +54,11 @@ bool lf_es_template_is_dynamic(const struct lf_es_template *tpl);
 /*
  * Appends the template's value for `ev` to `out`. With `index_name`,
  * field values are made valid in an index name: ASCII letters are
- * lowered, and `\ / * ? " < > | , # :`, spaces and control characters
- * become `_`. Returns 0, or LF_ENOENT when a referenced field is
- * missing, empty or a JSON value, or the date pattern has no
- * `@timestamp`. `out` may hold part of the value on failure.
+ * lowered, and `\ / * ? " < > | , # :`, spaces, control characters and
+ * each byte of invalid UTF-8 become `_`. Returns 0, or LF_ENOENT when a
+ * referenced field is missing, empty or a JSON value, or the date
+ * pattern has no `@timestamp`. `out` may hold part of the value on
+ * failure.
  */
 int lf_es_template_format(const struct lf_es_template *tpl,
                           const struct lf_event *ev, bool index_name,

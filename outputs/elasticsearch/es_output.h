@@ -68,7 +68,8 @@ struct lf_es_stats {
     uint64_t requests_failed;  /* transport errors and non-2xx replies */
     uint64_t bytes_sent;       /* request bodies after compression */
     uint64_t rejected_by_reason[LF_ES_REJECT_REASON_COUNT];
-    uint64_t events_relocated; /* resent with a field moved to labels */
+    uint64_t events_relocated; /* resent with a field moved to labels,
+                                  or to index_fallback */
     uint64_t dead_lettered;    /* records written to the dead-letter queue */
     uint64_t dead_letter_dropped; /* rejected, and the queue was full or
                                      could not be written */

@@ -1,9 +1,11 @@
 /*
  * Elasticsearch output, rejected documents. A mapping conflict that names
  * a field present in the document is sent once more with that field in
- * `labels`. Every other permanent failure is written to the dead-letter
- * queue, which is fsynced before es_send.c reports the events and the
- * registry moves past them. Each rejection is counted by reason.
+ * `labels`, and a document whose index name was rejected is sent once
+ * more to index_fallback. Every other permanent failure is written to
+ * the dead-letter queue, which is fsynced before es_send.c reports the
+ * events and the registry moves past them. Each rejection is counted by
+ * reason.
  */
 #include "outputs/elasticsearch/es_output_private.h"
 #include "outputs/elasticsearch/es_conflict.h"
@@ -99,7 +101,8 @@ static json_t *read_action(const struct lf_es_output *output,
                            const struct item_lines *lines,
                            struct lf_es_dlq_record *rec)
 {
-    json_t *root = json_loadb(lines->action, lines->action_len, 0, NULL);
+    json_t *root = json_loadb(lines->action, lines->action_len,
+                              JSON_ALLOW_NUL, NULL);
     const char *action = json_object_iter_key(json_object_iter(root));
     json_t *meta = json_object_iter_value(json_object_iter(root));
 
@@ -228,6 +231,56 @@ static bool relocate_item(struct lf_es_output *output,
     return rc == 0;
 }
 
+/*
+ * Adds item `index` to `retry` with its `_index` replaced by
+ * index_fallback, when Elasticsearch rejected the name that `index` gave.
+ * Names are made valid before sending, but only ASCII capitals can be
+ * lowered there, and Elasticsearch lowers all of Unicode to compare.
+ * Returns false when the item cannot be resent that way.
+ */
+static bool redirect_item(struct lf_es_output *output,
+                          const struct lf_es_batch *batch, size_t index,
+                          const struct lf_es_item_result *result,
+                          struct lf_es_batch **retry)
+{
+    const char *fallback = output->config->index_fallback;
+    struct item_lines lines;
+    json_t *action;
+    json_t *meta;
+    const char *name;
+    char *text = NULL;
+    bool added = false;
+
+    if (batch->items[index].relocated ||
+        strcmp(result->error_type, "invalid_index_name_exception") != 0 ||
+        !lf_es_template_is_dynamic(&output->config->index_template)) {
+        return false;
+    }
+    split_item(batch, index, &lines);
+    action = json_loadb(lines.action, lines.action_len, JSON_ALLOW_NUL, NULL);
+    meta = json_object_iter_value(json_object_iter(action));
+    name = json_string_value(json_object_get(meta, "_index"));
+    if (name != NULL && strcmp(name, fallback) != 0) {
+        json_object_set_new(meta, "_index", json_string(fallback));
+        text = json_dumps(action, JSON_COMPACT);
+    }
+    if (text != NULL) {
+        if (*retry == NULL) {
+            *retry = lf_es_batch_new(output);
+        }
+        lf_log_warn(LF_ES_LOG, "index name rejected, sending the document to "
+                    "index_fallback=%s: %s", fallback,
+                    result->error_reason);
+        lf_es_batch_add_lines(*retry, text, strlen(text), lines.doc,
+                              lines.doc_len, batch->items[index].ref, true);
+        output->stats.events_relocated++;
+        added = true;
+    }
+    free(text);
+    json_decref(action);
+    return added;
+}
+
 static enum lf_es_reject_reason item_reason(
     const struct lf_es_item_result *result)
 {
@@ -261,7 +314,8 @@ bool *lf_es_reject_items(struct lf_es_output *output,
         if (relocated == NULL) {
             relocated = lf_calloc(reply->item_count, sizeof(*relocated));
         }
-        if (relocate_item(output, batch, i, &result, retry)) {
+        if (relocate_item(output, batch, i, &result, retry) ||
+            redirect_item(output, batch, i, &result, retry)) {
             relocated[i] = true;
             continue;
         }
@@ -269,7 +323,8 @@ bool *lf_es_reject_items(struct lf_es_output *output,
         rec.status = result.status;
         rec.error_type = result.error_type;
         rec.reason = result.error_reason;
-        rec.caused_by = result.cause_reason;
+        rec.caused_by =
+            result.cause_reason[0] != '\0' ? result.cause_reason : NULL;
         write_record(output, batch, i, &rec, &run);
     }
     finish_run(output, &run);

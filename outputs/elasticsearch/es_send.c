@@ -287,28 +287,31 @@ static void format_delay(char *out, size_t outlen, uint64_t delay_ms)
     }
 }
 
-/* Copies the `_id` of item `index` out of its action line, for logs. */
-static void copy_doc_id(const struct lf_es_batch *batch, size_t index,
-                        char *out, size_t outlen)
+/*
+ * Copies a string member of item `index`'s action line, for logs. `key`
+ * is the member's start up to its opening quote, such as "\"_id\":\"".
+ * Stores "" when the line has no such member.
+ */
+static void copy_action_member(const struct lf_es_batch *batch, size_t index,
+                               const char *key, char *out, size_t outlen)
 {
-    static const char key[] = "\"_id\":\"";
     const struct lf_es_item *item = &batch->items[index];
     const char *line = batch->body.data + item->offset;
     const char *end = memchr(line, '\n', item->len);
-    const char *id;
+    const char *value;
     size_t n = 0;
 
     if (end == NULL) {
         end = line + item->len;
     }
-    id = memmem(line, (size_t)(end - line), key, LF_STRLEN(key));
+    value = memmem(line, (size_t)(end - line), key, strlen(key));
 
-    if (id != NULL) {
-        id += LF_STRLEN(key);
-        while (id + n < end && id[n] != '"' && n + 1 < outlen) {
+    if (value != NULL) {
+        value += strlen(key);
+        while (value + n < end && value[n] != '"' && n + 1 < outlen) {
             n++;
         }
-        memcpy(out, id, n);
+        memcpy(out, value, n);
     }
     out[n] = '\0';
 }
@@ -390,15 +393,20 @@ static void log_rejected(const struct lf_es_output *output,
                          const struct lf_es_item_result *item)
 {
     char id[128];
+    char name[LF_ES_INDEX_NAME_MAX + 1];
 
-    copy_doc_id(batch, index, id, sizeof(id));
-    lf_log_error(LF_ES_LOG,
-                 "document rejected: %s: %s%s%s status=%d _id=%s index=%s "
-                 "host=%s",
-                 item->error_type, item->error_reason,
-                 item->cause_reason[0] != '\0' ? ", caused by: " : "",
-                 item->cause_reason, item->status, id, output->config->index,
-                 lf_es_send_host(output, batch));
+    copy_action_member(batch, index, "\"_id\":\"", id, sizeof(id));
+    /* A fixed index is in the request path, not in the action line. */
+    copy_action_member(batch, index, "\"_index\":\"", name, sizeof(name));
+    lf_log_error(
+        LF_ES_LOG,
+        "document rejected: %s: %s%s%s status=%d _id=%s index=%s "
+        "host=%s",
+        item->error_type, item->error_reason,
+        item->cause_reason[0] != '\0' ? ", caused by: " : "",
+        item->cause_reason, item->status, id,
+        name[0] != '\0' ? name : output->config->index,
+        lf_es_send_host(output, batch));
 }
 
 static void log_item_retry(struct lf_es_output *output,

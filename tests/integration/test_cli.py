@@ -101,6 +101,21 @@ def test_usage_errors_exit_2(scratch):
               % args)
 
 
+def test_dlq_usage_messages(scratch):
+    cases = [
+        (["dlq"], "logferry: 'dlq' needs a subcommand: 'dlq list' or "
+                  "'dlq replay'"),
+        (["dlq", "purge"], "logferry: unknown subcommand 'dlq purge'; "
+                           "expected 'dlq list' or 'dlq replay'"),
+        (["dlq", "list", "all"], "logferry: unexpected argument 'all' "
+                                 "after 'dlq list'"),
+    ]
+    for args, message in cases:
+        proc = harness.run_agent(args, 10)
+        check_eq(proc.returncode, 2, "exit status of %s" % args)
+        check_eq(proc.stderr.strip(), message, "message for %s" % args)
+
+
 def test_config_good(scratch):
     config = scratch.write("good.yml", GOOD_CONFIG)
     env = {"LF_TEST_DATA": scratch.join("data"),
@@ -197,6 +212,7 @@ TESTS = [
     test_version,
     test_help,
     test_usage_errors_exit_2,
+    test_dlq_usage_messages,
     test_config_good,
     test_config_example_file,
     test_config_bad,

@@ -8,6 +8,9 @@ import glob
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
 
 import harness
 from harness import check, check_eq, field
@@ -192,6 +195,126 @@ def test_mapping_conflict_resent_with_label(scratch):
     check_eq(counts["rejected"], 0, "rejected")
 
 
+def test_index_name_rejected_goes_to_fallback(scratch):
+    # Only ASCII capitals are lowered; Elasticsearch rejects the name of
+    # the second line, which then goes to index_fallback.
+    standin = scratch.standin()
+    lines = ["2026-03-01T10:00:00Z caf\u00e9",
+             "2026-03-01T10:00:01Z \u00c9t\u00e9"]
+    path = scratch.write("logs/app.log", "".join(l + "\n" for l in lines))
+    spec = stamped_input("app", path)
+    spec["parsers"][0]["regex"]["fields"]["text"] = "service.name"
+    config = harness.write_config(
+        scratch, [spec], standin.url,
+        output={"index": "app-%{[service.name]}",
+                "index_fallback": "app-other"})
+    proc = harness.run_once(scratch, config)
+
+    log = standin.request_log()
+    check_eq(len(log), 2, "bulk requests")
+    check_eq([(i["index"], i["status"]) for i in log[0]["items"]],
+             [("app-caf\u00e9", 201), ("app-\u00c9t\u00e9", 400)],
+             "items of request 1")
+    check_eq(log[0]["items"][1]["error_type"], "invalid_index_name_exception",
+             "error type of the rejected name")
+    check_eq([(i["index"], i["status"], i["id"]) for i in log[1]["items"]],
+             [("app-other", 201, log[0]["items"][1]["id"])],
+             "items of request 2")
+    check_eq([field(d, "message")
+              for d in harness.documents(standin, "app-other")],
+             [lines[1]], "documents of app-other")
+    check_eq(dlq_records(scratch), [], "dead-letter records")
+    counts = summary(proc.stderr)
+    check_eq(counts["indexed"], 2, "indexed")
+    check_eq(counts["relocated"], 1, "relocated")
+    check_eq(counts["rejected"], 0, "rejected")
+
+
+def test_rejected_item_logged_with_its_index(scratch):
+    standin = scratch.standin()
+    standin.set_faults({"documents": [strict_rule("POISON")]})
+    path = scratch.write("logs/app.log", "2026-03-01T10:00:00Z POISON\n")
+    config = harness.write_config(
+        scratch, [stamped_input("app", path)], standin.url,
+        output={"index": "app-%{+yyyy.MM}"})
+    proc = harness.run_once(scratch, config, expect_rc=1)
+    rejected = [l for l in proc.stderr.splitlines()
+                if "document rejected: strict_dynamic_mapping_exception" in l]
+    check_eq(len(rejected), 1, "log lines of the rejected document")
+    check(" index=app-2026.03 host=" in rejected[0],
+          "index in the log line: %s" % rejected[0])
+    check_eq([r["index"] for r in dlq_records(scratch)], ["app-2026.03"],
+             "index of the dead-letter record")
+
+
+def error_input(input_id, path, target):
+    """Lines `seq=N err=E ...`, E stored in the field `target`."""
+    return {"id": input_id, "paths": [path], "parsers": [{"regex": {
+        "pattern": r"^seq=(?<seq>\d+) err=(?<err>\S+)",
+        "fields": {"err": {"field": target, "type": "string"}}}}]}
+
+
+def test_mapping_conflict_on_error_field(scratch):
+    # `error` is an object in the mapping (ECS), and a log line sets it
+    # to text. The line also contains a NUL byte, sent as \u0000.
+    standin = scratch.standin()
+    index = "app-errors"
+    ecs = scratch.write("logs/ecs.log", "seq=1 err=timeout\n")
+    plain = scratch.join("logs", "plain.log")
+    config = harness.write_config(
+        scratch, [error_input("ecs", ecs, "error.message"),
+                  error_input("plain", plain, "error")],
+        standin.url, output={"index": index})
+    harness.run_once(scratch, config)
+    scratch.write("logs/plain.log", b"seq=2 err=reset \x00 end\n", "wb")
+    proc = harness.run_once(scratch, config)
+
+    log = standin.request_log()
+    check_eq(len(log), 3, "bulk requests")
+    check_eq([i["status"] for i in log[1]["items"]], [400],
+             "status of the text error")
+    check_eq([i["status"] for i in log[2]["items"]], [201],
+             "status of the resend")
+    docs = by_message(harness.documents(standin, index))
+    check_eq(sorted(docs), ["seq=1 err=timeout", "seq=2 err=reset \x00 end"],
+             "messages stored")
+    moved = docs["seq=2 err=reset \x00 end"]
+    check_eq(moved["labels"], {"error_raw": "reset"}, "labels")
+    check(field(moved, "error.message").startswith(
+        "field [error] did not fit the index mapping and was moved to "
+        "labels.error_raw: document_parsing_exception: [1:1] object "
+        "mapping for [error] tried to parse field [error] as object"),
+        "error.message: %r" % field(moved, "error.message"))
+    check_eq(dlq_records(scratch), [], "dead-letter records")
+    counts = summary(proc.stderr)
+    check_eq(counts["relocated"], 1, "relocated")
+    check_eq(counts["rejected"], 0, "rejected")
+
+
+def test_metadata_field_moved_to_labels(scratch):
+    # JSON logs of MongoDB documents carry `_id`, which Elasticsearch
+    # takes only as a request parameter.
+    standin = scratch.standin()
+    line = json.dumps({"_id": "64f1c2", "message": "saved"})
+    path = scratch.write("logs/app.log", line + "\n")
+    config = harness.write_config(
+        scratch, [{"id": "json", "paths": [path],
+                   "parsers": [{"json": {}}]}], standin.url)
+    proc = harness.run_once(scratch, config)
+
+    log = standin.request_log()
+    check_eq(len(log), 2, "bulk requests")
+    first = log[0]["items"][0]
+    check_eq((first["status"], first["error_type"]),
+             (400, "document_parsing_exception"), "first attempt")
+    check_eq(log[1]["items"][0]["status"], 201, "status of the resend")
+    docs = harness.documents(standin)
+    check_eq(len(docs), 1, "documents stored")
+    check_eq(docs[0]["labels"], {"_id_raw": "64f1c2"}, "labels")
+    check_eq(docs[0].get("_id"), None, "_id left in the source")
+    check_eq(summary(proc.stderr)["relocated"], 1, "relocated")
+
+
 def strict_rule(marker):
     """A fault rule that always rejects the documents whose message
     contains `marker`, as an index with `dynamic: strict` does."""
@@ -257,6 +380,184 @@ def test_dlq_list_and_replay(scratch):
     check_eq(len(listed), 1, "lines of dlq list when empty")
     check(listed[0].startswith("0 records in 0 files"),
           "empty summary: %r" % listed[0])
+
+
+def test_dlq_replay_record_with_nul(scratch):
+    standin = scratch.standin()
+    standin.set_faults({"documents": [strict_rule("POISON")]})
+    line = "seq=1 status=200 POISON \x00 end"
+    path = scratch.write("logs/app.log", (line + "\n").encode(), "wb")
+    config = harness.write_config(scratch, [seq_input(path)], standin.url)
+    harness.run_once(scratch, config, expect_rc=1)
+    records = dlq_records(scratch)
+    check_eq([r["document"]["message"] for r in records], [line],
+             "record written")
+
+    listed = dlq_command(scratch, config, "list", 0)
+    check_eq(len(listed), 2, "lines of dlq list")
+    check(listed[0].endswith(" status=400 type=strict_dynamic_mapping_"
+                             "exception _id=%s reason=\"%s\""
+                             % (records[0]["_id"], STRICT_REASON)),
+          "dlq list line: %r" % listed[0])
+    standin.set_faults({})
+    out = dlq_command(scratch, config, "replay", 0)
+    check_eq(out[-1].split(";")[0], "replayed 1 records: indexed 1, already "
+             "present 0, rejected again 0, unresolved 0", "replay summary")
+    check_eq([field(d, "message") for d in harness.documents(standin)],
+             [line], "message stored")
+
+
+# Runs argv[1:], copies its stdout, then prints the peak RSS of that one
+# child in KiB: RUSAGE_CHILDREN of a fresh process covers it alone.
+RSS_PROBE = ("import resource, subprocess, sys\n"
+             "out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
+             "sys.stdout.write(out.stdout.decode(errors='replace'))\n"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+
+
+def test_dlq_list_memory_of_large_queue(scratch):
+    record = {"time": "2026-03-01T10:00:00.123Z", "index": harness.INDEX,
+              "_id": "", "action": "create", "status": 400,
+              "error": {"type": "strict_dynamic_mapping_exception",
+                        "reason": STRICT_REASON},
+              "document": {"@timestamp": "2026-03-01T10:00:00.000Z",
+                           "message": "GET /api/users/7 200 " + "x" * 200,
+                           "http": {"response": {"status_code": 200}},
+                           "log": {"file": {"path": "/var/log/app.log"},
+                                   "offset": 0}}}
+    lines = []
+    for n in range(40000):
+        record["_id"] = "f-%d" % n
+        lines.append(json.dumps(record, separators=(",", ":")))
+    queue = "".join(l + "\n" for l in lines)
+
+    scratch.write("data/dlq/elasticsearch-20260301T100000.000000000-1.ndjson",
+                  queue)
+    path = scratch.join("logs", "app.log")
+    config = harness.write_config(scratch, [harness.app_input([path])],
+                                  "http://127.0.0.1:9")
+    # AddressSanitizer would keep freed memory in quarantine.
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    env = {"ASAN_OPTIONS": (asan + ":" if asan else "") +
+           "quarantine_size_mb=1"}
+    proc = harness.run_agent(["dlq", "list", "-c", config], cwd=scratch.path,
+                             env=env,
+                             prefix=[sys.executable, "-c", RSS_PROBE])
+
+    out = proc.stdout.splitlines()
+    check_eq(len(out), 40002, "lines of dlq list and the RSS line")
+    check(out[-2].startswith("40000 records in 1 file under "),
+          "summary line: %r" % out[-2])
+    check(out[-3].endswith(" _id=f-39999 reason=\"%s\"" % STRICT_REASON),
+          "last record: %r" % out[-3])
+    # Parsed with jansson all at once, the records took 10 times their
+    # text; read one at a time, the text and its index dominate.
+    peak_mib = int(out[-1]) / 1024
+    queue_mib = len(queue) / (1 << 20)
+    check(peak_mib < 4 * queue_mib,
+          "dlq list peaked at %.0f MiB for a %.0f MiB queue"
+          % (peak_mib, queue_mib))
+
+
+STRACE = "/usr/bin/strace"
+
+
+def test_dlq_new_file_synced_with_folder(scratch):
+    # fdatasync() makes a record durable, but the name of a new file
+    # survives a power loss only once its folder is fsynced as well.
+    check(os.access(STRACE, os.X_OK), "%s is missing: install the Debian "
+          "package strace" % STRACE)
+    standin = scratch.standin()
+    standin.set_faults({"documents": [strict_rule("POISON")]})
+    path = scratch.write("logs/app.log", "seq=1 status=200 POISON\n")
+    config = harness.write_config(scratch, [seq_input(path)], standin.url)
+    trace = scratch.join("trace.txt")
+    harness.run_once(scratch, config, expect_rc=1,
+                     prefix=[STRACE, "-f", "-qq", "-o", trace, "-e",
+                             "trace=openat,fsync,fdatasync"])
+
+    dlq = scratch.join("data", "dlq")
+    with open(trace, encoding="utf-8") as fp:
+        calls = [re.sub(r"\s+", " ", re.sub(r"^\d+\s+", "", line.strip()))
+                 for line in fp]
+    opened = [c for c in calls
+              if c.startswith('openat(AT_FDCWD, "%s/elasticsearch-' % dlq)]
+    check_eq(len(opened), 1, "queue files created: %s" % opened)
+    file_fd = opened[0].rsplit("= ", 1)[1]
+    folder = [c for c in calls[calls.index(opened[0]):]
+              if c.startswith('openat(AT_FDCWD, "%s", O_RDONLY' % dlq)
+              and "O_DIRECTORY" in c]
+    check_eq(len(folder), 1, "folder opened after the file: %s" % folder)
+    folder_fd = folder[0].rsplit("= ", 1)[1]
+
+    after = calls[calls.index(opened[0]):]
+    check("fdatasync(%s) = 0" % file_fd in after, "no fdatasync of the file")
+    check("fsync(%s) = 0" % folder_fd in after[after.index(folder[0]):],
+          "no fsync of the folder")
+    check_eq(len(dlq_records(scratch)), 1, "dead-letter records")
+
+
+def test_dlq_replay_after_sigkill(scratch):
+    standin = scratch.standin()
+    standin.set_faults({"documents": [strict_rule("POISON")]})
+    lines = ["seq=%d status=200 POISON" % n for n in range(40)]
+    path = scratch.write("logs/app.log", "".join(l + "\n" for l in lines))
+    config = harness.write_config(scratch, [seq_input(path)], standin.url,
+                                  output={"bulk_max_size": 10})
+    harness.run_once(scratch, config, expect_rc=1)
+    check_eq(len(dlq_records(scratch)), 40, "records before replay")
+
+    # The second request of the replay hangs; the replay is killed then.
+    standin.set_faults({"requests": [{"on": 2, "action": "hang"}]})
+    sent = len(standin.request_log())
+    with open(scratch.join("replay.stderr"), "wb") as err:
+        proc = subprocess.Popen(
+            [harness.logferry_path(), "dlq", "replay", "-c", config],
+            stdout=subprocess.DEVNULL, stderr=err, cwd=scratch.path,
+            env=harness.agent_env())
+    scratch.defer(lambda: proc.poll() is None and proc.kill())
+    harness.wait_until(lambda: len(standin.request_log()) >= sent + 2,
+                       what="two replay requests")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stored = len(harness.documents(standin))
+    check(stored >= 10, "documents stored before the kill: %d" % stored)
+    check_eq(len(dlq_records(scratch)), 40, "records after the kill")
+
+    standin.set_faults({})
+    out = dlq_command(scratch, config, "replay", 0)
+    check_eq(out[-1].split(";")[0], "replayed 40 records: indexed %d, "
+             "already present %d, rejected again 0, unresolved 0"
+             % (40 - stored, stored), "replay summary")
+    check_eq(dlq_records(scratch), [], "records after the second replay")
+    check_eq(sorted(field(d, "message") for d in harness.documents(standin)),
+             sorted(lines), "messages stored, each once")
+
+
+def test_dlq_list_escapes_control_characters(scratch):
+    record = {"time": "2026-03-01T10:00:00.000Z", "index": "logs-a-b",
+              "_id": "a-1", "action": "create", "status": 400,
+              "error": {"type": "mapper_parsing_exception",
+                        "reason": "bad \x1b[31mred\x1b[0m \u009b2J value"},
+              "document": {"message": "m"}}
+    lines = [json.dumps(record).encode(), b"\x1b[2J\xff{garb\\age",
+             b"[1,2]", b"g" * 300]
+    scratch.write("data/dlq/elasticsearch-20260301T100000.000000000-1.ndjson",
+                  b"".join(l + b"\n" for l in lines), "wb")
+    path = scratch.join("logs", "app.log")
+    config = harness.write_config(scratch, [harness.app_input([path])],
+                                  "http://127.0.0.1:9")
+    listed = dlq_command(scratch, config, "list", 0)
+    check_eq(listed[:4], [
+        "2026-03-01T10:00:00.000Z index=logs-a-b status=400 "
+        "type=mapper_parsing_exception _id=a-1 "
+        "reason=\"bad \\x1b[31mred\\x1b[0m \\xc2\\x9b2J value\"",
+        "invalid record of 14 bytes: \\x1b[2J\\xff{garb\\\\age",
+        "invalid record of 5 bytes: [1,2]",
+        "invalid record of 300 bytes: " + "g" * 200 + "..."],
+        "records listed")
+    check(listed[4].startswith("4 records in 1 file under "),
+          "summary line: %r" % listed[4])
 
 
 def test_dlq_replay_keeps_unresolved(scratch):
@@ -408,8 +709,17 @@ TESTS = [
     test_mixed_reply_with_409_after_lost_reply,
     test_index_date_pattern_in_utc,
     test_index_from_field_with_fallback,
+    test_index_name_rejected_goes_to_fallback,
+    test_rejected_item_logged_with_its_index,
     test_mapping_conflict_resent_with_label,
+    test_mapping_conflict_on_error_field,
+    test_metadata_field_moved_to_labels,
     test_dlq_list_and_replay,
+    test_dlq_replay_record_with_nul,
+    test_dlq_list_memory_of_large_queue,
+    test_dlq_new_file_synced_with_folder,
+    test_dlq_list_escapes_control_characters,
+    test_dlq_replay_after_sigkill,
     test_dlq_replay_keeps_unresolved,
     test_dlq_replay_refused_while_agent_runs,
     test_dlq_bounded_by_max_bytes,

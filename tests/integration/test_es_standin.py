@@ -332,6 +332,26 @@ def test_mapping_conflicts(scratch):
              "object given for a value error")
 
 
+def test_metadata_field_in_source(scratch):
+    server = scratch.standin()
+    _, _, reply = bulk(server, ndjson(
+        {"index": {"_index": "plain", "_id": "m1"}}, {"_id": "x", "n": 1},
+        {"index": {"_index": "plain", "_id": "m2"}}, {"a": {"_id": "x"}}))
+    check_eq(reply["items"][0]["index"]["error"],
+             {"type": "document_parsing_exception",
+              "reason": "[1:2] failed to parse: Field [_id] is a metadata "
+                        "field and cannot be added inside a document. Use "
+                        "the index API request parameters.",
+              "caused_by": {"type": "document_parsing_exception",
+                            "reason": "[1:2] Field [_id] is a metadata "
+                                      "field and cannot be added inside a "
+                                      "document. Use the index API request "
+                                      "parameters."}},
+             "top-level _id error")
+    check_eq(reply["items"][1]["index"]["status"], 201,
+             "_id inside an object")
+
+
 def test_delete_and_update(scratch):
     server = scratch.standin()
     _, _, reply = bulk(server, ndjson(
@@ -876,6 +896,7 @@ TESTS = [
     test_invalid_source_is_item_error,
     test_invalid_index_name,
     test_mapping_conflicts,
+    test_metadata_field_in_source,
     test_delete_and_update,
     test_unknown_pipeline_fails_items,
     test_filter_path,

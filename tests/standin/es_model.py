@@ -28,6 +28,25 @@ _DATE_RE = re.compile(
     r"(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$")
 
 
+# Metadata fields of Elasticsearch 8.15 indices; a document may not set
+# them at its top level.
+METADATA_FIELDS = frozenset([
+    "_id", "_index", "_routing", "_source", "_seq_no", "_version",
+    "_ignored", "_ignored_source", "_field_names", "_nested_path", "_tier",
+    "_data_stream_timestamp", "_doc_count"])
+
+
+def metadata_field_error(key):
+    """The error of a document that sets a metadata field: Elasticsearch
+    8 wraps the parser's message in "failed to parse"."""
+    reason = ("[1:2] Field [%s] is a metadata field and cannot be added "
+              "inside a document. Use the index API request parameters."
+              % key)
+    return EsError(400, "document_parsing_exception",
+                   "[1:2] failed to parse: " + reason[len("[1:2] "):],
+                   {"type": "document_parsing_exception", "reason": reason})
+
+
 class EsError(Exception):
     """An error Elasticsearch reports with its usual JSON shape."""
 
@@ -307,6 +326,9 @@ class Index:
     def check_mapping(self, doc_id, source):
         """Return the fields the document would add to the mapping, or
         raise EsError as dynamic mapping would."""
+        for key in source:
+            if key in METADATA_FIELDS:
+                raise metadata_field_error(key)
         added = {}
         for path, value in leaf_paths(source):
             kind = value_kind(value)

@@ -46,6 +46,19 @@ static void test_es_conflict_field_from_reasons(void)
          "failed to parse date field [2026-13-45] with format "
          "[strict_date_optional_time]",
          NULL},
+        {"document_parsing_exception",
+         "[1:30] failed to parse field [params[id]] of type [long] in "
+         "document with id 'x'. Preview of field's value: 'a'",
+         "params[id]"},
+        {"document_parsing_exception",
+         "[1:30] object mapping for [user name] tried to parse field "
+         "[user name] as object, but found a concrete value",
+         "user name"},
+        {"document_parsing_exception",
+         "[1:9] failed to parse: Field [_id] is a metadata field and cannot "
+         "be added inside a document. Use the index API request "
+         "parameters.",
+         "_id"},
         {"mapper_parsing_exception", "failed to parse", NULL},
         {"strict_dynamic_mapping_exception",
          "[1:2] mapping set to strict, dynamic introduction of [labels] "
@@ -54,7 +67,8 @@ static void test_es_conflict_field_from_reasons(void)
         {"version_conflict_engine_exception",
          "failed to parse field [a] of type [long]", NULL},
         {"mapper_parsing_exception", "failed to parse field [] of type", NULL},
-        {"mapper_parsing_exception", "failed to parse field [a b] x", NULL},
+        {"mapper_parsing_exception", "failed to parse field [a b] x", "a b"},
+        {"mapper_parsing_exception", "failed to parse field [a[b] x", NULL},
         {"mapper_parsing_exception", "failed to parse field [unclosed", NULL},
         {"mapper_parsing_exception", NULL, NULL},
     };
@@ -131,6 +145,64 @@ static void test_es_conflict_relocate_object_value(void)
                   "\"error\":{\"message\":\"why\"}}");
 }
 
+/*
+ * Moving the only member of `error` or `labels` leaves that object empty
+ * and removes it; the message and the label still land in new objects.
+ */
+static void test_es_conflict_relocate_empties_error(void)
+{
+    relocate_case("{\"error\":{\"message\":{\"code\":5}}}",
+                  "error.message",
+                  "{\"labels\":{\"error_message_raw\":\"{\\\"code\\\":5}\"},"
+                  "\"error\":{\"message\":\"why\"}}");
+}
+
+static void test_es_conflict_relocate_empties_labels(void)
+{
+    relocate_case("{\"labels\":{\"env\":{\"name\":\"prod\"}}}",
+                  "labels.env",
+                  "{\"labels\":{\"labels_env_raw\":"
+                  "\"{\\\"name\\\":\\\"prod\\\"}\"},"
+                  "\"error\":{\"message\":\"why\"}}");
+}
+
+/* Elasticsearch rejects a text `error` where ECS maps an object. */
+static void test_es_conflict_relocate_error_string(void)
+{
+    relocate_case("{\"message\":\"m\",\"error\":\"connection reset\"}",
+                  "error",
+                  "{\"message\":\"m\","
+                  "\"labels\":{\"error_raw\":\"connection reset\"},"
+                  "\"error\":{\"message\":\"why\"}}");
+}
+
+static void test_es_conflict_relocate_labels_string(void)
+{
+    relocate_case("{\"labels\":\"a,b\"}", "labels",
+                  "{\"labels\":{\"labels_raw\":\"a,b\"},"
+                  "\"error\":{\"message\":\"why\"}}");
+}
+
+/* A label of the same name from the log line is kept next to the value. */
+static void test_es_conflict_relocate_label_taken(void)
+{
+    relocate_case("{\"labels\":{\"n_raw\":\"old\"},\"n\":5}", "n",
+                  "{\"labels\":{\"n_raw\":[\"old\",\"5\"]},"
+                  "\"error\":{\"message\":\"why\"}}");
+    relocate_case("{\"labels\":{\"n_raw\":[\"a\",\"b\"]},\"n\":true}", "n",
+                  "{\"labels\":{\"n_raw\":[\"a\",\"b\",\"true\"]},"
+                  "\"error\":{\"message\":\"why\"}}");
+}
+
+/* Jansson rejects "\u0000" unless asked; log lines may contain NUL. */
+static void test_es_conflict_relocate_nul_in_string(void)
+{
+    relocate_case("{\"message\":\"a\\u0000b\",\"n\":\"x\"}", "n",
+                  "{\"message\":\"a\\u0000b\","
+                  "\"labels\":{\"n_raw\":\"x\"},"
+                  "\"error\":{\"message\":\"why\"}}");
+}
+
 static void test_es_conflict_relocate_failures(void)
 {
     struct lf_buf out;
@@ -166,6 +238,12 @@ int main(void)
     LF_RUN(test_es_conflict_relocate_drops_empty_parents);
     LF_RUN(test_es_conflict_relocate_dotted_key);
     LF_RUN(test_es_conflict_relocate_object_value);
+    LF_RUN(test_es_conflict_relocate_empties_error);
+    LF_RUN(test_es_conflict_relocate_empties_labels);
+    LF_RUN(test_es_conflict_relocate_error_string);
+    LF_RUN(test_es_conflict_relocate_labels_string);
+    LF_RUN(test_es_conflict_relocate_nul_in_string);
+    LF_RUN(test_es_conflict_relocate_label_taken);
     LF_RUN(test_es_conflict_relocate_failures);
     return lf_test_end();
 }

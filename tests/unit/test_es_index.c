@@ -90,6 +90,33 @@ static void test_es_index_format_edge_values(void)
     lf_event_cleanup(&ev);
 }
 
+/*
+ * Invalid UTF-8 becomes '_', byte for byte. JSON encoding would turn
+ * each bad byte into U+FFFD, three bytes, and push a name checked as 255
+ * bytes past the limit.
+ */
+static void test_es_index_format_invalid_utf8(void)
+{
+    struct lf_event ev;
+    char bad[101];
+    char expected[103] = "x-";
+
+    lf_event_init(&ev);
+    set_str(&ev, "mixed", "a\xff" "b\xc3\xa9" "c\xe0\x80\x80" "d\xed\xa0\x80");
+    memset(bad, 0xff, 100);
+    bad[100] = '\0';
+    set_str(&ev, "bad", bad);
+    memset(expected + 2, '_', 100);
+    expected[102] = '\0';
+
+    check_format("x-%{[mixed]}", &ev, true, 0,
+                 "x-a_b\xc3\xa9" "c___d___");
+    check_format("x-%{[mixed]}", &ev, false, 0,
+                 "x-a\xff" "b\xc3\xa9" "c\xe0\x80\x80" "d\xed\xa0\x80");
+    check_format("x-%{[bad]}", &ev, true, 0, expected);
+    lf_event_cleanup(&ev);
+}
+
 static void check_parse_error(const char *text, const char *expected)
 {
     struct lf_es_template tpl;
@@ -184,6 +211,7 @@ int main(void)
 {
     LF_RUN(test_es_index_format_fields_and_dates);
     LF_RUN(test_es_index_format_edge_values);
+    LF_RUN(test_es_index_format_invalid_utf8);
     LF_RUN(test_es_index_parse_errors);
     LF_RUN(test_es_index_parse_parts);
     LF_RUN(test_es_index_name_rules);
