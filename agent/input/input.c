@@ -144,6 +144,7 @@ struct lf_inputs {
     uv_idle_t reader;
     uv_timer_t scan_timer;
     uv_timer_t scan_soon;
+    int open_handles;      /* handles still to close before the free */
     char *chunk;
     char **patterns;       /* every input's globs made absolute, in order */
     uint64_t scans;        /* completed scans */
@@ -2180,10 +2181,17 @@ void lf_inputs_stats(const struct lf_inputs *inputs,
         inputs->poller != NULL ? lf_poller_count(inputs->poller) : 0;
 }
 
+/*
+ * Close callback of the three handles. libuv ends closes in no promised
+ * order, so the struct that holds them is freed after the last one.
+ */
 static void free_inputs(uv_handle_t *handle)
 {
     struct lf_inputs *inputs = handle->data;
 
+    if (--inputs->open_handles > 0) {
+        return;
+    }
     for (size_t i = 0; i < inputs->failed_count; i++) {
         lf_free(inputs->failed[i].path);
     }
@@ -2220,7 +2228,8 @@ void lf_inputs_close(struct lf_inputs *inputs)
     }
     lf_watcher_close(inputs->watcher);
     lf_poller_close(inputs->poller);
-    uv_close((uv_handle_t *)&inputs->scan_timer, NULL);
-    uv_close((uv_handle_t *)&inputs->scan_soon, NULL);
+    inputs->open_handles = 3;
+    uv_close((uv_handle_t *)&inputs->scan_timer, free_inputs);
+    uv_close((uv_handle_t *)&inputs->scan_soon, free_inputs);
     uv_close((uv_handle_t *)&inputs->reader, free_inputs);
 }
