@@ -416,7 +416,8 @@ static int expand_file_reference(struct conf_loader *ld, const char *text,
         rc = load_error(
             ld, line, path, "reading secret file '%s' failed: %s", file,
             rc == LF_ETOOBIG ? "larger than 64 KiB" : lf_strerror(rc));
-    } else if (memchr(content.data, '\0', content.len) != NULL) {
+    } else if (content.len > 0 &&
+               memchr(content.data, '\0', content.len) != NULL) {
         rc = load_error(ld, line, path, "secret file '%s' contains a NUL byte",
                         file);
     } else {
