@@ -24,6 +24,9 @@
 /* Bytes of a reply body quoted when it is not an Elasticsearch error. */
 #define TEST_OUTPUT_BODY_QUOTE_MAX 200
 
+/* Longest version, cluster or user name printed; longer ones are cut. */
+#define TEST_OUTPUT_NAME_MAX 256
+
 /* The privilege the output's `create` actions need on the index. */
 #define TEST_OUTPUT_PRIVILEGE "create_doc"
 
@@ -112,6 +115,30 @@ static int run_probe(struct checker *checker, const char *host,
 }
 
 /*
+ * Replaces control characters in `text` with spaces, so that text from a
+ * server cannot start a forged line or send terminal escape sequences.
+ */
+static char *make_printable(char *text)
+{
+    for (char *c = text; *c != '\0'; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            *c = ' ';
+        }
+    }
+    return text;
+}
+
+/* Copies a string of a server's reply into `out` with make_printable(). */
+static const char *printable_copy(const char *text, char *out, size_t size)
+{
+    if (text == NULL) {
+        return NULL;
+    }
+    snprintf(out, size, "%s", text);
+    return make_printable(out);
+}
+
+/*
  * Describes a failed reply: "type: reason" of an Elasticsearch error, its
  * text form, or the start of the body.
  */
@@ -130,12 +157,8 @@ static void describe_reply(const struct probe *probe, char *out, size_t outlen)
         snprintf(out, outlen, "empty body");
     } else {
         snprintf(out, outlen, "%.*s", TEST_OUTPUT_BODY_QUOTE_MAX, probe->body);
-        for (char *c = out; *c != '\0'; c++) {
-            if ((unsigned char)*c < 0x20) {
-                *c = ' ';
-            }
-        }
     }
+    make_printable(out);
     json_decref(root);
 }
 
@@ -188,6 +211,8 @@ static bool check_version(struct checker *checker, const char *host)
 {
     struct probe probe;
     json_t *root = NULL;
+    char number_text[TEST_OUTPUT_NAME_MAX];
+    char cluster_text[TEST_OUTPUT_NAME_MAX];
     const char *number;
     const char *cluster;
     bool ok = false;
@@ -216,7 +241,9 @@ static bool check_version(struct checker *checker, const char *host)
     root = json_loads(probe.body, 0, NULL);
     number = json_string_value(
         json_object_get(json_object_get(root, "version"), "number"));
+    number = printable_copy(number, number_text, sizeof(number_text));
     cluster = json_string_value(json_object_get(root, "cluster_name"));
+    cluster = printable_copy(cluster, cluster_text, sizeof(cluster_text));
     if (probe.product == NULL || strcmp(probe.product, "Elasticsearch") != 0) {
         fprintf(checker->out,
                 "  version: FAILED: the reply has no 'X-elastic-product: "
@@ -259,6 +286,7 @@ static bool check_write_access(struct checker *checker, const char *host)
     json_t *request;
     json_t *root = NULL;
     json_t *granted;
+    char user_text[TEST_OUTPUT_NAME_MAX];
     const char *user;
     char *body;
     bool ok = false;
@@ -290,6 +318,7 @@ static bool check_write_access(struct checker *checker, const char *host)
 
     root = json_loads(probe.body, 0, NULL);
     user = json_string_value(json_object_get(root, "username"));
+    user = printable_copy(user, user_text, sizeof(user_text));
     granted =
         json_object_get(json_object_get(json_object_get(root, "index"), index),
                         TEST_OUTPUT_PRIVILEGE);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A configuration file larger than this is almost certainly the wrong file. */
@@ -352,11 +353,25 @@ static int reference_error(struct conf_loader *ld, const char *ref,
 static int read_secret_file(const char *file, struct lf_buf *out)
 {
     char chunk[4096];
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    /*
+     * O_NONBLOCK, because opening a FIFO without a writer would otherwise
+     * block start-up for ever. Only regular files are read.
+     */
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     int rc = 0;
 
     if (fd < 0) {
         return -errno;
+    }
+    if (fstat(fd, &st) != 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return S_ISDIR(st.st_mode) ? LF_EISDIR : LF_EINVAL;
     }
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -413,9 +428,15 @@ static int expand_file_reference(struct conf_loader *ld, const char *text,
     lf_buf_init(&content);
     rc = read_secret_file(file, &content);
     if (rc != 0) {
-        rc = load_error(
-            ld, line, path, "reading secret file '%s' failed: %s", file,
-            rc == LF_ETOOBIG ? "larger than 64 KiB" : lf_strerror(rc));
+        const char *reason = lf_strerror(rc);
+
+        if (rc == LF_ETOOBIG) {
+            reason = "larger than 64 KiB";
+        } else if (rc == LF_EINVAL) {
+            reason = "not a regular file";
+        }
+        rc = load_error(ld, line, path, "reading secret file '%s' failed: %s",
+                        file, reason);
     } else if (content.len > 0 &&
                memchr(content.data, '\0', content.len) != NULL) {
         rc = load_error(ld, line, path, "secret file '%s' contains a NUL byte",

@@ -75,6 +75,17 @@ void lf_log(enum lf_log_level level, const char *component, const char *fmt,
     vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
     va_end(ap);
 
+    /*
+     * Messages quote text from outside (Elasticsearch error reasons that
+     * contain field values, file names): a newline or a terminal escape
+     * in it must not start a forged line or move the cursor.
+     */
+    for (char *c = line + n; *c != '\0'; c++) {
+        if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f) {
+            *c = ' ';
+        }
+    }
+
     /* One write per line keeps lines whole when several threads log. */
     fprintf(stderr, "%s\n", line);
 }

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -160,6 +161,39 @@ static int map_curl_code(CURLcode code)
     }
 }
 
+/*
+ * Hides the user information of each URL that libcurl quotes in an error
+ * text, as in "Unsupported proxy syntax in 'http://u:pw@[::1'": the bytes
+ * before an '@', back to the scheme's "://" or the start of the word,
+ * become "***". A proxy from http_proxy and the like may carry a password,
+ * and error texts go to logs.
+ */
+static void redact_userinfo(char *text)
+{
+    char *scan = text;
+    char *at;
+
+    while ((at = strchr(scan, '@')) != NULL) {
+        char *start = at;
+        size_t hidden;
+
+        while (start > text && !isspace((unsigned char)start[-1]) &&
+               start[-1] != '\'' && start[-1] != '"' && start[-1] != '(' &&
+               !(start - text >= 3 && memcmp(start - 3, "://", 3) == 0)) {
+            start--;
+        }
+        hidden = (size_t)(at - start);
+        if (hidden >= 3) {
+            memcpy(start, "***", 3);
+            memmove(start + 3, at, strlen(at) + 1);
+            at = start + 3;
+        } else {
+            memset(start, '*', hidden);
+        }
+        scan = at + 1;
+    }
+}
+
 /* Returns the LF_E* result of a transfer that libcurl ended with `code`. */
 static int transfer_error(struct lf_http_transfer *t, CURLcode code)
 {
@@ -175,6 +209,7 @@ static int transfer_error(struct lf_http_transfer *t, CURLcode code)
         snprintf(t->error_text, sizeof(t->error_text), "%s",
                  curl_easy_strerror(code));
     }
+    redact_userinfo(t->error_text);
     return map_curl_code(code);
 }
 

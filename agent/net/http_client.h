@@ -116,4 +116,11 @@ size_t lf_http_client_active(const struct lf_http_client *client);
 void lf_http_client_close(struct lf_http_client *client,
                           void (*done)(void *arg), void *arg);
 
+/*
+ * Checks that `key_pem`, an unencrypted PEM private key, is the key of the
+ * first certificate in `cert_pem`. Returns 0, LF_EPARSE when either cannot
+ * be read, or LF_EINVAL when the two do not match.
+ */
+int lf_http_tls_check_client_key(const char *cert_pem, const char *key_pem);
+
 #endif

@@ -6,8 +6,12 @@
  * is done with OpenSSL, the library libcurl itself links.
  */
 #include "agent/net/http_tls.h"
+#include "lf/error.h"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -142,5 +146,44 @@ CURLcode lf_http_tls_apply(CURL *easy, const struct lf_http_tls *tls)
             rc = set_blob(easy, CURLOPT_SSLKEY_BLOB, tls->key_pem);
         }
     }
+    return rc;
+}
+
+/* A PEM password callback that supplies none, so OpenSSL never prompts. */
+static int no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)arg;
+    return 0;
+}
+
+int lf_http_tls_check_client_key(const char *cert_pem, const char *key_pem)
+{
+    BIO *cert_bio = BIO_new_mem_buf(cert_pem, -1);
+    BIO *key_bio = BIO_new_mem_buf(key_pem, -1);
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    int rc = LF_EPARSE;
+
+    if (cert_bio == NULL || key_bio == NULL) {
+        rc = LF_ENOMEM;
+        goto fail;
+    }
+    cert = PEM_read_bio_X509(cert_bio, NULL, no_passphrase, NULL);
+    key = PEM_read_bio_PrivateKey(key_bio, NULL, no_passphrase, NULL);
+    if (cert == NULL || key == NULL) {
+        goto fail;
+    }
+    rc = X509_check_private_key(cert, key) == 1 ? 0 : LF_EINVAL;
+
+fail:
+    /* Failed reads leave errors on this thread's OpenSSL error queue. */
+    ERR_clear_error();
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    BIO_free(key_bio);
+    BIO_free(cert_bio);
     return rc;
 }

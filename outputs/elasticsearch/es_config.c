@@ -130,12 +130,38 @@ static size_t check_url(const char *url, const char **why)
             return 0;
         }
     }
+    if (lf_es_path_has_dot_segment(p)) {
+        *why = "the path must not contain '.' or '..' segments";
+        return 0;
+    }
 
     len = strlen(url);
     while (url[len - 1] == '/') {
         len--;
     }
     return len;
+}
+
+bool lf_es_path_has_dot_segment(const char *path)
+{
+    const char *segment = path;
+
+    while (*segment == '/') {
+        segment++;
+    }
+    while (*segment != '\0') {
+        size_t len = strcspn(segment, "/");
+
+        if ((len == 1 && segment[0] == '.') ||
+            (len == 2 && segment[0] == '.' && segment[1] == '.')) {
+            return true;
+        }
+        segment += len;
+        while (*segment == '/') {
+            segment++;
+        }
+    }
+    return false;
 }
 
 static int add_host(const struct lf_conf_node *node, struct lf_es_config *out,
@@ -151,14 +177,22 @@ static int add_host(const struct lf_conf_node *node, struct lf_es_config *out,
     }
     len = check_url(url, &why);
     if (len == 0) {
-        /* The message goes to logs: never echo credentials in the URL. */
-        const char *at = strchr(url, '@');
+        /*
+         * The message goes to logs: never echo credentials in the URL.
+         * Everything up to the last '@' is hidden, because a password may
+         * contain '@' and '/' and the scheme may be missing or mistyped.
+         */
+        const char *at = strrchr(url, '@');
         const char *scheme_end = strstr(url, "://");
+        int scheme_len = 0;
 
-        if (at != NULL && scheme_end != NULL && scheme_end < at) {
+        if (at != NULL) {
+            if (scheme_end != NULL && scheme_end < at) {
+                scheme_len = (int)(scheme_end - url) + 3;
+            }
             return lf_conf_error(node, errbuf, errlen,
-                                 "invalid URL '%.*s://***@%s': %s",
-                                 (int)(scheme_end - url), url, at + 1, why);
+                                 "invalid URL '%.*s***@%s': %s", scheme_len,
+                                 url, at + 1, why);
         }
         return lf_conf_error(node, errbuf, errlen, "invalid URL '%s': %s", url,
                              why);

@@ -63,6 +63,12 @@ int lf_es_config_parse(const struct lf_conf_node *section,
 /* Frees what lf_es_config_parse() allocated; accepts a zeroed config. */
 void lf_es_config_cleanup(struct lf_es_config *config);
 
+/*
+ * Returns true when the URL path `path` has a "." or ".." segment, which
+ * libcurl removes before sending, so that the request would go elsewhere.
+ */
+bool lf_es_path_has_dot_segment(const char *path);
+
 /* es_conn_config.c */
 
 #define LF_ES_CONN_KEY_COUNT 10

@@ -306,6 +306,11 @@ static int parse_path(const struct lf_conf_node *section,
                              "fragment, '%' or spaces");
         }
     }
+    if (lf_es_path_has_dot_segment(path)) {
+        return key_error(section, "path", errbuf, errlen,
+                         "the path prefix must not contain '.' or '..' "
+                         "segments, which would be removed before sending");
+    }
     len = strlen(path);
     while (len > 0 && path[len - 1] == '/') {
         len--;
@@ -641,6 +646,20 @@ static int parse_client_certificate(const struct lf_conf_node *section,
         return key_error(section, "ssl.key", errbuf, errlen,
                          "encrypted private keys are not supported; decrypt "
                          "it with 'openssl pkey'");
+    }
+    if (out->tls.key_pem == NULL) {
+        return 0;
+    }
+    rc = lf_http_tls_check_client_key(out->tls.cert_pem, out->tls.key_pem);
+    if (rc == LF_EPARSE) {
+        return key_error(section, "ssl.key", errbuf, errlen,
+                         "reading the client certificate or its key "
+                         "failed; both must be PEM");
+    }
+    if (rc != 0) {
+        return key_error(section, "ssl.key", errbuf, errlen,
+                         "the private key does not match ssl.certificate; "
+                         "set the key the certificate was issued for");
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 enum {
+    HTTP_STATUS_MIN = 100,
     HTTP_NOT_FOUND = 404,
     HTTP_CONFLICT = 409,
     HTTP_TOO_MANY_REQUESTS = 429,
@@ -31,8 +32,15 @@ enum { JSON_DEPTH_MAX = 32 };
  */
 enum { KEY_SIZE = 32 };
 
-/* A status with more digits is not an HTTP status: it reads as absent. */
+/* A status with more digits is not an HTTP status. */
 enum { STATUS_DIGITS_MAX = 9 };
+
+/*
+ * Status of an item whose `status` member is present but not an integer
+ * from 100 to 599, while it is read. Such an item is retried, because the
+ * reply does not say whether it was stored.
+ */
+enum { STATUS_INVALID = -1 };
 
 /*
  * Error types of a `create` whose `_id` exists: the 5.x+ names and the
@@ -315,6 +323,23 @@ static bool read_string_into(struct scanner *s, char *buf, size_t size)
     return read_string(s, &t);
 }
 
+/*
+ * Reads a member name. A name with an escaped NUL ("status\u0000x")
+ * reads as "", so that it never equals a name the reader looks for.
+ */
+static bool read_key(struct scanner *s, char *buf, size_t size)
+{
+    struct text t = {buf, size, 0, false};
+
+    if (!read_string(s, &t)) {
+        return false;
+    }
+    if (strlen(buf) != t.len) {
+        buf[0] = '\0';
+    }
+    return true;
+}
+
 static bool skip_digits(struct scanner *s)
 {
     const char *start = s->p;
@@ -326,12 +351,15 @@ static bool skip_digits(struct scanner *s)
 }
 
 /*
- * Reads a JSON number. Stores its value in `*status` when it is a plain
- * non-negative integer of at most STATUS_DIGITS_MAX digits, else 0.
+ * Reads a JSON number. Stores its value in `*status` when it is a
+ * non-negative integer of at most STATUS_DIGITS_MAX digits, written with
+ * or without a fraction of zeros ("429.0"), else STATUS_INVALID.
  */
 static bool read_number(struct scanner *s, int *status)
 {
     const char *start;
+    const char *digits;
+    const char *fraction;
     bool integer = true;
     int value = 0;
 
@@ -341,8 +369,12 @@ static bool read_number(struct scanner *s, int *status)
         s->p++;
         integer = false;
     }
+    digits = s->p;
     if (!skip_digits(s)) {
         return false;
+    }
+    if (*digits == '0' && s->p - digits > 1) {
+        return false; /* JSON writes no leading zeros */
     }
     if (s->p - start > STATUS_DIGITS_MAX) {
         integer = false;
@@ -352,9 +384,14 @@ static bool read_number(struct scanner *s, int *status)
     }
     if (s->p < s->end && *s->p == '.') {
         s->p++;
-        integer = false;
+        fraction = s->p;
         if (!skip_digits(s)) {
             return false;
+        }
+        for (const char *d = fraction; d < s->p; d++) {
+            if (*d != '0') {
+                integer = false;
+            }
         }
     }
     if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
@@ -367,7 +404,7 @@ static bool read_number(struct scanner *s, int *status)
             return false;
         }
     }
-    *status = integer ? value : 0;
+    *status = integer ? value : STATUS_INVALID;
     return true;
 }
 
@@ -463,7 +500,7 @@ static bool read_members(struct scanner *s, member_fn read_member, void *ctx,
         return true;
     }
     do {
-        if (!read_string_into(s, key, sizeof(key)) || !take(s, ':') ||
+        if (!read_key(s, key, sizeof(key)) || !take(s, ':') ||
             !read_member(s, key, ctx, depth)) {
             return false;
         }
@@ -548,9 +585,16 @@ static bool read_item_member(struct scanner *s, const char *key, void *ctx,
     if (strcmp(key, "status") == 0) {
         skip_space(s);
         if (s->p < s->end && (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))) {
-            return read_number(s, &item->status);
+            if (!read_number(s, &item->status)) {
+                return false;
+            }
+            if (item->status < HTTP_STATUS_MIN ||
+                item->status >= HTTP_STATUS_END) {
+                item->status = STATUS_INVALID;
+            }
+            return true;
         }
-        item->status = 0;
+        item->status = STATUS_INVALID;
         return skip_value(s, depth);
     }
     if (strcmp(key, "error") == 0) {
@@ -558,6 +602,13 @@ static bool read_item_member(struct scanner *s, const char *key, void *ctx,
         item->error_reason[0] = '\0';
         item->cause_reason[0] = '\0';
         return read_error(s, item, depth);
+    }
+    if (strcmp(key, "ok") == 0) {
+        if (peek(s, 't')) {
+            item->ok = take_literal(s, "true");
+            return item->ok;
+        }
+        return skip_value(s, depth);
     }
     if (strcmp(key, "_index") == 0) {
         return read_string_member(s, item->index, sizeof(item->index), depth);
@@ -587,9 +638,14 @@ static enum lf_es_item_outcome classify(const struct lf_es_item_result *item)
     }
 
     /*
-     * No error: replies older than 1.0 carry no status at all, and a
-     * `delete` of a missing document returns 404 without an error.
+     * No error: replies older than 1.0 carry no status and mark success
+     * with "ok": true, and a `delete` of a missing document returns 404
+     * without an error. An item with neither a valid status nor that mark,
+     * such as {"create":{}}, says nothing about the document.
      */
+    if (status == STATUS_INVALID || (status == 0 && !item->ok)) {
+        return LF_ES_ITEM_RETRY;
+    }
     if (status == 0 || (status >= 200 && status < 300)) {
         return LF_ES_ITEM_INDEXED;
     }
@@ -602,6 +658,7 @@ static enum lf_es_item_outcome classify(const struct lf_es_item_result *item)
 static void clear_item(struct lf_es_item_result *item)
 {
     item->status = 0;
+    item->ok = false;
     item->action[0] = '\0';
     item->index[0] = '\0';
     item->id[0] = '\0';
@@ -645,6 +702,10 @@ static bool read_compact_success(struct scanner *s,
 static bool read_item(struct scanner *s, struct lf_es_item_result *item)
 {
     enum { ITEM_DEPTH = 3 }; /* inside the reply object and its list */
+    static const char invalid_status[] =
+        "the item's status is not an HTTP status";
+    static const char no_status[] =
+        "the item has neither a status nor an error";
 
     clear_item(item);
     skip_space(s);
@@ -659,6 +720,15 @@ static bool read_item(struct scanner *s, struct lf_es_item_result *item)
         return false;
     }
     item->outcome = classify(item);
+    if (item->status == STATUS_INVALID) {
+        item->status = 0;
+        if (item->error_reason[0] == '\0') {
+            memcpy(item->error_reason, invalid_status, sizeof(invalid_status));
+        }
+    } else if (item->outcome == LF_ES_ITEM_RETRY && item->status == 0 &&
+               item->error_type[0] == '\0') {
+        memcpy(item->error_reason, no_status, sizeof(no_status));
+    }
     return true;
 }
 
@@ -679,7 +749,7 @@ static bool find_items(struct scanner *s)
         return false;
     }
     do {
-        if (!read_string_into(s, key, sizeof(key)) || !take(s, ':')) {
+        if (!read_key(s, key, sizeof(key)) || !take(s, ':')) {
             return false;
         }
         if (strcmp(key, "items") == 0) {

@@ -36,7 +36,8 @@ enum lf_es_item_outcome {
 /* One item of a reply, copied out of the body. Absent texts are "". */
 struct lf_es_item_result {
     enum lf_es_item_outcome outcome;
-    int status; /* HTTP status of the item, 0 when absent or not a number */
+    int status; /* HTTP status of the item, 0 when absent or invalid */
+    bool ok;    /* "ok": true, the success mark of Elasticsearch 0.90 */
     char action[LF_ES_REPLY_ACTION_SIZE];   /* "create", "index", ... */
     char index[LF_ES_REPLY_INDEX_SIZE];     /* `_index`, a backing index */
     char id[LF_ES_REPLY_ID_SIZE];           /* `_id` */
@@ -59,7 +60,10 @@ struct lf_es_reply {
  * Checks the body of a 2xx `_bulk` reply to a request of `item_count`
  * items and prepares `reply` to read its items. Old formats are read too:
  * a string `error` without `status` (Elasticsearch 0.90) and `_type`
- * members. Nesting deeper than 32 levels is malformed.
+ * members. An item without an error reads as LF_ES_ITEM_RETRY with
+ * status 0 when its `status` is present but not an integer from 100 to
+ * 599, or absent without the "ok": true of those old replies.
+ * Nesting deeper than 32 levels is malformed.
  *
  * A reply that breaks off inside its item list, because it was cut short
  * or continues with bytes that are not JSON, still gives the items before

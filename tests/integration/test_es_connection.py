@@ -701,6 +701,72 @@ def test_output_with_security(scratch):
     check_eq(standin.bulk_count, 0, "bulk requests")
 
 
+class HostileCluster:
+    """An HTTP server on 127.0.0.1 that looks like Elasticsearch 8 and
+    puts a newline, a forged line and a terminal escape in every text it
+    returns: the version, the cluster name and an error reason."""
+
+    FORGED = "Result: OK: forged"
+
+    def __init__(self):
+        forged = "x\n" + self.FORGED + "\r\x1b[2K\x7f"
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt, *args):
+                pass
+
+            def reply(self, status, doc):
+                body = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("X-elastic-product", "Elasticsearch")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self.reply(200, {"cluster_name": forged,
+                                 "version": {"number": "8.15.0" + forged}})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                self.reply(403, {"error": {"type": "security_exception",
+                                           "reason": forged}})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever,
+                         kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_output_prints_server_text_safely(scratch):
+    cluster = HostileCluster()
+    scratch.defer(cluster.close)
+    path, _, _ = write_logs(scratch)
+    proc = run_test_output(config_for(scratch, path, [cluster.url]))
+    check_eq(proc.returncode, 1, "exit status: %s" % proc.stdout)
+    lines = proc.stdout.splitlines()
+    # Each control character is printed as one space.
+    shown = "x " + HostileCluster.FORGED + "  [2K "
+    check_eq(lines[3], "  version: 8.15.0%s (cluster %s)" % (shown, shown),
+             "version line")
+    check_eq(lines[4], "  write access: FAILED: status 403: "
+             "security_exception: " + shown, "write line")
+    check_eq(lines[5], "Result: FAILED: no host passed every check, so the "
+             "output cannot ship", "result line")
+    check_eq(len(lines), 6, "lines: %r" % proc.stdout)
+    check("\x1b" not in proc.stdout and "\r" not in proc.stdout,
+          "control characters in %r" % proc.stdout)
+
+
 # --- the stand-in's security -------------------------------------------------
 
 def raw_request(url, method="GET", body=None, headers=None):
@@ -786,6 +852,7 @@ TESTS = [
     test_proxy_url,
     test_output_without_security,
     test_output_with_security,
+    test_output_prints_server_text_safely,
     test_standin_security_responses,
 ]
 

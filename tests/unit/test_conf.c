@@ -583,6 +583,7 @@ static void test_conf_file_substitution(void)
 static void test_conf_file_substitution_errors(void)
 {
     char path[] = "/tmp/lf_test_secret_XXXXXX";
+    char fifo[64];
     char expected[ERRLEN];
     struct lf_conf *conf = NULL;
 
@@ -600,6 +601,26 @@ static void test_conf_file_substitution_errors(void)
     check_load_error("a: ${file:/tmp}\n",
                      "test.yml:1: a: reading secret file '/tmp' failed: is "
                      "a directory");
+    check_load_error("a: ${file:/dev/zero}\n",
+                     "test.yml:1: a: reading secret file '/dev/zero' failed: "
+                     "not a regular file");
+
+    /* A FIFO without a writer is rejected at once instead of blocking. */
+    snprintf(fifo, sizeof(fifo), "/tmp/lf_test_fifo_%ld", (long)getpid());
+    if (mkfifo(fifo, 0600) == 0) {
+        LF_CHECK_INT_EQ(load_file_reference("a: ${file:", fifo, &conf),
+                        LF_ECONFIG);
+        snprintf(expected, sizeof(expected),
+                 "test.yml:1: a: reading secret file '%s' failed: not a "
+                 "regular file",
+                 fifo);
+        LF_CHECK_STR_EQ(errbuf, expected);
+        lf_conf_free(conf);
+        conf = NULL;
+        unlink(fifo);
+    } else {
+        LF_FAIL_AT("mkfifo %s failed", fifo);
+    }
 
     /* A NUL byte is rejected, and the message never quotes the content. */
     if (write_temp_file(path, "top\0secret\n", 11)) {

@@ -198,6 +198,14 @@ static void test_es_config_invalid_urls(void)
                 "test.yaml:1: output.elasticsearch.hosts[0]: invalid URL "
                 "'http://es:9200/x?pretty': the path must not contain a "
                 "query, a fragment or spaces");
+    check_error("output.elasticsearch.hosts: [\"http://es:9200/a/../b\"]\n",
+                "test.yaml:1: output.elasticsearch.hosts[0]: invalid URL "
+                "'http://es:9200/a/../b': the path must not contain '.' or "
+                "'..' segments");
+    check_error("output.elasticsearch.hosts: [\"http://es:9200/.\"]\n",
+                "test.yaml:1: output.elasticsearch.hosts[0]: invalid URL "
+                "'http://es:9200/.': the path must not contain '.' or '..' "
+                "segments");
     check_error("output.elasticsearch.hosts: [\"http://[zz]:9200\"]\n",
                 "test.yaml:1: output.elasticsearch.hosts[0]: invalid URL "
                 "'http://[zz]:9200': invalid IPv6 address");
@@ -213,6 +221,24 @@ static void test_es_config_rejects_credentials_in_url(void)
                 "test.yaml:1: output.elasticsearch.hosts[0]: invalid URL "
                 "'https://***@es:9200': credentials do not belong in the URL, "
                 "set username and password or api_key");
+}
+
+/* A password with '@' in it, or a URL with a missing or mistyped scheme. */
+static void test_es_config_hides_password_in_bad_url(void)
+{
+    check_error("output.elasticsearch.hosts: [\"u:s3cret@es:9200\"]\n",
+                "test.yaml:1: output.elasticsearch.hosts[0]: invalid URL "
+                "'***@es:9200': it must start with http:// or https://");
+    check_error("output.elasticsearch.hosts: [\"http:/u:s3cret@es:9200\"]\n",
+                "test.yaml:1: output.elasticsearch.hosts[0]: invalid URL "
+                "'***@es:9200': it must start with http:// or https://");
+    check_error("output.elasticsearch.hosts: [\"http://u@x:s3cret@es:9200\"]\n",
+                "test.yaml:1: output.elasticsearch.hosts[0]: invalid URL "
+                "'http://***@es:9200': credentials do not belong in the URL, "
+                "set username and password or api_key");
+    check_error("output.elasticsearch.hosts: [\"ftp://u:s3cret@es\"]\n",
+                "test.yaml:1: output.elasticsearch.hosts[0]: invalid URL "
+                "'ftp://***@es': it must start with http:// or https://");
 }
 
 static void test_es_config_hosts_shapes(void)
@@ -485,6 +511,7 @@ int main(void)
     LF_RUN(test_es_config_single_host_and_api_key);
     LF_RUN(test_es_config_invalid_urls);
     LF_RUN(test_es_config_rejects_credentials_in_url);
+    LF_RUN(test_es_config_hides_password_in_bad_url);
     LF_RUN(test_es_config_hosts_shapes);
     LF_RUN(test_es_config_unknown_key);
     LF_RUN(test_es_config_invalid_index);

@@ -15,10 +15,34 @@
 
 #include "lf_test.h"
 
+/*
+ * A self-signed P-256 certificate with its key, and a key of another pair,
+ * made with openssl for these tests only: they protect nothing.
+ */
 #define TEST_CERT_PEM                                                          \
-    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    "-----BEGIN CERTIFICATE-----\n"                                            \
+    "MIIBnzCCAUWgAwIBAgIUIxPKwKfXWSi076bc0htW8HUjtIswCgYIKoZIzj0EAwIw\n"       \
+    "JDEiMCAGA1UEAwwZbG9nZmVycnkgdW5pdCB0ZXN0IGNsaWVudDAgFw0yNjEyMDUw\n"       \
+    "MTUxMDlaGA8yMTI2MTExMTAxNTEwOVowJDEiMCAGA1UEAwwZbG9nZmVycnkgdW5p\n"       \
+    "dCB0ZXN0IGNsaWVudDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABHzZcJ87GzbC\n"       \
+    "Pqn992rdyWMq4V0DnWGPmUpNWKAaZZuLcAZ6QX/0X8pHXYvDcQuVRXTGidshvLSI\n"       \
+    "8CvfX9zqdtGjUzBRMB0GA1UdDgQWBBTNwZtXrhYRhduyurIBQ3eIszbXvDAfBgNV\n"       \
+    "HSMEGDAWgBTNwZtXrhYRhduyurIBQ3eIszbXvDAPBgNVHRMBAf8EBTADAQH/MAoG\n"       \
+    "CCqGSM49BAMCA0gAMEUCIAz7+GU1PQ4Fdsz3CUofWQ7BLPT5Cran4bRQGgOmY1ra\n"       \
+    "AiEAiGGlE2xzzSq5fv60agVxqnloOpn4z4XhJDnzOBz4KAA=\n"                       \
+    "-----END CERTIFICATE-----\n"
 #define TEST_KEY_PEM                                                           \
-    "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
+    "-----BEGIN PRIVATE KEY-----\n"                                            \
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgFhQu0sWvRoorI49y\n"       \
+    "dwIDcfvZXu9vUotAwVPFvp3ArAWhRANCAAR82XCfOxs2wj6p/fdq3cljKuFdA51h\n"       \
+    "j5lKTVigGmWbi3AGekF/9F/KR12Lw3ELlUV0xonbIby0iPAr31/c6nbR\n"               \
+    "-----END PRIVATE KEY-----\n"
+#define TEST_OTHER_KEY_PEM                                                     \
+    "-----BEGIN PRIVATE KEY-----\n"                                            \
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgGWyy+DkC3VmengNm\n"       \
+    "wPFQ8U61TxPwskLJlMekBIOauVqhRANCAARUiAF52xvqu5Afi3YANp7RiQIeR2Wh\n"       \
+    "64PqQNv7VDZ91MVOw9yq6QNAxTGYGbZ/LF2rxWN4C9FGWdSvBS/FeXE2\n"               \
+    "-----END PRIVATE KEY-----\n"
 
 static int parse_yaml(const char *yaml, struct lf_conf **doc_out,
                       struct lf_es_config *config, char *errbuf, size_t errlen)
@@ -194,6 +218,8 @@ static void test_bearer_token(void)
 
 static void test_path_and_proxy(void)
 {
+    static const char *const dot_paths[] = {"/a/../../b/./c", "/..", "/.",
+                                            "/es/./", "//../x"};
     struct lf_es_config config;
     struct lf_conf *doc;
     char errbuf[512] = "";
@@ -217,6 +243,15 @@ static void test_path_and_proxy(void)
     lf_es_config_cleanup(&config);
     lf_conf_free(doc);
 
+    /* Dots inside a segment name are kept. */
+    LF_CHECK_INT_EQ(parse_yaml("output.elasticsearch:\n"
+                               "  path: /v.1/..x/.y/\n",
+                               &doc, &config, errbuf, sizeof(errbuf)),
+                    0);
+    LF_CHECK_STR_EQ(config.path, "/v.1/..x/.y");
+    lf_es_config_cleanup(&config);
+    lf_conf_free(doc);
+
     check_error("output.elasticsearch:\n"
                 "  path: es\n",
                 "test.yaml:2: output.elasticsearch.path: the path prefix "
@@ -225,6 +260,17 @@ static void test_path_and_proxy(void)
                 "  path: /es?x=1\n",
                 "test.yaml:2: output.elasticsearch.path: the path prefix "
                 "must not contain a query, a fragment, '%' or spaces");
+
+    /* libcurl would send "/a/../../b/./c" as "/b/c". */
+    for (size_t i = 0; i < LF_ARRAY_SIZE(dot_paths); i++) {
+        char yaml[128];
+
+        snprintf(yaml, sizeof(yaml), "output.elasticsearch:\n  path: %s\n",
+                 dot_paths[i]);
+        check_error(yaml, "test.yaml:2: output.elasticsearch.path: the path "
+                          "prefix must not contain '.' or '..' segments, "
+                          "which would be removed before sending");
+    }
     check_error("output.elasticsearch:\n"
                 "  proxy_url: ftp://proxy\n",
                 "test.yaml:2: output.elasticsearch.proxy_url: invalid proxy "
@@ -350,6 +396,8 @@ static void test_tls_files_and_inline(void)
 {
     char ca_path[] = "/tmp/lf_test_ca_XXXXXX";
     char key_path[] = "/tmp/lf_test_key_XXXXXX";
+    char other_key_path[] = "/tmp/lf_test_key_XXXXXX";
+    char bad_key_path[] = "/tmp/lf_test_key_XXXXXX";
     struct lf_es_config config;
     struct lf_conf *doc;
     char errbuf[512] = "";
@@ -380,6 +428,43 @@ static void test_tls_files_and_inline(void)
     LF_CHECK_STR_EQ(config.tls.key_pem, TEST_KEY_PEM "\n");
     lf_es_config_cleanup(&config);
     lf_conf_free(doc);
+
+    /* The key must be the certificate's, and both must be PEM. */
+    if (write_temp(other_key_path, TEST_OTHER_KEY_PEM) &&
+        write_temp(bad_key_path, "-----BEGIN PRIVATE KEY-----\nMIIE\n"
+                                 "-----END PRIVATE KEY-----\n")) {
+        snprintf(yaml, sizeof(yaml),
+                 "output.elasticsearch:\n"
+                 "  ssl.certificate: %s\n"
+                 "  ssl.key: %s\n",
+                 ca_path, other_key_path);
+        LF_CHECK_INT_EQ(parse_yaml(yaml, &doc, &config, errbuf, sizeof(errbuf)),
+                        LF_ECONFIG);
+        LF_CHECK_STR_EQ(errbuf,
+                        "test.yaml:3: output.elasticsearch.ssl.key: the "
+                        "private key does not match ssl.certificate; set "
+                        "the key the certificate was issued for");
+        lf_es_config_cleanup(&config);
+        lf_conf_free(doc);
+
+        snprintf(yaml, sizeof(yaml),
+                 "output.elasticsearch:\n"
+                 "  ssl.certificate: %s\n"
+                 "  ssl.key: %s\n",
+                 ca_path, bad_key_path);
+        LF_CHECK_INT_EQ(parse_yaml(yaml, &doc, &config, errbuf, sizeof(errbuf)),
+                        LF_ECONFIG);
+        LF_CHECK_STR_EQ(errbuf,
+                        "test.yaml:3: output.elasticsearch.ssl.key: reading "
+                        "the client certificate or its key failed; both "
+                        "must be PEM");
+        lf_es_config_cleanup(&config);
+        lf_conf_free(doc);
+    } else {
+        LF_FAIL_AT("cannot write temporary files");
+    }
+    unlink(other_key_path);
+    unlink(bad_key_path);
 
     /* A single file needs no list; a certificate needs its key. */
     snprintf(yaml, sizeof(yaml),

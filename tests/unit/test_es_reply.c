@@ -413,9 +413,9 @@ static void test_es_reply_status_without_error(void)
         LF_CHECK_INT_EQ(reply.items[2].outcome, LF_ES_ITEM_INDEXED);
         LF_CHECK_INT_EQ(reply.items[3].outcome, LF_ES_ITEM_REJECTED);
         LF_CHECK_INT_EQ(reply.items[4].outcome, LF_ES_ITEM_DUPLICATE);
-        /* A status that is not a number counts as absent. */
+        /* A status that is not a number says nothing about the item. */
         LF_CHECK_INT_EQ(reply.items[5].status, 0);
-        LF_CHECK_INT_EQ(reply.items[5].outcome, LF_ES_ITEM_INDEXED);
+        LF_CHECK_INT_EQ(reply.items[5].outcome, LF_ES_ITEM_RETRY);
     }
     parsed_cleanup(&reply);
 }
@@ -517,8 +517,8 @@ static void test_es_reply_compact_with_failures(void)
                   "{\"errors\":false,\"items\":[{\"create\":{\"status\":"
                   "2010}}]}",
                   1, 0);
-    LF_CHECK_INT_EQ(reply.count[LF_ES_ITEM_REJECTED], 1);
-    LF_CHECK_INT_EQ(reply.items[0].status, 2010);
+    LF_CHECK_INT_EQ(reply.count[LF_ES_ITEM_RETRY], 1);
+    LF_CHECK_INT_EQ(reply.items[0].status, 0);
     parsed_cleanup(&reply);
 
     parse_literal(&reply,
@@ -753,14 +753,102 @@ static void test_es_reply_wrong_types(void)
         LF_CHECK_INT_EQ(reply.items[1].status, 0);
         LF_CHECK_STR_EQ(reply.items[1].error_type, "unknown_error");
         LF_CHECK_INT_EQ(reply.items[1].outcome, LF_ES_ITEM_REJECTED);
-        LF_CHECK_INT_EQ(reply.items[2].status, 0);
+        LF_CHECK_INT_EQ(reply.items[2].status, 429);
         LF_CHECK_STR_EQ(reply.items[2].error_type, "unknown_error");
+        LF_CHECK_INT_EQ(reply.items[2].outcome, LF_ES_ITEM_RETRY);
         LF_CHECK_INT_EQ(reply.items[3].status, 0);
-        LF_CHECK_INT_EQ(reply.items[3].outcome, LF_ES_ITEM_INDEXED);
+        LF_CHECK_INT_EQ(reply.items[3].outcome, LF_ES_ITEM_RETRY);
         LF_CHECK_STR_EQ(reply.items[4].error_type, "a");
         LF_CHECK_STR_EQ(reply.items[4].cause_reason, "");
         LF_CHECK_INT_EQ(reply.items[4].outcome, LF_ES_ITEM_REJECTED);
     }
+    parsed_cleanup(&reply);
+}
+
+/*
+ * A status that is present but not an HTTP status, with no error: the
+ * reply does not say the item was stored, so it is retried, never counted
+ * as indexed. An integral number written with a zero fraction is read.
+ */
+static void test_es_reply_invalid_status(void)
+{
+    static const struct {
+        const char *status;
+        int expected_status;
+        enum lf_es_item_outcome expected;
+    } cases[] = {
+        {"\"201\"", 0, LF_ES_ITEM_RETRY},
+        {"\"503\"", 0, LF_ES_ITEM_RETRY},
+        {"5.03e2", 0, LF_ES_ITEM_RETRY},
+        {"503.0", 503, LF_ES_ITEM_RETRY},
+        {"201.00", 201, LF_ES_ITEM_INDEXED},
+        {"201.5", 0, LF_ES_ITEM_RETRY},
+        {"-201", 0, LF_ES_ITEM_RETRY},
+        {"1234567890", 0, LF_ES_ITEM_RETRY},
+        {"600", 0, LF_ES_ITEM_RETRY},
+        {"99", 0, LF_ES_ITEM_RETRY},
+        {"0", 0, LF_ES_ITEM_RETRY},
+        {"null", 0, LF_ES_ITEM_RETRY},
+        {"true", 0, LF_ES_ITEM_RETRY},
+        {"{}", 0, LF_ES_ITEM_RETRY},
+        {"409.0", 409, LF_ES_ITEM_DUPLICATE},
+        {"201,\"ok\":false", 201, LF_ES_ITEM_INDEXED},
+    };
+
+    for (size_t i = 0; i < LF_ARRAY_SIZE(cases); i++) {
+        char body[128];
+        struct parsed reply;
+        int n = snprintf(body, sizeof(body),
+                         "{\"items\":[{\"create\":{\"status\":%s}}]}",
+                         cases[i].status);
+
+        LF_CHECK(n > 0 && (size_t)n < sizeof(body));
+        parse_literal(&reply, body, 1, 0);
+        if (reply.item_count == 1) {
+            LF_CHECK_INT_EQ(reply.items[0].status, cases[i].expected_status);
+            LF_CHECK_INT_EQ(reply.items[0].outcome, cases[i].expected);
+        }
+        if (cases[i].expected == LF_ES_ITEM_RETRY &&
+            cases[i].expected_status == 0 && reply.item_count == 1) {
+            LF_CHECK_STR_EQ(reply.items[0].error_reason,
+                            "the item's status is not an HTTP status");
+        }
+        parsed_cleanup(&reply);
+    }
+}
+
+/*
+ * An item without a status is stored only with the "ok": true of the
+ * replies of Elasticsearch 0.90; an empty result or one whose status a
+ * proxy filtered out is retried.
+ */
+static void test_es_reply_missing_status(void)
+{
+    static const char body[] =
+        "{\"items\":["
+        "{\"create\":{}},"
+        "{\"create\":{\"_id\":\"1-0\",\"result\":\"created\"}},"
+        "{\"create\":{\"ok\":true}},"
+        "{\"create\":{\"ok\":false}},"
+        "{\"create\":{\"ok\":\"true\"}},"
+        "{\"create\":{\"error\":null}}"
+        "]}";
+    struct parsed reply;
+
+    parse_literal(&reply, body, 6, 0);
+    if (reply.item_count == 6) {
+        LF_CHECK_INT_EQ(reply.items[0].outcome, LF_ES_ITEM_RETRY);
+        LF_CHECK_STR_EQ(reply.items[0].error_reason,
+                        "the item has neither a status nor an error");
+        LF_CHECK_INT_EQ(reply.items[1].outcome, LF_ES_ITEM_RETRY);
+        LF_CHECK_STR_EQ(reply.items[1].id, "1-0");
+        LF_CHECK_INT_EQ(reply.items[2].outcome, LF_ES_ITEM_INDEXED);
+        LF_CHECK_INT_EQ(reply.items[3].outcome, LF_ES_ITEM_RETRY);
+        LF_CHECK_INT_EQ(reply.items[4].outcome, LF_ES_ITEM_RETRY);
+        LF_CHECK_INT_EQ(reply.items[5].outcome, LF_ES_ITEM_RETRY);
+    }
+    LF_CHECK_INT_EQ(reply.count[LF_ES_ITEM_INDEXED], 1);
+    LF_CHECK_INT_EQ(reply.count[LF_ES_ITEM_RETRY], 5);
     parsed_cleanup(&reply);
 }
 
@@ -859,6 +947,8 @@ int main(void)
     LF_RUN(test_es_reply_huge_strings);
     LF_RUN(test_es_reply_escapes);
     LF_RUN(test_es_reply_wrong_types);
+    LF_RUN(test_es_reply_invalid_status);
+    LF_RUN(test_es_reply_missing_status);
     LF_RUN(test_es_reply_overload_signals);
     LF_RUN(test_es_reply_large);
     LF_RUN(test_es_reply_outcome_names);

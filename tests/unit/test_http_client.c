@@ -1124,6 +1124,40 @@ static void test_http_client_malformed_url(void)
     fixture_finish(&f);
 }
 
+/*
+ * libcurl quotes a malformed proxy URL in its error text: the user and
+ * password in it are hidden, so that the text can be logged.
+ */
+static void test_http_client_error_hides_password(void)
+{
+    static const char *const proxies[] = {
+        "http://user:S3CRETX@[::1:3128",
+        "http://us@er:S3CRETX@[::1:3128",
+        "user:S3CRETX@[::1:3128",
+    };
+
+    for (size_t i = 0; i < LF_ARRAY_SIZE(proxies); i++) {
+        struct lf_http_request req = get_request;
+        struct fixture f;
+        struct result r;
+
+        fixture_start(&f, 0);
+        req.proxy_url = proxies[i];
+        result_init(&r, &f);
+        LF_CHECK_INT_EQ(send_to(&f, "http://127.0.0.1:1/echo", &req, &r), 0);
+        run_until(&f, &r.called, 1);
+        LF_CHECK(r.error != 0);
+        LF_CHECK(r.error_text.len > 0);
+        if (r.error_text.data != NULL) {
+            LF_CHECK(strstr(r.error_text.data, "S3CRETX") == NULL);
+            LF_CHECK(strstr(r.error_text.data, "***@[::1:3128") != NULL);
+        }
+        LF_CHECK_INT_EQ(f.server.connections, 0);
+        result_cleanup(&r);
+        fixture_finish(&f);
+    }
+}
+
 static void test_http_client_body_limit(void)
 {
     char too_long_announced[32];
@@ -1431,6 +1465,7 @@ int main(void)
     LF_RUN(test_http_client_response_cut_short);
     LF_RUN(test_http_client_tls_handshake_failure);
     LF_RUN(test_http_client_malformed_url);
+    LF_RUN(test_http_client_error_hides_password);
     LF_RUN(test_http_client_body_limit);
     LF_RUN(test_http_client_rejects_invalid_request);
     LF_RUN(test_http_client_close_cancels_in_flight);
