@@ -1,13 +1,15 @@
 /*
- * Agent lifecycle. Starting opens the registry (and its lock), the output
- * and the inputs. Stopping drains what was read, waits for
- * acknowledgements up to shutdown.timeout, saves the registry and closes
- * every handle, so the loop ends by itself.
+ * Agent lifecycle. Starting opens the registry (and its lock), the queue
+ * with its spool, the output and the inputs. Stopping reads open files to
+ * their end, waits for acknowledgements up to shutdown.timeout, moves
+ * the memory queue to the spool, saves the registry and closes every
+ * handle, so the loop ends by itself.
  */
 #include "agent/agent.h"
 #include "agent/input/input.h"
 #include "agent/metadata_bind.h"
 #include "agent/pipeline/pipeline.h"
+#include "agent/queue/queue.h"
 #include "agent/registry/registry.h"
 #include "lf/error.h"
 #include "lf/log.h"
@@ -27,6 +29,7 @@
 enum agent_state {
     AGENT_RUNNING,
     AGENT_DRAINING, /* reading stopped or done, waiting for results */
+    AGENT_SPOOLING, /* moving the memory queue to the spool */
     AGENT_CLOSING,
 };
 
@@ -39,6 +42,7 @@ struct agent {
     struct lf_registry *registry;
     struct lf_pipeline *pipeline;
     struct lf_es_output *output;
+    struct lf_queue *queue;
     struct lf_inputs *inputs;
     struct lf_metadata_binds *metadata;
     uv_signal_t sigterm;
@@ -50,6 +54,7 @@ struct agent {
     uint64_t drain_progress_ms; /* loop time of the last progress */
     uint64_t drain_started_ms;
     bool caught_up;            /* --once read every matched file */
+    bool reading_rest;         /* stopping: open files read to their end */
     bool save_failed;          /* the last registry save failed */
     uv_signal_t sighup;
 };
@@ -124,6 +129,28 @@ static void on_prune_timer(uv_timer_t *timer)
     prune_registry(timer->data);
 }
 
+/*
+ * Logs what became of the events of this run: delivered (a result from
+ * the output), spooled (durable in the spool, sent from there), and left
+ * in files (read but neither, so the next run reads them again).
+ */
+static void log_shutdown_report(struct agent *agent)
+{
+    struct lf_pipeline_stats ps;
+    struct lf_queue_stats qs;
+
+    lf_pipeline_stats(agent->pipeline, &ps);
+    lf_queue_stats(agent->queue, &qs);
+    lf_log_info("agent",
+                "shutdown report: output=elasticsearch delivered=%" PRIu64
+                " spooled=%" PRIu64 " left_in_files=%" PRIu64
+                " spool_events=%" PRIu64 " spool_delivered=%" PRIu64,
+                ps.events_indexed + ps.events_duplicate +
+                    ps.events_rejected,
+                ps.events_spooled, lf_pipeline_unresolved(agent->pipeline),
+                qs.spool_records, qs.spool_delivered);
+}
+
 static void log_summary(struct agent *agent)
 {
     struct lf_pipeline_stats ps;
@@ -176,15 +203,11 @@ static void close_any(uv_handle_t *handle, void *arg)
 }
 
 /* Saves state and closes everything; uv_run() returns afterwards. */
-static void finish(struct agent *agent, int exit_code)
+static void close_all(struct agent *agent)
 {
-    if (agent->state == AGENT_CLOSING) {
-        return;
-    }
     agent->state = AGENT_CLOSING;
-    agent->exit_code = exit_code;
-
     log_summary(agent);
+    log_shutdown_report(agent);
     if (save_registry(agent) != 0) {
         lf_log_error("agent", "the acknowledged offsets could not be saved; "
                      "the next run sends again what this run shipped");
@@ -192,6 +215,7 @@ static void finish(struct agent *agent, int exit_code)
     }
     lf_inputs_close(agent->inputs);
     lf_es_output_close(agent->output, NULL, NULL);
+    lf_queue_close(agent->queue);
     lf_metadata_binds_close(agent->metadata);
     close_handle((uv_handle_t *)&agent->sigterm);
     close_handle((uv_handle_t *)&agent->sigint);
@@ -199,6 +223,43 @@ static void finish(struct agent *agent, int exit_code)
     close_handle((uv_handle_t *)&agent->registry_timer);
     close_handle((uv_handle_t *)&agent->drain_timer);
     close_handle((uv_handle_t *)&agent->prune_timer);
+}
+
+static void on_memory_spooled(void *arg)
+{
+    struct agent *agent = arg;
+
+    if (agent->state == AGENT_SPOOLING) {
+        close_all(agent);
+    }
+}
+
+/*
+ * Stops reading, spools what waits in the memory queue when a spool is
+ * configured, then closes. Called while spooling (a second signal), it
+ * closes at once: records not yet synced then keep their offsets
+ * uncommitted and are read again.
+ */
+static void finish(struct agent *agent, int exit_code)
+{
+    if (agent->state == AGENT_CLOSING) {
+        return;
+    }
+    if (agent->state == AGENT_SPOOLING) {
+        close_all(agent);
+        return;
+    }
+    agent->exit_code = exit_code;
+    agent->state = AGENT_SPOOLING;
+    uv_timer_stop(&agent->drain_timer);
+    if (agent->inputs != NULL) {
+        lf_inputs_stop(agent->inputs);
+    }
+    if (agent->queue != NULL &&
+        lf_queue_spool_memory(agent->queue, on_memory_spooled, agent) == 1) {
+        return;
+    }
+    close_all(agent);
 }
 
 static void finish_drain(struct agent *agent)
@@ -236,6 +297,14 @@ static void give_up_drain(struct agent *agent, uint64_t unresolved)
 {
     double timeout_s = (double)agent->config->shutdown_timeout_ms / 1000.0;
 
+    if (agent->state != AGENT_RUNNING && !agent->once &&
+        lf_queue_has_spool(agent->queue)) {
+        lf_log_info("agent", "events not acknowledged within "
+                    "shutdown.timeout=%.3gs: %" PRIu64 "; spooling those "
+                    "still in the memory queue", timeout_s, unresolved);
+        finish(agent, LF_EXIT_OK);
+        return;
+    }
     lf_log_error("agent",
                  "events not acknowledged within shutdown.timeout=%.3gs: "
                  "%" PRIu64 "; their offsets are not saved, so the next run "
@@ -244,13 +313,16 @@ static void give_up_drain(struct agent *agent, uint64_t unresolved)
     finish(agent, LF_EXIT_FAILURE);
 }
 
+/* Returns the results so far, of pipeline events and spool records. */
 static uint64_t resolved_count(const struct agent *agent)
 {
     struct lf_pipeline_stats stats;
+    struct lf_queue_stats queue;
 
     lf_pipeline_stats(agent->pipeline, &stats);
+    lf_queue_stats(agent->queue, &queue);
     return stats.events_indexed + stats.events_duplicate +
-           stats.events_rejected;
+           stats.events_rejected + queue.spool_delivered;
 }
 
 /*
@@ -276,6 +348,17 @@ static void on_drain_timer(uv_timer_t *timer)
         agent->drain_resolved = resolved;
         agent->drain_progress_ms = now;
     }
+    if (agent->reading_rest) {
+        /* Half the time is left for the acknowledgements. */
+        if (now - agent->drain_started_ms < timeout / 2) {
+            return;
+        }
+        lf_log_warn("agent", "open files not read to their end within half "
+                    "of shutdown.timeout; the rest is read by the next run");
+        agent->reading_rest = false;
+        lf_inputs_stop(agent->inputs);
+        lf_es_output_flush(agent->output);
+    }
     if (agent->state == AGENT_RUNNING) {
         /* A --once run still reading: give up only on a stuck output. */
         if (unresolved > 0 && now - agent->drain_progress_ms >= timeout) {
@@ -283,7 +366,8 @@ static void on_drain_timer(uv_timer_t *timer)
         }
         return;
     }
-    if (unresolved == 0) {
+    /* --once also sends every record of the spool before it exits. */
+    if (unresolved == 0 && (!agent->once || lf_queue_idle(agent->queue))) {
         finish_drain(agent);
         return;
     }
@@ -318,6 +402,21 @@ static void on_caught_up(void *arg)
     }
 }
 
+/* Stopping: every open file was read to its end. */
+static void on_read_to_end(void *arg)
+{
+    struct agent *agent = arg;
+
+    if (agent->state != AGENT_DRAINING || !agent->reading_rest) {
+        return;
+    }
+    agent->reading_rest = false;
+    lf_log_info("agent", "open files read to their end; waiting for "
+                "acknowledgements");
+    lf_inputs_stop(agent->inputs); /* flushes multiline groups */
+    lf_es_output_flush(agent->output);
+}
+
 static void on_signal(uv_signal_t *handle, int signum)
 {
     struct agent *agent = handle->data;
@@ -328,11 +427,23 @@ static void on_signal(uv_signal_t *handle, int signum)
         finish(agent, LF_EXIT_FAILURE);
         return;
     }
-    lf_log_info("agent", "received %s; stopping, waiting up to %.3gs "
-                "(shutdown.timeout) for acknowledgements", strsignal(signum),
+    if (agent->once) {
+        /* --once stops reading at once and exits with status 1. */
+        lf_log_info("agent", "received %s; stopping, waiting up to %.3gs "
+                    "(shutdown.timeout) for acknowledgements",
+                    strsignal(signum),
+                    (double)agent->config->shutdown_timeout_ms / 1000.0);
+        lf_inputs_stop(agent->inputs);
+        start_drain(agent);
+        return;
+    }
+    lf_log_info("agent", "received %s; stopping: reading open files to "
+                "their end and waiting for acknowledgements, up to %.3gs "
+                "(shutdown.timeout)", strsignal(signum),
                 (double)agent->config->shutdown_timeout_ms / 1000.0);
-    lf_inputs_stop(agent->inputs);
     start_drain(agent);
+    agent->reading_rest = true;
+    lf_inputs_read_to_end(agent->inputs, on_read_to_end, agent);
 }
 
 /* Configuration reload is not supported; SIGHUP must not end the agent. */
@@ -349,21 +460,63 @@ static void on_output_result(void *arg, struct lf_ack_ref ref,
 {
     struct agent *agent = arg;
 
-    lf_pipeline_on_result(agent->pipeline, ref, result);
+    lf_queue_on_output_result(agent->queue, ref, result);
 }
 
 static void on_output_ready(void *arg)
 {
     struct agent *agent = arg;
 
-    if (agent->state == AGENT_RUNNING) {
+    lf_queue_on_output_ready(agent->queue);
+}
+
+static void on_queue_result(void *arg, struct lf_ack_ref ref,
+                            enum lf_delivery result)
+{
+    struct agent *agent = arg;
+
+    lf_pipeline_on_result(agent->pipeline, ref, result);
+}
+
+static void on_queue_spooled(void *arg, struct lf_ack_ref ref)
+{
+    struct agent *agent = arg;
+
+    lf_pipeline_on_spooled(agent->pipeline, ref);
+}
+
+static void on_queue_ready(void *arg)
+{
+    struct agent *agent = arg;
+
+    if (agent->state == AGENT_RUNNING || agent->reading_rest) {
         lf_inputs_resume(agent->inputs);
     }
+}
+
+static int publish_es(void *arg, const struct lf_event *ev,
+                      const char *doc_id, struct lf_ack_ref ref)
+{
+    return lf_es_output_publish(arg, ev, doc_id, ref);
+}
+
+static int start_queue(struct agent *agent)
+{
+    struct lf_queue_callbacks callbacks = {
+        .arg = agent,
+        .on_result = on_queue_result,
+        .on_spooled = on_queue_spooled,
+        .on_ready = on_queue_ready,
+    };
+
+    return lf_queue_new(&agent->loop, &agent->config->queue, &callbacks,
+                        &agent->queue);
 }
 
 static int start(struct agent *agent)
 {
     struct lf_es_output_callbacks callbacks = {0};
+    struct lf_queue_output output;
     struct lf_input_sink sink;
     char errbuf[512];
     int rc;
@@ -376,6 +529,11 @@ static int start(struct agent *agent)
     }
     agent->pipeline = lf_pipeline_new(agent->config, agent->registry);
     lf_pipeline_on_commit(agent->pipeline, on_commit, agent);
+    rc = start_queue(agent);
+    if (rc != 0) {
+        return rc;
+    }
+    lf_pipeline_set_queue(agent->pipeline, agent->queue);
 
     callbacks.arg = agent;
     callbacks.on_result = on_output_result;
@@ -387,7 +545,9 @@ static int start(struct agent *agent)
                      lf_strerror(rc));
         return rc;
     }
-    lf_pipeline_set_output(agent->pipeline, agent->output);
+    output.arg = agent->output;
+    output.publish = publish_es;
+    lf_queue_set_output(agent->queue, &output);
 
     lf_pipeline_sink(agent->pipeline, &sink, on_caught_up, agent);
     return lf_inputs_new(&agent->loop, agent->config, &sink, agent->once,
@@ -480,6 +640,7 @@ out:
         if (agent.output != NULL) {
             lf_es_output_close(agent.output, NULL, NULL);
         }
+        lf_queue_close(agent.queue);
         uv_walk(&agent.loop, close_any, NULL);
         uv_run(&agent.loop, UV_RUN_DEFAULT);
     }

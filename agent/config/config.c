@@ -5,6 +5,7 @@
  * by their own modules from the nodes handed to them.
  */
 #include "agent/config/config.h"
+#include "agent/config/config_queue.h"
 #include "agent/config/conf_private.h"
 #include "agent/config/input_discovery.h"
 #include "agent/input/line_filter.h"
@@ -37,7 +38,7 @@
 static const char *const root_keys[] = {
     "path.data",        "inputs",         "output.elasticsearch",
     "shutdown.timeout", "registry.flush", "registry.clean_removed",
-    "logging.level",    "processors",
+    "logging.level",    "processors",     "queue",
 };
 
 static const char *const input_keys[] = {
@@ -939,6 +940,9 @@ int lf_config_load(const char *path, struct lf_config *config, char *errbuf,
     }
     if (rc == 0) {
         rc = parse_output(&root, config, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = lf_config_parse_queue(&root, &config->queue, errbuf, errlen);
     }
     if (rc != 0) {
         goto fail;

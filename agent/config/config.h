@@ -11,6 +11,7 @@
 
 #include "agent/input/container.h"
 #include "agent/input/encoding.h"
+#include "agent/queue/queue.h"
 #include "lf/conf.h"
 #include "lf/event.h"
 #include "lf/log.h"
@@ -88,6 +89,7 @@ struct lf_config {
     size_t input_count;
     struct lf_processors *processors; /* owned; top-level `processors` */
     struct lf_es_config es;    /* output.elasticsearch */
+    struct lf_queue_options queue; /* `queue`; disk_path NULL: no spool */
 };
 
 /*

@@ -132,6 +132,9 @@ struct lf_inputs {
     struct lf_input_sink sink;
     bool once;
     bool stopped;
+    bool discovery_stopped; /* lf_inputs_read_to_end() was called */
+    void (*on_read_to_end)(void *arg);
+    void *read_to_end_arg;
     struct lf_watcher *watcher;
     int inotify_error;     /* why `watcher` is NULL outside `once` mode */
     struct lf_poller *poller;
@@ -1874,14 +1877,15 @@ static void on_scan_timer(uv_timer_t *timer)
 {
     struct lf_inputs *inputs = timer->data;
 
-    if (!inputs->stopped) {
+    if (!inputs->stopped && !inputs->discovery_stopped) {
         scan(inputs);
     }
 }
 
 static void scan_soon(struct lf_inputs *inputs)
 {
-    if (!inputs->stopped && !uv_is_active((uv_handle_t *)&inputs->scan_soon)) {
+    if (!inputs->stopped && !inputs->discovery_stopped &&
+        !uv_is_active((uv_handle_t *)&inputs->scan_soon)) {
         uv_timer_start(&inputs->scan_soon, on_scan_timer, SCAN_DEBOUNCE_MS, 0);
     }
 }
@@ -1910,6 +1914,27 @@ static void schedule_read(struct harvester *h)
 static bool all_caught_up(const struct lf_inputs *inputs)
 {
     return inputs->harvesters == NULL && inputs->ready_head == NULL;
+}
+
+/*
+ * Calls on_read_to_end once no harvester has a read queued and none is
+ * paused: each has then read its file to the end.
+ */
+static void check_read_to_end(struct lf_inputs *inputs)
+{
+    void (*cb)(void *arg) = inputs->on_read_to_end;
+
+    if (cb == NULL || inputs->ready_head != NULL) {
+        return;
+    }
+    for (const struct harvester *h = inputs->harvesters; h != NULL;
+         h = h->next) {
+        if (h->state == HARVESTER_PAUSED) {
+            return;
+        }
+    }
+    inputs->on_read_to_end = NULL;
+    cb(inputs->read_to_end_arg);
 }
 
 static void on_reader_idle(uv_idle_t *idle)
@@ -1941,6 +1966,7 @@ static void on_reader_idle(uv_idle_t *idle)
     if (inputs->once && all_caught_up(inputs)) {
         inputs->sink.on_caught_up(inputs->sink.arg);
     }
+    check_read_to_end(inputs);
 }
 
 static void on_watch(void *arg, enum lf_watch_event event, void *cookie)
@@ -2157,6 +2183,21 @@ void lf_inputs_resume(struct lf_inputs *inputs)
     }
 }
 
+void lf_inputs_read_to_end(struct lf_inputs *inputs, void (*cb)(void *arg),
+                           void *arg)
+{
+    inputs->discovery_stopped = true;
+    uv_timer_stop(&inputs->scan_timer);
+    uv_timer_stop(&inputs->scan_soon);
+    inputs->on_read_to_end = cb;
+    inputs->read_to_end_arg = arg;
+    for (struct harvester *h = inputs->harvesters; h != NULL; h = h->next) {
+        schedule_read(h);
+    }
+    /* A reader turn runs even with nothing queued, and then calls `cb`. */
+    uv_idle_start(&inputs->reader, on_reader_idle);
+}
+
 void lf_inputs_stop(struct lf_inputs *inputs)
 {
     /*
@@ -2169,6 +2210,7 @@ void lf_inputs_stop(struct lf_inputs *inputs)
         finish_stages(h);
     }
     inputs->stopped = true;
+    inputs->on_read_to_end = NULL;
     uv_timer_stop(&inputs->scan_timer);
     uv_timer_stop(&inputs->scan_soon);
 }

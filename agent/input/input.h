@@ -141,6 +141,15 @@ void lf_inputs_adopt(struct lf_inputs *inputs, struct lf_registry *registry);
 /* Continues reading paused files: the sink has room again. */
 void lf_inputs_resume(struct lf_inputs *inputs);
 
+/*
+ * Stops discovery and reads every open file to its current end, then
+ * calls `cb(arg)` from the loop once no harvester has bytes queued and
+ * none is paused by a full sink. The call may never come while the sink
+ * stays full, so the caller bounds the wait. lf_inputs_stop() cancels it.
+ */
+void lf_inputs_read_to_end(struct lf_inputs *inputs, void (*cb)(void *arg),
+                           void *arg);
+
 /* Stops discovery and reading; open files stay open until close. */
 void lf_inputs_stop(struct lf_inputs *inputs);
 

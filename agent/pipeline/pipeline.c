@@ -8,6 +8,7 @@
 #include "agent/pipeline/event_build.h"
 #include "agent/input/file_id.h"
 #include "agent/processors/processors.h"
+#include "agent/queue/queue.h"
 #include "lf/error.h"
 #include "lf/log.h"
 #include "lf/mem.h"
@@ -37,7 +38,7 @@ struct source {
 struct lf_pipeline {
     const struct lf_config *config;
     struct lf_registry *registry;
-    struct lf_es_output *output;
+    struct lf_queue *queue;
     void (*on_caught_up)(void *arg);
     void *caught_up_arg;
     void (*on_commit)(void *arg);
@@ -70,10 +71,10 @@ void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
     pipeline->commit_arg = arg;
 }
 
-void lf_pipeline_set_output(struct lf_pipeline *pipeline,
-                            struct lf_es_output *output)
+void lf_pipeline_set_queue(struct lf_pipeline *pipeline,
+                           struct lf_queue *queue)
 {
-    pipeline->output = output;
+    pipeline->queue = queue;
 }
 
 static void free_source(struct lf_pipeline *pipeline, struct source *src)
@@ -491,7 +492,7 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
     ref.ticket = lf_ack_tracker_track(&src->tracker, line->commit_offset);
     pipeline->unresolved++;
 
-    rc = lf_es_output_publish(pipeline->output, &pipeline->event, doc_id, ref);
+    rc = lf_queue_publish(pipeline->queue, &pipeline->event, doc_id, ref);
     if (rc != 0) {
         lf_ack_tracker_untrack_from(&src->tracker, ref.ticket);
         pipeline->unresolved--;
@@ -545,6 +546,19 @@ void lf_pipeline_on_result(struct lf_pipeline *pipeline, struct lf_ack_ref ref,
     }
     pipeline->unresolved--;
 
+    resolve_ticket(pipeline, src, ref.ticket);
+    if (!src->reading && lf_ack_tracker_pending(&src->tracker) == 0) {
+        free_source(pipeline, src);
+    }
+}
+
+void lf_pipeline_on_spooled(struct lf_pipeline *pipeline,
+                            struct lf_ack_ref ref)
+{
+    struct source *src = ref.source;
+
+    pipeline->stats.events_spooled++;
+    pipeline->unresolved--;
     resolve_ticket(pipeline, src, ref.ticket);
     if (!src->reading && lf_ack_tracker_pending(&src->tracker) == 0) {
         free_source(pipeline, src);

@@ -12,6 +12,7 @@
 
 #include "agent/config/config.h"
 #include "agent/input/input.h"
+#include "agent/queue/queue.h"
 #include "agent/registry/registry.h"
 #include "outputs/elasticsearch/es_output.h"
 
@@ -23,6 +24,8 @@ struct lf_pipeline_stats {
     uint64_t events_indexed;
     uint64_t events_duplicate;
     uint64_t events_rejected;
+    /* Events acknowledged because their spool record is durable. */
+    uint64_t events_spooled;
     uint64_t parse_failures;
     /* Events that drop_event or include_event removed; never published. */
     uint64_t events_dropped_processor;
@@ -32,8 +35,8 @@ struct lf_pipeline_stats {
 struct lf_pipeline;
 
 /*
- * Creates a pipeline. `config` and `registry` are borrowed. The output is
- * attached afterwards with lf_pipeline_set_output(), because the output's
+ * Creates a pipeline. `config` and `registry` are borrowed. The queue is
+ * attached afterwards with lf_pipeline_set_queue(), because the queue's
  * callbacks point back at the pipeline.
  */
 struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
@@ -47,8 +50,9 @@ struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
 void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
                            void (*cb)(void *arg), void *arg);
 
-void lf_pipeline_set_output(struct lf_pipeline *pipeline,
-                            struct lf_es_output *output);
+/* Sets the queue that events are published to. */
+void lf_pipeline_set_queue(struct lf_pipeline *pipeline,
+                           struct lf_queue *queue);
 
 /*
  * Fills the sink that lf_inputs_new() takes. `on_caught_up(arg)` runs when
@@ -61,6 +65,13 @@ void lf_pipeline_sink(struct lf_pipeline *pipeline,
 /* Records the output's final result for one published event. */
 void lf_pipeline_on_result(struct lf_pipeline *pipeline, struct lf_ack_ref ref,
                            enum lf_delivery result);
+
+/*
+ * Records that one published event is durably spooled: it counts as
+ * acknowledged, and the spool sends it on.
+ */
+void lf_pipeline_on_spooled(struct lf_pipeline *pipeline,
+                            struct lf_ack_ref ref);
 
 /*
  * Returns true when a file being read or awaiting results uses `entry`

@@ -9,8 +9,7 @@
  *   checkpoint                      first unacknowledged sequence number
  *   checkpoint.tmp                  a checkpoint being written
  * The on-disk format and the recovery rules are described in
- * docs/architecture.md, section "Disk spool (not yet used by the
- * pipeline)".
+ * docs/architecture.md, section "Disk spool".
  *
  * Sequence numbers start at 1 and increase by one per append. While the
  * spool is open they are never reused, so an acknowledgement cannot reach

@@ -202,11 +202,12 @@ def test_close_timeout_abandons_removed_file(scratch):
     data = "".join(l + "\n" for l in lines)
     path = scratch.write("logs/big.log", data)
     size = len(data.encode())
+    # A small memory queue, so reading pauses before the end of the file.
     config = harness.write_config(
         scratch, [plain_input([scratch.join("logs", "*.log")],
                               scan_frequency="1s",
                               **{"close.timeout": "30s"})],
-        standin.url)
+        standin.url, queue={"mem.max_bytes": "64KiB"})
     started = time.monotonic()
     agent = harness.Agent(scratch, config)
     time.sleep(1)
@@ -437,8 +438,10 @@ def test_truncation_during_backpressure_counts_lost(scratch):
     lines = big_lines(20000)
     data = "".join(l + "\n" for l in lines)
     live = scratch.write("logs/app.log", data)
+    # A small memory queue, so reading pauses before the end of the file.
     config = harness.write_config(
-        scratch, [plain_input([live], scan_frequency="1s")], standin.url)
+        scratch, [plain_input([live], scan_frequency="1s")], standin.url,
+        queue={"mem.max_bytes": "64KiB"})
     agent = harness.Agent(scratch, config)
     harness.wait_until(lambda: len(standin.request_log()) >= 1,
                        what="the first bulk request")

@@ -79,12 +79,16 @@ def test_truncated_file_is_read_again(scratch):
 def test_sigterm_mid_stream_then_once(scratch):
     standin = scratch.standin()
     standin.set_faults({"requests": [{"on": 1, "count": 10 ** 6,
-                                      "delay": 0.05}]})
+                                      "delay": 0.2}]})
     lines, expected = harness.app_lines(30000, seed=13)
     path = scratch.write("logs/app.log", "".join(l + "\n" for l in lines))
+    # SIGTERM reads on for half of shutdown.timeout, then waits for the
+    # acknowledgements of what was read. A small memory queue keeps the
+    # file from being read into memory at once.
     config = harness.write_config(
         scratch, [harness.app_input([path])], standin.url,
-        output={"bulk_max_size": 500})
+        output={"bulk_max_size": 500}, queue={"mem.max_bytes": "64KiB"},
+        **{"shutdown.timeout": "2s"})
     agent = harness.Agent(scratch, config)
     harness.wait_until(lambda: len(standin.documents(harness.INDEX)) >=
                        2000, what="2000 documents")

@@ -448,7 +448,8 @@ static void test_config_unknown_keys(void)
                      ":6: unknown key 'inptus', did you mean 'inputs'? Valid "
                      "keys: path.data, inputs, output.elasticsearch, "
                      "shutdown.timeout, registry.flush, "
-                     "registry.clean_removed, logging.level, processors");
+                     "registry.clean_removed, logging.level, processors, "
+                     "queue");
     check_error_with("path.dta: x\n",
                      ":6: path: unknown key 'dta', did you mean 'data'? Valid "
                      "keys: data");
@@ -1046,6 +1047,72 @@ static void test_config_processors(void)
                 "are both 'a'; name two different fields");
 }
 
+static void test_config_queue_defaults(void)
+{
+    struct lf_config config;
+
+    LF_CHECK_INT_EQ(load_with("", &config), 0);
+    LF_CHECK_INT_EQ(config.queue.mem_max_bytes, 64 * 1024 * 1024);
+    LF_CHECK(config.queue.disk_path == NULL);
+    LF_CHECK_INT_EQ(config.queue.disk_max_bytes, 1024 * 1024 * 1024);
+    LF_CHECK_INT_EQ(config.queue.disk_mode, LF_QUEUE_DISK_OVERFLOW);
+    LF_CHECK_INT_EQ(config.queue.disk_fsync, LF_SPOOL_FSYNC_BATCH);
+    LF_CHECK_INT_EQ(config.queue.disk_fsync_interval_ms, 1000);
+    LF_CHECK(!config.queue.disk_drop_oldest);
+    lf_config_cleanup(&config);
+}
+
+static void test_config_queue_values(void)
+{
+    struct lf_config config;
+
+    LF_CHECK_INT_EQ(load_with("queue:\n"
+                              "  mem.max_bytes: 1MiB\n"
+                              "  disk:\n"
+                              "    path: /var/lib/logferry/spool\n"
+                              "    max_bytes: 4GiB\n"
+                              "    mode: always\n"
+                              "    fsync: interval\n"
+                              "    fsync_interval: 250ms\n"
+                              "    on_full: drop_oldest\n",
+                              &config),
+                    0);
+    LF_CHECK_INT_EQ(config.queue.mem_max_bytes, 1024 * 1024);
+    LF_CHECK_STR_EQ(config.queue.disk_path, "/var/lib/logferry/spool");
+    LF_CHECK_INT_EQ(config.queue.disk_max_bytes, 4ull << 30);
+    LF_CHECK_INT_EQ(config.queue.disk_mode, LF_QUEUE_DISK_ALWAYS);
+    LF_CHECK_INT_EQ(config.queue.disk_fsync, LF_SPOOL_FSYNC_INTERVAL);
+    LF_CHECK_INT_EQ(config.queue.disk_fsync_interval_ms, 250);
+    LF_CHECK(config.queue.disk_drop_oldest);
+    lf_config_cleanup(&config);
+}
+
+static void test_config_queue_errors(void)
+{
+    check_error_with("queue:\n  disk.fsync: always\n",
+                     ":7: queue.disk.fsync: invalid value \"always\": "
+                     "expected batch, interval or never");
+    check_error_with("queue:\n  disk.mode: spill\n",
+                     ":7: queue.disk.mode: invalid value \"spill\": "
+                     "expected overflow or always");
+    check_error_with("queue:\n  disk.on_full: wait\n",
+                     ":7: queue.disk.on_full: invalid value \"wait\": "
+                     "expected block or drop_oldest");
+    check_error_with("queue:\n  mem.max_bytes: 1KiB\n",
+                     ":7: queue.mem.max_bytes: invalid size 1024: expected "
+                     "at least 65536 bytes (64KiB)");
+    check_error_with("queue:\n  disk.max_bytes: 64KiB\n",
+                     ":7: queue.disk.max_bytes: invalid size 65536: "
+                     "expected at least 131072 bytes (128KiB)");
+    check_error_with("queue:\n  disk.path: \"\"\n",
+                     ":7: queue.disk.path: expected a directory path for "
+                     "the spool, got an empty string; remove the key to run "
+                     "without a spool");
+    check_error_with("queue:\n  disk.fsync_interval: 0\n",
+                     ":7: queue.disk.fsync_interval: invalid duration 0: "
+                     "expected at least 1ms");
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL) {
@@ -1086,6 +1153,9 @@ int main(void)
     LF_RUN(test_config_partial_failure_frees);
     LF_RUN(test_config_cleanup_zeroed);
     LF_RUN(test_config_processors);
+    LF_RUN(test_config_queue_defaults);
+    LF_RUN(test_config_queue_values);
+    LF_RUN(test_config_queue_errors);
 
     unlink(path);
     rmdir(dir);
