@@ -190,6 +190,45 @@ def test_removed_file_closed_when_read(scratch):
     check_eq(len(set(messages(standin))), len(lines), "distinct messages")
 
 
+def test_removed_file_read_into_spool_then_closed(scratch):
+    """Elasticsearch hangs while the spool has room; the file is removed.
+    The agent reads it to its end into the spool and closes it within
+    5 s, and once Elasticsearch answers every line is indexed once."""
+    standin = scratch.standin()
+    standin.set_faults({"requests": [{"on": 1, "count": 10 ** 6,
+                                      "action": "hang"}]})
+    lines = big_lines(20000)
+    path = scratch.write("logs/big.log", "".join(l + "\n" for l in lines))
+    config = harness.write_config(
+        scratch, [plain_input([scratch.join("logs", "*.log")],
+                              scan_frequency="1s",
+                              **{"close.timeout": "30s"})],
+        standin.url,
+        queue={"mem.max_bytes": "64KiB", "disk.path": scratch.join("spool"),
+               "disk.max_bytes": "8MiB"})
+    agent = harness.Agent(scratch, config)
+    time.sleep(1)
+    os.unlink(path)
+    removed = time.monotonic()
+    harness.wait_until(lambda: not holds_file(agent.proc.pid, path),
+                       timeout=10, interval=0.05,
+                       what="the removed file to be read into the spool and "
+                       "closed")
+    check(time.monotonic() - removed <= 5.0,
+          "the removed file stayed open for more than 5 s")
+    check("close.timeout reached" not in agent.output(),
+          "closed by close.timeout, not at its end: %s"
+          % harness.tail(agent.output()))
+
+    standin.set_faults({})
+    standin.release.set()
+    harness.wait_until(lambda: len(messages(standin)) >= len(lines),
+                       what="all 20000 lines")
+    time.sleep(1)
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+    check_eq(sorted(messages(standin)), sorted(lines), "messages indexed")
+
+
 def test_close_timeout_abandons_removed_file(scratch):
     """Elasticsearch hangs, so reading pauses; the file is removed. The
     descriptor is closed by close.timeout and the unread rest is counted.
@@ -936,6 +975,7 @@ TESTS = [
     test_rename_after_idle_close_live_name_only,
     test_idle_file_reopened_on_write,
     test_removed_file_closed_when_read,
+    test_removed_file_read_into_spool_then_closed,
     test_close_timeout_abandons_removed_file,
     test_rotated_names_in_glob_not_reread,
     test_truncation_live_offline_shrunk_regrown,
