@@ -1,6 +1,9 @@
 """The spool on a full file system: its folder is a 4 MiB tmpfs mounted
 in a user and mount namespace that the test creates (`unshare -Urm`), so
-writes fail with ENOSPC for real. 40,000 lines of 200 bytes are written
+writes fail with ENOSPC for real. Where the machine does not allow that
+mount, and in one more case everywhere, the folder is made to act as a
+4 MiB file system by an LD_PRELOAD shim (enospc_shim.c) chosen at run
+time, with nothing compiled into logferry. 40,000 lines of 200 bytes are written
 over 4 s while Elasticsearch is down, which is brought up 2 s after the
 writer ends. The agent must keep running, log why it stopped spooling at
 most once per 10 s, leave segments that a restart reads cleanly, and
@@ -21,8 +24,9 @@ LINE_BYTES = 200
 WRITE_SECONDS = 4.0
 
 
-# NOTE: where unshare -Urm cannot mount a tmpfs, both cases print
-# "skipped" and check nothing: no injected-ENOSPC fallback exists yet.
+FS_BYTES = 4 * 1024 * 1024
+
+
 def userns_available():
     if shutil.which("unshare") is None:
         return False
@@ -38,20 +42,38 @@ def line(i):
     return head + "x" * (LINE_BYTES - 1 - len(head))
 
 
-def start_agents(scratch, config, spool):
-    """Run two agents one after the other in one namespace, where `spool`
-    is a 4 MiB tmpfs: the second starts when the first exits, on the
-    spool the first left. Returns the Popen of the namespace."""
-    script = ('mount -t tmpfs -o size=4m tmpfs "$1" || exit 97\n'
-              '"$2" -c "$3" >>"$4" 2>&1 & echo $! >"$5.tmp"\n'
+def shim_env(spool):
+    """Environment that makes `spool` act as a full 4 MiB file system."""
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return {"LD_PRELOAD": os.environ["LF_ENOSPC_SHIM"],
+            "LF_ENOSPC_DIR": spool,
+            "LF_ENOSPC_BYTES": str(FS_BYTES),
+            # The shim is loaded before the sanitizer runtime.
+            "ASAN_OPTIONS": (asan + ":" if asan else "") +
+            "verify_asan_link_order=0"}
+
+
+def start_agents(scratch, config, spool, injected):
+    """Run two agents one after the other, where `spool` is a 4 MiB file
+    system: a tmpfs in a namespace of their own, or a folder the shim
+    fills when `injected`. The second starts when the first exits, on the
+    spool the first left. Returns the Popen of the shell that runs
+    them."""
+    script = ('"$2" -c "$3" >>"$4" 2>&1 & echo $! >"$5.tmp"\n'
               'mv "$5.tmp" "$5"; wait $!\n'
               '"$2" -c "$3" >>"$6" 2>&1 & echo $! >"$7.tmp"\n'
               'mv "$7.tmp" "$7"; wait $!\n')
-    argv = ["unshare", "-Urm", "sh", "-c", script, "sh", spool,
-            harness.logferry_path(), config, scratch.join("first.log"),
-            scratch.join("first.pid"), scratch.join("second.log"),
-            scratch.join("second.pid")]
-    proc = subprocess.Popen(argv, cwd=scratch.path, env=harness.agent_env())
+    if injected:
+        argv = ["sh", "-c", script]
+        env = harness.agent_env(shim_env(spool))
+    else:
+        script = 'mount -t tmpfs -o size=4m tmpfs "$1" || exit 97\n' + script
+        argv = ["unshare", "-Urm", "sh", "-c", script]
+        env = harness.agent_env()
+    argv += ["sh", spool, harness.logferry_path(), config,
+             scratch.join("first.log"), scratch.join("first.pid"),
+             scratch.join("second.log"), scratch.join("second.pid")]
+    proc = subprocess.Popen(argv, cwd=scratch.path, env=env)
 
     def stop():
         if proc.poll() is None:
@@ -76,7 +98,7 @@ def read_log(scratch, name):
         return ""
 
 
-def run_case(scratch, max_bytes):
+def run_case(scratch, max_bytes, injected):
     """Returns (stand-in, output of the first run, of the second run)."""
     port = harness.free_port()
     spool = scratch.join("spool")
@@ -90,7 +112,7 @@ def run_case(scratch, max_bytes):
         queue={"mem.max_bytes": "64KiB", "disk.path": spool,
                "disk.max_bytes": max_bytes, "disk.mode": "always"},
         **{"shutdown.timeout": "1s"})
-    proc = start_agents(scratch, config, spool)
+    proc = start_agents(scratch, config, spool, injected)
     first = read_pid(scratch, "first.pid")
 
     per_tick = LINES // 40
@@ -148,14 +170,7 @@ def check_clean_reopen(output):
              "corrupt events, segments set aside, bytes cut at reopen")
 
 
-def test_spool_larger_than_disk(scratch):
-    """queue.disk.max_bytes 8MiB on a 4 MiB file system: ENOSPC."""
-    if not userns_available():
-        print("  skipped: unshare -Urm with a tmpfs mount is not allowed")
-        return
-    started = time.monotonic()
-    _, first, second = run_case(scratch, "8MiB")
-    took = time.monotonic() - started
+def check_stopped_and_reopened(first, second, took):
     stops = re.findall(r"spooling stopped: .*no space left on device",
                        first)
     check(stops, "no log of why spooling stopped: %s"
@@ -165,18 +180,36 @@ def test_spool_larger_than_disk(scratch):
     check_clean_reopen(second)
 
 
+def test_spool_larger_than_disk(scratch):
+    """queue.disk.max_bytes 8MiB on a 4 MiB file system: ENOSPC. The
+    file system is a tmpfs where the machine allows it, else the shim."""
+    injected = not userns_available()
+    if injected:
+        print("  unshare -Urm cannot mount a tmpfs here: using the shim")
+    started = time.monotonic()
+    _, first, second = run_case(scratch, "8MiB", injected)
+    check_stopped_and_reopened(first, second, time.monotonic() - started)
+
+
+def test_spool_larger_than_injected_full_disk(scratch):
+    """The same with the shim, so the injected ENOSPC path runs on every
+    machine."""
+    started = time.monotonic()
+    _, first, second = run_case(scratch, "8MiB", True)
+    check_stopped_and_reopened(first, second, time.monotonic() - started)
+
+
 def test_spool_bounded_below_disk(scratch):
     """queue.disk.max_bytes 2MiB on a 4 MiB file system: no ENOSPC."""
-    if not userns_available():
-        print("  skipped: unshare -Urm with a tmpfs mount is not allowed")
-        return
-    _, first, second = run_case(scratch, "2MiB")
+    _, first, second = run_case(scratch, "2MiB", not userns_available())
     check_eq(re.findall(r"spooling stopped.*", first), [],
              "logs of a stopped spool")
     check_clean_reopen(second)
 
 
-TESTS = [test_spool_larger_than_disk, test_spool_bounded_below_disk]
+TESTS = [test_spool_larger_than_disk,
+         test_spool_larger_than_injected_full_disk,
+         test_spool_bounded_below_disk]
 
 if __name__ == "__main__":
     harness.main(TESTS)
