@@ -7,13 +7,13 @@
 #include "agent/agent.h"
 #include "agent/input/input.h"
 #include "agent/metadata_bind.h"
+#include "agent/output.h"
 #include "agent/pipeline/pipeline.h"
 #include "agent/registry/registry.h"
 #include "lf/error.h"
 #include "lf/log.h"
 #include "lf/mem.h"
 #include "lf_build_config.h"
-#include "outputs/elasticsearch/es_output.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -38,7 +38,7 @@ struct agent {
     uv_loop_t loop;
     struct lf_registry *registry;
     struct lf_pipeline *pipeline;
-    struct lf_es_output *output;
+    struct lf_output *output;
     struct lf_inputs *inputs;
     struct lf_metadata_binds *metadata;
     uv_signal_t sigterm;
@@ -132,7 +132,8 @@ static void log_summary(struct agent *agent)
 
     lf_pipeline_stats(agent->pipeline, &ps);
     lf_inputs_stats(agent->inputs, &is);
-    lf_es_output_stats(agent->output, &es);
+    lf_output_es_stats(agent->output, &es);
+    lf_output_log_summary(agent->output);
     lf_log_info("agent",
                 "summary: lines_read=%" PRIu64 " truncated=%" PRIu64
                 " lines_filtered=%" PRIu64 " published=%" PRIu64
@@ -191,7 +192,7 @@ static void finish(struct agent *agent, int exit_code)
         agent->exit_code = LF_EXIT_FAILURE;
     }
     lf_inputs_close(agent->inputs);
-    lf_es_output_close(agent->output, NULL, NULL);
+    lf_output_close(agent->output, NULL, NULL);
     lf_metadata_binds_close(agent->metadata);
     close_handle((uv_handle_t *)&agent->sigterm);
     close_handle((uv_handle_t *)&agent->sigint);
@@ -222,9 +223,9 @@ static void finish_drain(struct agent *agent)
         return;
     }
     if (agent->once && stats.events_rejected > 0) {
-        lf_log_error("agent", "events rejected by Elasticsearch: %" PRIu64
-                     " (reasons logged above); their lines are not in the "
-                     "index", stats.events_rejected);
+        lf_log_error("agent", "events rejected by the output: %" PRIu64
+                     " (reasons logged above); their lines were not "
+                     "stored", stats.events_rejected);
         finish(agent, LF_EXIT_FAILURE);
         return;
     }
@@ -301,7 +302,7 @@ static void start_drain(struct agent *agent)
     agent->drain_started_ms = now;
     agent->drain_progress_ms = now;
     agent->drain_resolved = resolved_count(agent);
-    lf_es_output_flush(agent->output);
+    lf_output_flush(agent->output);
     uv_timer_start(&agent->drain_timer, on_drain_timer, 0, DRAIN_CHECK_MS);
 }
 
@@ -363,7 +364,7 @@ static void on_output_ready(void *arg)
 
 static int start(struct agent *agent)
 {
-    struct lf_es_output_callbacks callbacks = {0};
+    lf_output_callbacks callbacks = {0};
     struct lf_input_sink sink;
     char errbuf[512];
     int rc;
@@ -380,11 +381,9 @@ static int start(struct agent *agent)
     callbacks.arg = agent;
     callbacks.on_result = on_output_result;
     callbacks.on_ready = on_output_ready;
-    rc = lf_es_output_new(&agent->loop, &agent->config->es, &callbacks,
-                          &agent->output);
+    rc = lf_output_new(&agent->loop, agent->config, &callbacks,
+                       &agent->output);
     if (rc != 0) {
-        lf_log_error("agent", "starting the Elasticsearch output failed: %s",
-                     lf_strerror(rc));
         return rc;
     }
     lf_pipeline_set_output(agent->pipeline, agent->output);
@@ -454,7 +453,7 @@ int lf_agent_run(const struct lf_config *config, bool once)
     lf_log_info("agent", "logferry %s started inputs=%zu once=%s "
                 "data=%s output=%s", LF_VERSION, config->input_count,
                 once ? "true" : "false", config->data_path,
-                config->es.hosts[0]);
+                lf_output_describe(agent.output));
     uv_signal_start(&agent.sigterm, on_signal, SIGTERM);
     uv_signal_start(&agent.sigint, on_signal, SIGINT);
     uv_signal_start(&agent.sighup, on_sighup, SIGHUP);
@@ -478,7 +477,7 @@ out:
             lf_inputs_close(agent.inputs);
         }
         if (agent.output != NULL) {
-            lf_es_output_close(agent.output, NULL, NULL);
+            lf_output_close(agent.output, NULL, NULL);
         }
         uv_walk(&agent.loop, close_any, NULL);
         uv_run(&agent.loop, UV_RUN_DEFAULT);

@@ -15,6 +15,7 @@
 #include "lf/event.h"
 #include "lf/log.h"
 #include "lf/parser.h"
+#include "outputs/cloudwatch/cw_config.h"
 #include "outputs/elasticsearch/es_config.h"
 
 /* Defaults, also stated in docs/configuration.md. */
@@ -88,6 +89,8 @@ struct lf_config {
     size_t input_count;
     struct lf_processors *processors; /* owned; top-level `processors` */
     struct lf_es_config es;    /* output.elasticsearch */
+    bool use_cloudwatch;       /* output.cloudwatch is configured */
+    struct lf_cw_config cw;    /* output.cloudwatch */
 };
 
 /*

@@ -7,6 +7,7 @@
 #include "agent/pipeline/ack.h"
 #include "agent/pipeline/event_build.h"
 #include "agent/input/file_id.h"
+#include "agent/output.h"
 #include "agent/processors/processors.h"
 #include "lf/error.h"
 #include "lf/log.h"
@@ -37,7 +38,7 @@ struct source {
 struct lf_pipeline {
     const struct lf_config *config;
     struct lf_registry *registry;
-    struct lf_es_output *output;
+    struct lf_output *output;
     void (*on_caught_up)(void *arg);
     void *caught_up_arg;
     void (*on_commit)(void *arg);
@@ -71,7 +72,7 @@ void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
 }
 
 void lf_pipeline_set_output(struct lf_pipeline *pipeline,
-                            struct lf_es_output *output)
+                            struct lf_output *output)
 {
     pipeline->output = output;
 }
@@ -491,7 +492,7 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
     ref.ticket = lf_ack_tracker_track(&src->tracker, line->commit_offset);
     pipeline->unresolved++;
 
-    rc = lf_es_output_publish(pipeline->output, &pipeline->event, doc_id, ref);
+    rc = lf_output_publish(pipeline->output, &pipeline->event, doc_id, ref);
     if (rc != 0) {
         lf_ack_tracker_untrack_from(&src->tracker, ref.ticket);
         pipeline->unresolved--;

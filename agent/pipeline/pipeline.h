@@ -15,6 +15,8 @@
 #include "agent/registry/registry.h"
 #include "outputs/elasticsearch/es_output.h"
 
+struct lf_output;
+
 /* Length of a document id: 16 hex digits, '-', up to 16 hex digits. */
 #define LF_DOC_ID_MAX 33
 
@@ -48,7 +50,7 @@ void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
                            void (*cb)(void *arg), void *arg);
 
 void lf_pipeline_set_output(struct lf_pipeline *pipeline,
-                            struct lf_es_output *output);
+                            struct lf_output *output);
 
 /*
  * Fills the sink that lf_inputs_new() takes. `on_caught_up(arg)` runs when
