@@ -8,6 +8,7 @@
 #include "agent/agent.h"
 #include "agent/input/input.h"
 #include "agent/metadata_bind.h"
+#include "agent/output.h"
 #include "agent/pipeline/pipeline.h"
 #include "agent/queue/queue.h"
 #include "agent/registry/registry.h"
@@ -15,7 +16,6 @@
 #include "lf/log.h"
 #include "lf/mem.h"
 #include "lf_build_config.h"
-#include "outputs/elasticsearch/es_output.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -41,7 +41,7 @@ struct agent {
     uv_loop_t loop;
     struct lf_registry *registry;
     struct lf_pipeline *pipeline;
-    struct lf_es_output *output;
+    struct lf_output *output;
     struct lf_queue *queue;
     struct lf_inputs *inputs;
     struct lf_metadata_binds *metadata;
@@ -142,11 +142,11 @@ static void log_shutdown_report(struct agent *agent)
     lf_pipeline_stats(agent->pipeline, &ps);
     lf_queue_stats(agent->queue, &qs);
     lf_log_info("agent",
-                "shutdown report: output=elasticsearch delivered=%" PRIu64
+                "shutdown report: output=%s delivered=%" PRIu64
                 " spooled=%" PRIu64 " left_in_files=%" PRIu64
                 " spool_events=%" PRIu64 " spool_delivered=%" PRIu64,
-                ps.events_indexed + ps.events_duplicate +
-                    ps.events_rejected,
+                lf_output_name(agent->output),
+                ps.events_indexed + ps.events_duplicate + ps.events_rejected,
                 ps.events_spooled, lf_pipeline_unresolved(agent->pipeline),
                 qs.spool_records, qs.spool_delivered);
 }
@@ -159,7 +159,8 @@ static void log_summary(struct agent *agent)
 
     lf_pipeline_stats(agent->pipeline, &ps);
     lf_inputs_stats(agent->inputs, &is);
-    lf_es_output_stats(agent->output, &es);
+    lf_output_es_stats(agent->output, &es);
+    lf_output_log_summary(agent->output);
     lf_log_info("agent",
                 "summary: lines_read=%" PRIu64 " truncated=%" PRIu64
                 " lines_filtered=%" PRIu64 " published=%" PRIu64
@@ -214,7 +215,7 @@ static void close_all(struct agent *agent)
         agent->exit_code = LF_EXIT_FAILURE;
     }
     lf_inputs_close(agent->inputs);
-    lf_es_output_close(agent->output, NULL, NULL);
+    lf_output_close(agent->output, NULL, NULL);
     lf_queue_close(agent->queue);
     lf_metadata_binds_close(agent->metadata);
     close_handle((uv_handle_t *)&agent->sigterm);
@@ -283,9 +284,9 @@ static void finish_drain(struct agent *agent)
         return;
     }
     if (agent->once && stats.events_rejected > 0) {
-        lf_log_error("agent", "events rejected by Elasticsearch: %" PRIu64
-                     " (reasons logged above); their lines are not in the "
-                     "index", stats.events_rejected);
+        lf_log_error("agent", "events rejected by the output: %" PRIu64
+                     " (reasons logged above); their lines were not "
+                     "stored", stats.events_rejected);
         finish(agent, LF_EXIT_FAILURE);
         return;
     }
@@ -357,7 +358,7 @@ static void on_drain_timer(uv_timer_t *timer)
                     "of shutdown.timeout; the rest is read by the next run");
         agent->reading_rest = false;
         lf_inputs_stop(agent->inputs);
-        lf_es_output_flush(agent->output);
+        lf_output_flush(agent->output);
     }
     if (agent->state == AGENT_RUNNING) {
         /* A --once run still reading: give up only on a stuck output. */
@@ -385,7 +386,7 @@ static void start_drain(struct agent *agent)
     agent->drain_started_ms = now;
     agent->drain_progress_ms = now;
     agent->drain_resolved = resolved_count(agent);
-    lf_es_output_flush(agent->output);
+    lf_output_flush(agent->output);
     uv_timer_start(&agent->drain_timer, on_drain_timer, 0, DRAIN_CHECK_MS);
 }
 
@@ -414,7 +415,7 @@ static void on_read_to_end(void *arg)
     lf_log_info("agent", "open files read to their end; waiting for "
                 "acknowledgements");
     lf_inputs_stop(agent->inputs); /* flushes multiline groups */
-    lf_es_output_flush(agent->output);
+    lf_output_flush(agent->output);
 }
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -494,10 +495,10 @@ static void on_queue_ready(void *arg)
     }
 }
 
-static int publish_es(void *arg, const struct lf_event *ev,
-                      const char *doc_id, struct lf_ack_ref ref)
+static int publish_to_output(void *arg, const struct lf_event *ev,
+                             const char *doc_id, struct lf_ack_ref ref)
 {
-    return lf_es_output_publish(arg, ev, doc_id, ref);
+    return lf_output_publish(arg, ev, doc_id, ref);
 }
 
 static int start_queue(struct agent *agent)
@@ -515,7 +516,7 @@ static int start_queue(struct agent *agent)
 
 static int start(struct agent *agent)
 {
-    struct lf_es_output_callbacks callbacks = {0};
+    lf_output_callbacks callbacks = {0};
     struct lf_queue_output output;
     struct lf_input_sink sink;
     char errbuf[512];
@@ -538,15 +539,13 @@ static int start(struct agent *agent)
     callbacks.arg = agent;
     callbacks.on_result = on_output_result;
     callbacks.on_ready = on_output_ready;
-    rc = lf_es_output_new(&agent->loop, &agent->config->es, &callbacks,
-                          &agent->output);
+    rc = lf_output_new(&agent->loop, agent->config, &callbacks,
+                       &agent->output);
     if (rc != 0) {
-        lf_log_error("agent", "starting the Elasticsearch output failed: %s",
-                     lf_strerror(rc));
         return rc;
     }
     output.arg = agent->output;
-    output.publish = publish_es;
+    output.publish = publish_to_output;
     lf_queue_set_output(agent->queue, &output);
 
     lf_pipeline_sink(agent->pipeline, &sink, on_caught_up, agent);
@@ -614,7 +613,7 @@ int lf_agent_run(const struct lf_config *config, bool once)
     lf_log_info("agent", "logferry %s started inputs=%zu once=%s "
                 "data=%s output=%s", LF_VERSION, config->input_count,
                 once ? "true" : "false", config->data_path,
-                config->es.hosts[0]);
+                lf_output_describe(agent.output));
     uv_signal_start(&agent.sigterm, on_signal, SIGTERM);
     uv_signal_start(&agent.sigint, on_signal, SIGINT);
     uv_signal_start(&agent.sighup, on_sighup, SIGHUP);
@@ -638,7 +637,7 @@ out:
             lf_inputs_close(agent.inputs);
         }
         if (agent.output != NULL) {
-            lf_es_output_close(agent.output, NULL, NULL);
+            lf_output_close(agent.output, NULL, NULL);
         }
         lf_queue_close(agent.queue);
         uv_walk(&agent.loop, close_any, NULL);

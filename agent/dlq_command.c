@@ -552,6 +552,12 @@ int lf_dlq_replay_command(const struct lf_config *config, FILE *out,
     size_t kept = 0;
     int rc = 0;
 
+    if (config->use_cloudwatch) {
+        fprintf(err, "logferry: dlq replay sends to output.elasticsearch, "
+                "and this configuration has output.cloudwatch\n");
+        return LF_EXIT_USAGE;
+    }
+
     memset(&q, 0, sizeof(q));
     lf_buf_init(&dir);
     lf_buf_appendf(&dir, "%s/%s", config->data_path, LF_ES_DLQ_DIR);

@@ -4,6 +4,7 @@
  * output. Nothing is written to the cluster.
  */
 #include "agent/test_output_command.h"
+#include "agent/cw_test_output.h"
 #include "agent/agent.h"
 #include "agent/net/http_client.h"
 #include "lf/buf.h"
@@ -356,6 +357,9 @@ int lf_test_output_command(const struct lf_config *config, FILE *out)
     size_t passed = 0;
     int rc;
 
+    if (config->use_cloudwatch) {
+        return lf_cw_test_output_command(config, out);
+    }
     rc = uv_loop_init(&checker.loop);
     if (rc != 0) {
         fprintf(stderr, "logferry: creating the event loop failed: %s\n",

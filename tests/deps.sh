@@ -13,9 +13,10 @@ LF_BUILD_PACKAGES=(
 # namespace, and strace counts the wake-ups of an idle agent. tzdata
 # holds the zone files that `timezone: Europe/Berlin` reads, and
 # faketime sets the agent's clock for the year inference tests, and
-# openssl makes the certificates of the TLS tests.
+# openssl makes the certificates of the TLS tests. python3-botocore
+# checks SigV4 signatures in the CloudWatch Logs stand-in.
 LF_TEST_PACKAGES=(nginx-light python3 util-linux strace tzdata faketime
-    openssl)
+    openssl python3-botocore)
 
 lf_install_missing() {
     local missing=()

@@ -39,6 +39,7 @@ static const char *const root_keys[] = {
     "path.data",        "inputs",         "output.elasticsearch",
     "shutdown.timeout", "registry.flush", "registry.clean_removed",
     "logging.level",    "processors",     "queue",
+    "output.cloudwatch",
 };
 
 static const char *const input_keys[] = {
@@ -894,15 +895,30 @@ static int parse_output(const struct lf_conf_node *root,
                         struct lf_config *config, char *errbuf, size_t errlen)
 {
     struct lf_conf_node node;
+    struct lf_conf_node cw_node;
     int rc;
 
     lf_conf_child(root, "output.elasticsearch", &node);
+    lf_conf_child(root, "output.cloudwatch", &cw_node);
+    if (lf_conf_kind(&cw_node) != LF_CONF_MISSING &&
+        lf_conf_kind(&cw_node) != LF_CONF_NULL) {
+        if (lf_conf_kind(&node) != LF_CONF_MISSING &&
+            lf_conf_kind(&node) != LF_CONF_NULL) {
+            return lf_conf_error(&cw_node, errbuf, errlen,
+                                 "both output.elasticsearch and "
+                                 "output.cloudwatch are set: configure one "
+                                 "output per agent");
+        }
+        config->use_cloudwatch = true;
+        return lf_cw_config_parse(&cw_node, &config->cw, errbuf, errlen);
+    }
     if (lf_conf_kind(&node) == LF_CONF_MISSING ||
         lf_conf_kind(&node) == LF_CONF_NULL) {
         return lf_conf_error(&node, errbuf, errlen,
                              "missing: add an `output.elasticsearch` section "
                              "with the cluster's hosts, such as `hosts: "
-                             "[\"http://127.0.0.1:9200\"]`");
+                             "[\"http://127.0.0.1:9200\"]`, or an "
+                             "`output.cloudwatch` section");
     }
     rc = lf_es_config_parse(&node, &config->es, errbuf, errlen);
     config->es.data_path = config->data_path;
@@ -985,6 +1001,7 @@ void lf_config_cleanup(struct lf_config *config)
     lf_free(config->inputs);
     lf_processors_free(config->processors);
     lf_es_config_cleanup(&config->es);
+    lf_cw_config_cleanup(&config->cw);
     lf_conf_free(config->doc);
     memset(config, 0, sizeof(*config));
 }

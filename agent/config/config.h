@@ -16,6 +16,7 @@
 #include "lf/event.h"
 #include "lf/log.h"
 #include "lf/parser.h"
+#include "outputs/cloudwatch/cw_config.h"
 #include "outputs/elasticsearch/es_config.h"
 
 /* Defaults, also stated in docs/configuration.md. */
@@ -90,6 +91,8 @@ struct lf_config {
     struct lf_processors *processors; /* owned; top-level `processors` */
     struct lf_es_config es;    /* output.elasticsearch */
     struct lf_queue_options queue; /* `queue`; disk_path NULL: no spool */
+    bool use_cloudwatch;       /* output.cloudwatch is configured */
+    struct lf_cw_config cw;    /* output.cloudwatch */
 };
 
 /*

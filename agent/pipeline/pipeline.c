@@ -7,6 +7,7 @@
 #include "agent/pipeline/ack.h"
 #include "agent/pipeline/event_build.h"
 #include "agent/input/file_id.h"
+#include "agent/output.h"
 #include "agent/processors/processors.h"
 #include "agent/queue/queue.h"
 #include "lf/error.h"

@@ -16,6 +16,8 @@
 #include "agent/registry/registry.h"
 #include "outputs/elasticsearch/es_output.h"
 
+struct lf_output;
+
 /* Length of a document id: 16 hex digits, '-', up to 16 hex digits. */
 #define LF_DOC_ID_MAX 33
 

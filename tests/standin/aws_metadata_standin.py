@@ -5,7 +5,8 @@ It serves, on 127.0.0.1, the two local metadata services that the
 add_cloud_metadata and add_ecs_task_metadata processors read:
 
 - EC2 instance metadata with IMDSv2 sessions: PUT /latest/api/token, then
-  GET /latest/... with the token header;
+  GET /latest/... with the token header, including the instance profile
+  credentials under /latest/meta-data/iam/security-credentials/;
 - ECS task metadata endpoint version 4: GET ${ECS_CONTAINER_METADATA_URI_V4}
   and GET ${ECS_CONTAINER_METADATA_URI_V4}/task.
 
@@ -34,6 +35,7 @@ TOKEN_PATH = "/latest/api/token"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
 IDENTITY_PATH = "/latest/dynamic/instance-identity/document"
+ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
 
 # IMDSv2 accepts token lifetimes from 1 second to 6 hours.
 MIN_TTL_S = 1
@@ -47,11 +49,15 @@ class AwsMetadataStandIn:
 
     def __init__(self, identity=None, task=None, container=None,
                  ecs_path=DEFAULT_ECS_PATH, host="127.0.0.1", port=0,
-                 request_log=None):
+                 request_log=None, role=None, role_credentials=None):
         self.identity = identity
         self.task = task
         self.container = container
         self.ecs_path = ecs_path.rstrip("/")
+        # Instance profile: the role name and the credentials document
+        # (AccessKeyId, SecretAccessKey, Token, Expiration) served for it.
+        self.role = role
+        self.role_credentials = role_credentials
         self.request_log_path = request_log
         self.statuses = {}   # path -> HTTP status that replaces the response
         self.delays = {}     # path -> seconds to wait before responding
@@ -193,7 +199,22 @@ class _Handler(BaseHTTPRequestHandler):
         if path == IDENTITY_PATH and self.standin.identity is not None:
             return 200, {"Content-Type": "text/plain"}, \
                 self.standin.identity, state
+        if path.startswith(ROLE_PATH) and self.standin.role is not None:
+            return self.route_role(path[len(ROLE_PATH):], state)
         return 404, {"Content-Type": "text/plain"}, b"Not Found\n", state
+
+    def route_role(self, name, state):
+        """The role list, or the role's credentials as IMDS serves them."""
+        text = {"Content-Type": "text/plain"}
+        if name == "":
+            return 200, text, self.standin.role.encode(), state
+        if name != self.standin.role:
+            return 404, text, b"Not Found\n", state
+        doc = {"Code": "Success", "Type": "AWS-HMAC",
+               "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                            time.gmtime())}
+        doc.update(self.standin.role_credentials)
+        return 200, text, json.dumps(doc).encode(), state
 
     def route_ecs(self, path):
         if self.command != "GET":

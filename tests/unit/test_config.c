@@ -432,14 +432,42 @@ static void test_config_requires_output(void)
     snprintf(text, sizeof(text), "%s", minimal_input);
     check_error(text, ": output.elasticsearch: missing: add an "
                       "`output.elasticsearch` section with the cluster's "
-                      "hosts, such as `hosts: [\"http://127.0.0.1:9200\"]`");
+                      "hosts, such as `hosts: [\"http://127.0.0.1:9200\"]`, "
+                      "or an `output.cloudwatch` section");
     snprintf(text, sizeof(text), "%soutput.elasticsearch:\n", minimal_input);
     check_error(text, ":4: output.elasticsearch: missing: add an "
                       "`output.elasticsearch` section with the cluster's "
-                      "hosts, such as `hosts: [\"http://127.0.0.1:9200\"]`");
+                      "hosts, such as `hosts: [\"http://127.0.0.1:9200\"]`, "
+                      "or an `output.cloudwatch` section");
     snprintf(text, sizeof(text), "%soutput:\n  console: {}\n", minimal_input);
     check_error(text, ":5: output: unknown key 'console'. Valid keys: "
-                      "elasticsearch");
+                      "elasticsearch, cloudwatch");
+}
+
+static void test_config_cloudwatch_output(void)
+{
+    struct lf_config config;
+    char text[512];
+
+    snprintf(text, sizeof(text),
+             "%soutput.cloudwatch:\n  region: us-east-1\n"
+             "  log_group: /ecs/app\n",
+             minimal_input);
+    LF_CHECK_INT_EQ(load(text, &config), 0);
+    LF_CHECK_STR_EQ(errbuf, "");
+    LF_CHECK(config.use_cloudwatch);
+    LF_CHECK_STR_EQ(config.cw.log_group, "/ecs/app");
+    LF_CHECK_STR_EQ(config.cw.endpoint, "https://logs.us-east-1.amazonaws.com");
+    LF_CHECK_INT_EQ(config.es.host_count, 0);
+    lf_config_cleanup(&config);
+
+    snprintf(text, sizeof(text),
+             "%s%soutput.cloudwatch:\n  region: us-east-1\n"
+             "  log_group: /ecs/app\n",
+             minimal_input, minimal_output);
+    check_error(text, ":6: output.cloudwatch: both output.elasticsearch and "
+                      "output.cloudwatch are set: configure one output per "
+                      "agent");
 }
 
 static void test_config_unknown_keys(void)
@@ -449,7 +477,7 @@ static void test_config_unknown_keys(void)
                      "keys: path.data, inputs, output.elasticsearch, "
                      "shutdown.timeout, registry.flush, "
                      "registry.clean_removed, logging.level, processors, "
-                     "queue");
+                     "queue, output.cloudwatch");
     check_error_with("path.dta: x\n",
                      ":6: path: unknown key 'dta', did you mean 'data'? Valid "
                      "keys: data");
@@ -1122,6 +1150,7 @@ int main(void)
     snprintf(path, sizeof(path), "%s/logferry.yml", dir);
 
     LF_RUN(test_config_minimal_defaults);
+    LF_RUN(test_config_cloudwatch_output);
     LF_RUN(test_config_full_example);
     LF_RUN(test_config_nested_spelling);
     LF_RUN(test_config_fields_typed);
