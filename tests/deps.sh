@@ -13,9 +13,10 @@ LF_BUILD_PACKAGES=(
 # namespace, and strace counts the wake-ups of an idle agent. tzdata
 # holds the zone files that `timezone: Europe/Berlin` reads, and
 # faketime sets the agent's clock for the year inference tests, and
-# openssl makes the certificates of the TLS tests.
+# openssl makes the certificates of the TLS tests. prometheus provides
+# `promtool check metrics` for the /metrics output.
 LF_TEST_PACKAGES=(nginx-light python3 util-linux strace tzdata faketime
-    openssl)
+    openssl prometheus)
 
 lf_install_missing() {
     local missing=()

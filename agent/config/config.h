@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agent/config/config_http.h"
 #include "agent/input/container.h"
 #include "agent/input/encoding.h"
 #include "agent/queue/queue.h"
@@ -90,6 +91,7 @@ struct lf_config {
     struct lf_processors *processors; /* owned; top-level `processors` */
     struct lf_es_config es;    /* output.elasticsearch */
     struct lf_queue_options queue; /* `queue`; disk_path NULL: no spool */
+    struct lf_http_options http;   /* `http`: metrics and health endpoint */
 };
 
 /*
