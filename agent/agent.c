@@ -8,6 +8,7 @@
 #include "agent/agent.h"
 #include "agent/input/input.h"
 #include "agent/metadata_bind.h"
+#include "agent/metrics/agent_http.h"
 #include "agent/output.h"
 #include "agent/pipeline/pipeline.h"
 #include "agent/queue/queue.h"
@@ -57,6 +58,8 @@ struct agent {
     bool reading_rest;         /* stopping: open files read to their end */
     bool save_failed;          /* the last registry save failed */
     uv_signal_t sighup;
+    struct lf_agent_http *http; /* NULL unless http.enabled */
+    double start_time_s;
 };
 
 /* Returns 0, or the error code when the registry could not be saved. */
@@ -218,6 +221,8 @@ static void close_all(struct agent *agent)
     lf_output_close(agent->output, NULL, NULL);
     lf_queue_close(agent->queue);
     lf_metadata_binds_close(agent->metadata);
+    lf_agent_http_close(agent->http);
+    agent->http = NULL;
     close_handle((uv_handle_t *)&agent->sigterm);
     close_handle((uv_handle_t *)&agent->sigint);
     close_handle((uv_handle_t *)&agent->sighup);
@@ -514,6 +519,24 @@ static int start_queue(struct agent *agent)
                         &agent->queue);
 }
 
+static int start_http(struct agent *agent)
+{
+    struct lf_agent_http_sources sources = {
+        .pipeline = agent->pipeline,
+        .inputs = agent->inputs,
+        .output = agent->output,
+        .queue = agent->queue,
+        .registry = agent->registry,
+        .start_time_s = agent->start_time_s,
+    };
+
+    if (!agent->config->http.enabled) {
+        return 0;
+    }
+    return lf_agent_http_start(&agent->loop, agent->config, &sources,
+                               &agent->http);
+}
+
 static int start(struct agent *agent)
 {
     lf_output_callbacks callbacks = {0};
@@ -549,8 +572,12 @@ static int start(struct agent *agent)
     lf_queue_set_output(agent->queue, &output);
 
     lf_pipeline_sink(agent->pipeline, &sink, on_caught_up, agent);
-    return lf_inputs_new(&agent->loop, agent->config, &sink, agent->once,
-                         &agent->inputs);
+    rc = lf_inputs_new(&agent->loop, agent->config, &sink, agent->once,
+                       &agent->inputs);
+    if (rc != 0) {
+        return rc;
+    }
+    return start_http(agent);
 }
 
 static void init_handles(struct agent *agent)
@@ -592,9 +619,12 @@ static void start_reading(void *arg)
 int lf_agent_run(const struct lf_config *config, bool once)
 {
     struct agent agent;
+    struct timespec now;
     int rc;
 
     memset(&agent, 0, sizeof(agent));
+    clock_gettime(CLOCK_REALTIME, &now);
+    agent.start_time_s = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
     agent.config = config;
     agent.once = once;
     signal(SIGPIPE, SIG_IGN);
@@ -633,6 +663,7 @@ int lf_agent_run(const struct lf_config *config, bool once)
 out:
     if (agent.state != AGENT_CLOSING) {
         /* Start-up failed: close what was opened. */
+        lf_agent_http_close(agent.http);
         if (agent.inputs != NULL) {
             lf_inputs_close(agent.inputs);
         }

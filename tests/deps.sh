@@ -14,9 +14,10 @@ LF_BUILD_PACKAGES=(
 # holds the zone files that `timezone: Europe/Berlin` reads, and
 # faketime sets the agent's clock for the year inference tests, and
 # openssl makes the certificates of the TLS tests. python3-botocore
-# checks SigV4 signatures in the CloudWatch Logs stand-in.
+# checks SigV4 signatures in the CloudWatch Logs stand-in. prometheus
+# provides `promtool check metrics` for the /metrics output.
 LF_TEST_PACKAGES=(nginx-light python3 util-linux strace tzdata faketime
-    openssl python3-botocore)
+    openssl python3-botocore prometheus)
 
 lf_install_missing() {
     local missing=()

@@ -5,6 +5,7 @@
  * by their own modules from the nodes handed to them.
  */
 #include "agent/config/config.h"
+#include "agent/config/config_http.h"
 #include "agent/config/config_queue.h"
 #include "agent/config/conf_private.h"
 #include "agent/config/input_discovery.h"
@@ -39,7 +40,7 @@ static const char *const root_keys[] = {
     "path.data",        "inputs",         "output.elasticsearch",
     "shutdown.timeout", "registry.flush", "registry.clean_removed",
     "logging.level",    "processors",     "queue",
-    "output.cloudwatch",
+    "output.cloudwatch", "http",
 };
 
 static const char *const input_keys[] = {
@@ -959,6 +960,9 @@ int lf_config_load(const char *path, struct lf_config *config, char *errbuf,
     }
     if (rc == 0) {
         rc = lf_config_parse_queue(&root, &config->queue, errbuf, errlen);
+    }
+    if (rc == 0) {
+        rc = lf_config_parse_http(&root, &config->http, errbuf, errlen);
     }
     if (rc != 0) {
         goto fail;

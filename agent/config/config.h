@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agent/config/config_http.h"
 #include "agent/input/container.h"
 #include "agent/input/encoding.h"
 #include "agent/queue/queue.h"
@@ -93,6 +94,7 @@ struct lf_config {
     struct lf_queue_options queue; /* `queue`; disk_path NULL: no spool */
     bool use_cloudwatch;       /* output.cloudwatch is configured */
     struct lf_cw_config cw;    /* output.cloudwatch */
+    struct lf_http_options http;   /* `http`: metrics and health endpoint */
 };
 
 /*

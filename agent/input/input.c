@@ -129,6 +129,7 @@ struct failed_path {
 struct lf_inputs {
     uv_loop_t *loop;
     const struct lf_config *config;
+    struct lf_input_counts *counts; /* one per entry of config->inputs */
     struct lf_input_sink sink;
     bool once;
     bool stopped;
@@ -641,6 +642,22 @@ static int identify(struct harvester *h)
     return 0;
 }
 
+/* Adds `event` to its input's counters; `sent` counts it as a line read. */
+static void count_input(struct harvester *h, const struct lf_line *event,
+                        bool sent)
+{
+    const struct lf_config *config = h->inputs->config;
+    size_t index = (size_t)(h->info.input - config->inputs);
+
+    if (index >= config->input_count) {
+        return;
+    }
+    h->inputs->counts[index].bytes_read += event->end_offset - event->offset;
+    if (sent) {
+        h->inputs->counts[index].lines_read++;
+    }
+}
+
 static int send_event(void *arg, const struct lf_line *event)
 {
     struct harvester *h = arg;
@@ -652,6 +669,7 @@ static int send_event(void *arg, const struct lf_line *event)
     }
     inputs->stats.lines_read++;
     inputs->stats.bytes_read += event->end_offset - event->offset;
+    count_input(h, event, true);
     if (event->truncated) {
         inputs->stats.lines_truncated++;
     }
@@ -667,6 +685,7 @@ static void skip_event(void *arg, const struct lf_line *event)
                              event->commit_offset);
     inputs->stats.lines_filtered++;
     inputs->stats.bytes_read += event->end_offset - event->offset;
+    count_input(h, event, false);
 }
 
 static void record_cut(void *arg, const struct lf_cut *cut)
@@ -2052,6 +2071,8 @@ int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
     inputs->sink = *sink;
     inputs->once = once;
     inputs->chunk = lf_malloc(READ_CHUNK_BYTES);
+    inputs->counts = lf_calloc(config->input_count + 1,
+                               sizeof(*inputs->counts));
     make_patterns(inputs);
     inputs->scan_interval_ms = LF_CONFIG_DEFAULT_SCAN_FREQUENCY_MS;
     for (size_t i = 0; i < config->input_count; i++) {
@@ -2223,6 +2244,16 @@ void lf_inputs_stats(const struct lf_inputs *inputs,
         inputs->poller != NULL ? lf_poller_count(inputs->poller) : 0;
 }
 
+void lf_inputs_input_counts(const struct lf_inputs *inputs, size_t index,
+                            struct lf_input_counts *out)
+{
+    if (index < inputs->config->input_count) {
+        *out = inputs->counts[index];
+    } else {
+        memset(out, 0, sizeof(*out));
+    }
+}
+
 /*
  * Close callback of the three handles. libuv ends closes in no promised
  * order, so the struct that holds them is freed after the last one.
@@ -2247,6 +2278,7 @@ static void free_inputs(uv_handle_t *handle)
     }
     lf_free(inputs->patterns);
     lf_free(inputs->chunk);
+    lf_free(inputs->counts);
     lf_free(inputs);
 }
 

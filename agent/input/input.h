@@ -116,6 +116,12 @@ struct lf_input_stats {
     size_t paths_polled;      /* watched by stat polling, not inotify */
 };
 
+/* Counters of one input since start; read with lf_inputs_input_counts(). */
+struct lf_input_counts {
+    uint64_t lines_read; /* events sent, as lf_input_stats.lines_read */
+    uint64_t bytes_read;
+};
+
 struct lf_inputs;
 
 /*
@@ -155,6 +161,13 @@ void lf_inputs_stop(struct lf_inputs *inputs);
 
 void lf_inputs_stats(const struct lf_inputs *inputs,
                      struct lf_input_stats *out);
+
+/*
+ * Stores the counters of the input at `index` of the configuration's
+ * `inputs` list; zeroes for an index past the list.
+ */
+void lf_inputs_input_counts(const struct lf_inputs *inputs, size_t index,
+                            struct lf_input_counts *out);
 
 /* Closes every file and handle, then frees the inputs. */
 void lf_inputs_close(struct lf_inputs *inputs);

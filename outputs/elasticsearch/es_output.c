@@ -369,6 +369,11 @@ size_t lf_es_output_pending(const struct lf_es_output *output)
     return output->pending_events;
 }
 
+/* The Prometheus client libraries' default buckets, 5 ms to 10 s. */
+const double lf_es_latency_bounds_s[LF_ES_LATENCY_BOUND_COUNT] = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
 void lf_es_output_stats(const struct lf_es_output *output,
                         struct lf_es_stats *out)
 {

@@ -58,6 +58,16 @@ enum lf_es_reject_reason {
 /* Returns "mapping", "item", "too_large" or "request". */
 const char *lf_es_reject_reason_name(enum lf_es_reject_reason reason);
 
+/*
+ * Bulk replies by status class: index 0 counts transport failures (no
+ * reply), 1 to 5 count 1xx to 5xx replies.
+ */
+#define LF_ES_STATUS_CLASS_COUNT 6
+
+/* Upper bounds in seconds of the bulk request latency histogram. */
+#define LF_ES_LATENCY_BOUND_COUNT 11
+extern const double lf_es_latency_bounds_s[LF_ES_LATENCY_BOUND_COUNT];
+
 /* Counters since start; read with lf_es_output_stats(). */
 struct lf_es_stats {
     uint64_t events_indexed;
@@ -73,6 +83,19 @@ struct lf_es_stats {
     uint64_t dead_lettered;    /* records written to the dead-letter queue */
     uint64_t dead_letter_dropped; /* rejected, and the queue was full or
                                      could not be written */
+    uint64_t responses_by_class[LF_ES_STATUS_CLASS_COUNT];
+    /*
+     * Transfer time of bulk requests that got a reply, as libcurl measures
+     * it: a count per bound of lf_es_latency_bounds_s (non-cumulative),
+     * the last one above every bound, and their sum in seconds.
+     */
+    uint64_t latency_counts[LF_ES_LATENCY_BOUND_COUNT + 1];
+    double latency_sum_s;
+    /*
+     * Loop time (uv_now) of the first failed bulk request since the last
+     * 2xx reply, or 0 while the last request succeeded or none failed.
+     */
+    uint64_t failing_since_ms;
 };
 
 struct lf_es_output;

@@ -670,6 +670,33 @@ static void handle_status(struct lf_es_output *output,
     }
 }
 
+/* Counts the reply class and latency, and tracks a run of failures. */
+static void observe_response(struct lf_es_output *output,
+                             const struct lf_http_response *res)
+{
+    struct lf_es_stats *stats = &output->stats;
+    size_t bucket = 0;
+
+    if (res->error != 0 || res->status < 100 || res->status > 599) {
+        stats->responses_by_class[0]++;
+    } else {
+        stats->responses_by_class[res->status / 100]++;
+        while (bucket < LF_ES_LATENCY_BOUND_COUNT &&
+               res->total_s > lf_es_latency_bounds_s[bucket]) {
+            bucket++;
+        }
+        stats->latency_counts[bucket]++;
+        stats->latency_sum_s += res->total_s;
+    }
+    if (res->error == 0 && res->status >= 200 && res->status < 300) {
+        stats->failing_since_ms = 0;
+    } else if (stats->failing_since_ms == 0) {
+        uint64_t now = uv_now(output->loop);
+
+        stats->failing_since_ms = now > 0 ? now : 1; /* 0 means none */
+    }
+}
+
 static void on_response(void *arg, const struct lf_http_response *res)
 {
     struct lf_es_batch *batch = arg;
@@ -680,6 +707,7 @@ static void on_response(void *arg, const struct lf_http_response *res)
         lf_es_batch_free(batch);
         return;
     }
+    observe_response(output, res);
     if (res->error != 0) {
         fail_over(output, batch, "bulk request failed: %s (%s) detail=\"%s\"",
                   lf_strerror(res->error), lf_err_name(res->error),

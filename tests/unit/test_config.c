@@ -477,7 +477,7 @@ static void test_config_unknown_keys(void)
                      "keys: path.data, inputs, output.elasticsearch, "
                      "shutdown.timeout, registry.flush, "
                      "registry.clean_removed, logging.level, processors, "
-                     "queue, output.cloudwatch");
+                     "queue, output.cloudwatch, http");
     check_error_with("path.dta: x\n",
                      ":6: path: unknown key 'dta', did you mean 'data'? Valid "
                      "keys: data");
@@ -1141,6 +1141,35 @@ static void test_config_queue_errors(void)
                      "expected at least 1ms");
 }
 
+static void test_config_http(void)
+{
+    struct lf_config config;
+
+    LF_CHECK_INT_EQ(load_with("", &config), 0);
+    LF_CHECK(!config.http.enabled);
+    LF_CHECK_STR_EQ(config.http.host, "127.0.0.1");
+    LF_CHECK_INT_EQ(config.http.port, 5066);
+    LF_CHECK_INT_EQ(config.http.ready_timeout_ms, 60000);
+    lf_config_cleanup(&config);
+
+    LF_CHECK_INT_EQ(load_with("http:\n  enabled: true\n  host: \"::1\"\n"
+                              "  port: 0\n  ready_timeout: 2s\n", &config),
+                    0);
+    LF_CHECK(config.http.enabled);
+    LF_CHECK_STR_EQ(config.http.host, "::1");
+    LF_CHECK_INT_EQ(config.http.port, 0);
+    LF_CHECK_INT_EQ(config.http.ready_timeout_ms, 2000);
+    lf_config_cleanup(&config);
+
+    check_error_with("http:\n  host: example.com\n",
+                     ":7: http.host: invalid value \"example.com\": "
+                     "expected an IPv4 or IPv6 address such as 127.0.0.1 "
+                     "or ::1");
+    check_error_with("http:\n  ready_timeout: 0\n",
+                     ":7: http.ready_timeout: expected a duration of at "
+                     "least 1ms, got 0");
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL) {
@@ -1185,6 +1214,7 @@ int main(void)
     LF_RUN(test_config_queue_defaults);
     LF_RUN(test_config_queue_values);
     LF_RUN(test_config_queue_errors);
+    LF_RUN(test_config_http);
 
     unlink(path);
     rmdir(dir);

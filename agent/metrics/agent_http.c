@@ -1,0 +1,534 @@
+/*
+ * Serves the agent's counters over HTTP. Each scrape reads the stats the
+ * inputs, pipeline, queue, registry and output already keep, plus the
+ * process figures of /proc/self, so nothing is counted twice. Labels take
+ * only input ids from the configuration and fixed output, reason and
+ * status names, never file paths, so the number of series stays bounded.
+ */
+#include "agent/metrics/agent_http.h"
+#include "agent/metrics/prom.h"
+#include "agent/net/http_server.h"
+#include "lf/error.h"
+#include "lf/json.h"
+#include "lf/log.h"
+#include "lf/mem.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HTTP_MAX_CONNECTIONS 64
+#define HTTP_IDLE_TIMEOUT_MS (10 * 1000)
+
+struct lf_agent_http {
+    uv_loop_t *loop;
+    const struct lf_config *config;
+    struct lf_agent_http_sources sources;
+    uint64_t ready_timeout_ms;
+    struct lf_http_server *server;
+};
+
+/* Process figures from /proc/self; a field that cannot be read is 0. */
+struct process_stats {
+    double cpu_s;
+    uint64_t resident_bytes;
+    uint64_t open_fds;
+};
+
+struct snapshot {
+    struct lf_pipeline_stats pipeline;
+    struct lf_input_stats input;
+    struct lf_es_stats output;
+    struct lf_queue_stats queue;
+    uint64_t output_pending;
+    uint64_t registry_writes;
+    struct process_stats process;
+};
+
+static const char *const status_class_names[LF_ES_STATUS_CLASS_COUNT] = {
+    "error", "1xx", "2xx", "3xx", "4xx", "5xx",
+};
+
+/* ---- /proc/self ---- */
+
+/* Reads a small /proc file into `text` as a string; returns false on error. */
+static bool read_proc_file(const char *path, char *text, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0) {
+        return false;
+    }
+    n = read(fd, text, size - 1);
+    close(fd);
+    if (n < 0) {
+        return false;
+    }
+    text[n] = '\0';
+    return true;
+}
+
+static void read_cpu(struct process_stats *out)
+{
+    unsigned long long utime = 0;
+    unsigned long long stime = 0;
+    char text[1024];
+    const char *fields;
+
+    if (!read_proc_file("/proc/self/stat", text, sizeof(text))) {
+        return;
+    }
+    /* The command name may hold spaces and ')'; fields follow the last. */
+    fields = strrchr(text, ')');
+    if (fields == NULL ||
+        sscanf(fields + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+               "%llu %llu", &utime, &stime) != 2) {
+        return;
+    }
+    out->cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void read_memory(struct process_stats *out)
+{
+    unsigned long long size = 0;
+    unsigned long long resident = 0;
+    char text[256];
+
+    if (read_proc_file("/proc/self/statm", text, sizeof(text)) &&
+        sscanf(text, "%llu %llu", &size, &resident) == 2) {
+        out->resident_bytes = resident * (uint64_t)sysconf(_SC_PAGESIZE);
+    }
+}
+
+static void read_open_fds(struct process_stats *out)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    const struct dirent *entry;
+    uint64_t count = 0;
+
+    if (dir == NULL) {
+        return;
+    }
+    while ((entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] != '.') {
+            count++;
+        }
+    }
+    closedir(dir);
+    out->open_fds = count > 0 ? count - 1 : 0; /* minus the directory's */
+}
+
+static void take_snapshot(const struct lf_agent_http *http,
+                          struct snapshot *out)
+{
+    const struct lf_agent_http_sources *src = &http->sources;
+
+    memset(out, 0, sizeof(*out));
+    lf_pipeline_stats(src->pipeline, &out->pipeline);
+    lf_inputs_stats(src->inputs, &out->input);
+    /*
+     * NOTE: the request, latency and rejection series come from the
+     * Elasticsearch output; with output.cloudwatch they stay at zero.
+     */
+    lf_output_es_stats(src->output, &out->output);
+    lf_queue_stats(src->queue, &out->queue);
+    out->output_pending = lf_output_pending(src->output);
+    out->registry_writes = lf_registry_saves(src->registry);
+    read_cpu(&out->process);
+    read_memory(&out->process);
+    read_open_fds(&out->process);
+}
+
+/* ---- /metrics ---- */
+
+static void write_counter(struct lf_buf *out, const char *name,
+                          const char *help, uint64_t value)
+{
+    lf_prom_family(out, name, "counter", help);
+    lf_prom_sample_u64(out, name, NULL, 0, value);
+}
+
+static void write_gauge(struct lf_buf *out, const char *name,
+                        const char *help, uint64_t value)
+{
+    lf_prom_family(out, name, "gauge", help);
+    lf_prom_sample_u64(out, name, NULL, 0, value);
+}
+
+/* Writes the lines and bytes read by each input, labelled by input id. */
+static void write_per_input(struct lf_buf *out,
+                            const struct lf_agent_http *http)
+{
+    static const char *const lines = "logferry_input_lines_read_total";
+    static const char *const bytes = "logferry_input_bytes_read_total";
+    const struct lf_config *config = http->config;
+    struct lf_input_counts counts;
+    struct lf_prom_label label = {"input", NULL};
+    size_t i;
+
+    lf_prom_family(out, lines, "counter",
+                   "Lines read and sent on as events; a joined multiline "
+                   "group counts once.");
+    for (i = 0; i < config->input_count; i++) {
+        lf_inputs_input_counts(http->sources.inputs, i, &counts);
+        label.value = config->inputs[i].id;
+        lf_prom_sample_u64(out, lines, &label, 1, counts.lines_read);
+    }
+    lf_prom_family(out, bytes, "counter",
+                   "Bytes read from files, including filtered lines.");
+    for (i = 0; i < config->input_count; i++) {
+        lf_inputs_input_counts(http->sources.inputs, i, &counts);
+        label.value = config->inputs[i].id;
+        lf_prom_sample_u64(out, bytes, &label, 1, counts.bytes_read);
+    }
+}
+
+static void write_input_metrics(struct lf_buf *out,
+                                const struct lf_agent_http *http,
+                                const struct snapshot *s)
+{
+    write_per_input(out, http);
+    write_counter(out, "logferry_input_lines_truncated_total",
+                  "Lines cut at max_line_bytes.", s->input.lines_truncated);
+    write_counter(out, "logferry_input_files_opened_total",
+                  "Files opened for reading.", s->input.files_opened);
+    write_counter(out, "logferry_input_files_truncated_total",
+                  "Files truncated in place while being read.",
+                  s->input.files_truncated);
+    write_counter(out, "logferry_input_truncated_bytes_lost_total",
+                  "Bytes written before a truncation that no rotated copy "
+                  "held.", s->input.truncated_bytes_lost);
+    write_gauge(out, "logferry_input_harvesters_open",
+                "Files open for reading.", s->input.harvesters_open);
+    write_counter(out, "logferry_parse_failures_total",
+                  "Lines no parser of their input could parse.",
+                  s->pipeline.parse_failures);
+    write_counter(out, "logferry_events_published_total",
+                  "Events handed to the queue.",
+                  s->pipeline.events_published);
+}
+
+static void write_dropped(struct lf_buf *out, const struct snapshot *s)
+{
+    static const char *const name = "logferry_events_dropped_total";
+    struct lf_prom_label label = {"reason", NULL};
+
+    lf_prom_family(out, name, "counter",
+                   "Lines and events dropped on purpose or for lack of "
+                   "room, by reason.");
+    label.value = "line_filter";
+    lf_prom_sample_u64(out, name, &label, 1, s->input.lines_filtered);
+    label.value = "processor";
+    lf_prom_sample_u64(out, name, &label, 1,
+                       s->pipeline.events_dropped_processor);
+    label.value = "dead_letter_unavailable";
+    lf_prom_sample_u64(out, name, &label, 1, s->output.dead_letter_dropped);
+}
+
+static void write_output_counter(struct lf_buf *out, const char *name,
+                                 const char *help, uint64_t value)
+{
+    static const struct lf_prom_label label = {"output", "elasticsearch"};
+
+    lf_prom_family(out, name, "counter", help);
+    lf_prom_sample_u64(out, name, &label, 1, value);
+}
+
+static void write_output_metrics(struct lf_buf *out, const struct snapshot *s)
+{
+    static const char *const rejected = "logferry_output_events_rejected_total";
+    static const char *const requests = "logferry_output_bulk_requests_total";
+    static const char *const latency =
+        "logferry_output_bulk_request_duration_seconds";
+    struct lf_prom_label labels[2] = {{"output", "elasticsearch"},
+                                      {"reason", NULL}};
+    size_t i;
+
+    write_output_counter(out, "logferry_output_events_indexed_total",
+                         "Events the output stored.", s->output.events_indexed);
+    write_output_counter(out, "logferry_output_events_duplicate_total",
+                         "Events the output already held (409 on create).",
+                         s->output.events_duplicate);
+    write_output_counter(out, "logferry_output_events_retried_total",
+                         "Item-level retries after 429 or 5xx items.",
+                         s->output.events_retried);
+    write_output_counter(out, "logferry_output_events_dead_lettered_total",
+                         "Rejected events written to the dead-letter queue.",
+                         s->output.dead_lettered);
+    lf_prom_family(out, rejected, "counter",
+                   "Events rejected for good, by reason.");
+    for (i = 0; i < LF_ES_REJECT_REASON_COUNT; i++) {
+        labels[1].value = lf_es_reject_reason_name(i);
+        lf_prom_sample_u64(out, rejected, labels, 2,
+                           s->output.rejected_by_reason[i]);
+    }
+    lf_prom_family(out, requests, "counter",
+                   "Bulk requests by reply status class; error means no "
+                   "reply (connection failure or timeout).");
+    labels[1].name = "status";
+    for (i = 0; i < LF_ES_STATUS_CLASS_COUNT; i++) {
+        labels[1].value = status_class_names[i];
+        lf_prom_sample_u64(out, requests, labels, 2,
+                           s->output.responses_by_class[i]);
+    }
+    lf_prom_family(out, latency, "histogram",
+                   "Transfer time of bulk requests that got a reply.");
+    lf_prom_histogram(out, latency, labels, 1, lf_es_latency_bounds_s,
+                      s->output.latency_counts, LF_ES_LATENCY_BOUND_COUNT,
+                      s->output.latency_sum_s);
+    lf_prom_family(out, "logferry_output_events_pending", "gauge",
+                   "Events accepted by the output without a result yet.");
+    lf_prom_sample_u64(out, "logferry_output_events_pending", labels, 1,
+                       s->output_pending);
+}
+
+static void write_queue_metrics(struct lf_buf *out, const struct snapshot *s)
+{
+    write_gauge(out, "logferry_queue_memory_bytes",
+                "Encoded events in the memory queue, in bytes.",
+                s->queue.mem_bytes);
+    write_gauge(out, "logferry_queue_memory_events",
+                "Events in the memory queue.", s->queue.mem_events);
+    write_gauge(out, "logferry_queue_spool_bytes",
+                "Bytes of the spool not yet acknowledged.",
+                s->queue.spool_bytes);
+    write_gauge(out, "logferry_queue_spool_events",
+                "Spool records not yet acknowledged.", s->queue.spool_records);
+    write_counter(out, "logferry_registry_writes_total",
+                  "Successful saves of the registry file.",
+                  s->registry_writes);
+}
+
+static void write_process_metrics(struct lf_buf *out,
+                                  const struct lf_agent_http *http,
+                                  const struct snapshot *s)
+{
+    lf_prom_family(out, "process_cpu_seconds_total", "counter",
+                   "User and system CPU time of the process in seconds.");
+    lf_prom_sample_double(out, "process_cpu_seconds_total", NULL, 0,
+                          s->process.cpu_s);
+    write_gauge(out, "process_resident_memory_bytes",
+                "Resident memory of the process in bytes.",
+                s->process.resident_bytes);
+    write_gauge(out, "process_open_fds", "Open file descriptors.",
+                s->process.open_fds);
+    lf_prom_family(out, "process_start_time_seconds", "gauge",
+                   "Start time of the agent since the Unix epoch in "
+                   "seconds.");
+    lf_prom_sample_double(out, "process_start_time_seconds", NULL, 0,
+                          http->sources.start_time_s);
+}
+
+static void write_metrics(const struct lf_agent_http *http, struct lf_buf *out)
+{
+    struct snapshot s;
+
+    take_snapshot(http, &s);
+    write_input_metrics(out, http, &s);
+    write_dropped(out, &s);
+    write_output_metrics(out, &s);
+    write_queue_metrics(out, &s);
+    write_process_metrics(out, http, &s);
+}
+
+/* ---- /stats ---- */
+
+static void append_u64_field(struct lf_buf *out, const char *key,
+                             uint64_t value, bool last)
+{
+    lf_buf_appendf(out, "\"%s\":%" PRIu64 "%s", key, value, last ? "" : ",");
+}
+
+/* Writes "id":{"lines_read":N,"bytes_read":N} for each input. */
+static void write_per_input_json(struct lf_buf *out,
+                                 const struct lf_agent_http *http)
+{
+    const struct lf_config *config = http->config;
+    struct lf_input_counts counts;
+    size_t i;
+
+    for (i = 0; i < config->input_count; i++) {
+        const char *id = config->inputs[i].id;
+
+        lf_inputs_input_counts(http->sources.inputs, i, &counts);
+        if (i > 0) {
+            lf_buf_append_char(out, ',');
+        }
+        lf_json_append_string(out, id, strlen(id));
+        lf_buf_append_str(out, ":{");
+        append_u64_field(out, "lines_read", counts.lines_read, false);
+        append_u64_field(out, "bytes_read", counts.bytes_read, true);
+        lf_buf_append_char(out, '}');
+    }
+}
+
+static void write_stats(const struct lf_agent_http *http, struct lf_buf *out)
+{
+    struct snapshot s;
+    size_t i;
+
+    take_snapshot(http, &s);
+    lf_buf_append_str(out, "{\"inputs\":{");
+    write_per_input_json(out, http);
+    lf_buf_append_str(out, "},\"input\":{");
+    append_u64_field(out, "lines_read", s.input.lines_read, false);
+    append_u64_field(out, "bytes_read", s.input.bytes_read, false);
+    append_u64_field(out, "lines_truncated", s.input.lines_truncated, false);
+    append_u64_field(out, "files_opened", s.input.files_opened, false);
+    append_u64_field(out, "files_truncated", s.input.files_truncated, false);
+    append_u64_field(out, "truncated_bytes_lost", s.input.truncated_bytes_lost,
+                     false);
+    append_u64_field(out, "harvesters_open", s.input.harvesters_open, false);
+    append_u64_field(out, "parse_failures", s.pipeline.parse_failures, false);
+    append_u64_field(out, "events_published", s.pipeline.events_published,
+                     true);
+    lf_buf_append_str(out, "},\"dropped\":{");
+    append_u64_field(out, "line_filter", s.input.lines_filtered, false);
+    append_u64_field(out, "processor", s.pipeline.events_dropped_processor,
+                     false);
+    append_u64_field(out, "dead_letter_unavailable",
+                     s.output.dead_letter_dropped, true);
+    lf_buf_append_str(out, "},\"output\":{\"elasticsearch\":{");
+    append_u64_field(out, "events_indexed", s.output.events_indexed, false);
+    append_u64_field(out, "events_duplicate", s.output.events_duplicate,
+                     false);
+    append_u64_field(out, "events_retried", s.output.events_retried, false);
+    append_u64_field(out, "events_dead_lettered", s.output.dead_lettered,
+                     false);
+    append_u64_field(out, "events_pending", s.output_pending, false);
+    lf_buf_append_str(out, "\"events_rejected\":{");
+    for (i = 0; i < LF_ES_REJECT_REASON_COUNT; i++) {
+        append_u64_field(out, lf_es_reject_reason_name(i),
+                         s.output.rejected_by_reason[i],
+                         i + 1 == LF_ES_REJECT_REASON_COUNT);
+    }
+    lf_buf_append_str(out, "},\"bulk_requests\":{");
+    for (i = 0; i < LF_ES_STATUS_CLASS_COUNT; i++) {
+        append_u64_field(out, status_class_names[i],
+                         s.output.responses_by_class[i],
+                         i + 1 == LF_ES_STATUS_CLASS_COUNT);
+    }
+    lf_buf_appendf(out, "},\"bulk_request_seconds_sum\":%.6f}},",
+                   s.output.latency_sum_s);
+    lf_buf_append_str(out, "\"queue\":{");
+    append_u64_field(out, "memory_bytes", s.queue.mem_bytes, false);
+    append_u64_field(out, "memory_events", s.queue.mem_events, false);
+    append_u64_field(out, "spool_bytes", s.queue.spool_bytes, false);
+    append_u64_field(out, "spool_events", s.queue.spool_records, true);
+    lf_buf_append_str(out, "},\"registry\":{");
+    append_u64_field(out, "writes", s.registry_writes, true);
+    lf_buf_appendf(out, "},\"process\":{\"cpu_seconds\":%.3f,",
+                   s.process.cpu_s);
+    append_u64_field(out, "resident_memory_bytes", s.process.resident_bytes,
+                     false);
+    append_u64_field(out, "open_fds", s.process.open_fds, false);
+    lf_buf_appendf(out, "\"start_time_seconds\":%.3f}}\n",
+                   http->sources.start_time_s);
+}
+
+/* ---- /readyz ---- */
+
+/*
+ * The output is stuck when every bulk request for ready_timeout failed
+ * (no reply, or a reply other than 2xx) while events wait to be sent.
+ * An output that has nothing to send is ready even if its last request
+ * failed.
+ */
+static int write_readiness(const struct lf_agent_http *http,
+                           struct lf_buf *out)
+{
+    struct lf_es_stats es;
+    struct lf_queue_stats queue;
+    uint64_t waiting;
+    uint64_t failing_ms;
+
+    lf_output_es_stats(http->sources.output, &es);
+    lf_queue_stats(http->sources.queue, &queue);
+    waiting = lf_output_pending(http->sources.output) + queue.mem_events +
+              queue.spool_records;
+    failing_ms = es.failing_since_ms == 0
+                     ? 0
+                     : uv_now(http->loop) - es.failing_since_ms;
+    if (waiting > 0 && es.failing_since_ms != 0 &&
+        failing_ms >= http->ready_timeout_ms) {
+        lf_buf_appendf(out, "output elasticsearch failing for %" PRIu64
+                       "s with %" PRIu64 " events waiting\n",
+                       failing_ms / 1000, waiting);
+        return 503;
+    }
+    lf_buf_append_str(out, "ok\n");
+    return 200;
+}
+
+static int handle_request(void *arg, const char *path, struct lf_buf *body,
+                          const char **content_type)
+{
+    struct lf_agent_http *http = arg;
+
+    if (strcmp(path, "/metrics") == 0) {
+        *content_type = LF_PROM_CONTENT_TYPE;
+        write_metrics(http, body);
+        return 200;
+    }
+    if (strcmp(path, "/stats") == 0) {
+        *content_type = "application/json";
+        write_stats(http, body);
+        return 200;
+    }
+    if (strcmp(path, "/healthz") == 0) {
+        lf_buf_append_str(body, "ok\n");
+        return 200;
+    }
+    if (strcmp(path, "/readyz") == 0) {
+        return write_readiness(http, body);
+    }
+    lf_buf_append_str(body, "not found; the endpoints are /metrics, "
+                      "/stats, /healthz and /readyz\n");
+    return 404;
+}
+
+int lf_agent_http_start(uv_loop_t *loop, const struct lf_config *config,
+                        const struct lf_agent_http_sources *sources,
+                        struct lf_agent_http **out)
+{
+    struct lf_http_server_options server_options = {
+        .host = config->http.host,
+        .port = config->http.port,
+        .max_connections = HTTP_MAX_CONNECTIONS,
+        .idle_timeout_ms = HTTP_IDLE_TIMEOUT_MS,
+    };
+    struct lf_agent_http *http = lf_calloc(1, sizeof(*http));
+    char errbuf[512];
+    int rc;
+
+    http->loop = loop;
+    http->config = config;
+    http->sources = *sources;
+    http->ready_timeout_ms = (uint64_t)config->http.ready_timeout_ms;
+    rc = lf_http_server_new(loop, &server_options, handle_request, http,
+                            &http->server, errbuf, sizeof(errbuf));
+    if (rc != 0) {
+        lf_log_error("http", "%s", errbuf);
+        lf_free(http);
+        *out = NULL;
+        return rc;
+    }
+    lf_log_info("http", "serving /metrics, /stats, /healthz and /readyz "
+                "host=%s port=%d", config->http.host,
+                lf_http_server_port(http->server));
+    *out = http;
+    return 0;
+}
+
+void lf_agent_http_close(struct lf_agent_http *http)
+{
+    if (http == NULL) {
+        return;
+    }
+    lf_http_server_close(http->server);
+    lf_free(http);
+}
