@@ -119,7 +119,9 @@ void lf_prom_histogram(struct lf_buf *out, const char *name,
                                                : BUCKET_LABELS_MAX;
     size_t i;
 
-    memcpy(with_le, labels, n * sizeof(*labels));
+    if (n > 0) {
+        memcpy(with_le, labels, n * sizeof(*labels));
+    }
     with_le[n].name = "le";
     with_le[n].value = le;
     for (i = 0; i <= bound_count; i++) {
