@@ -1,6 +1,12 @@
 /*
- * A ring of pending events per file. Resolving marks a slot; the head then
- * moves over every resolved slot and the committed offset follows it.
+ * A ring of entries in ticket order, from the oldest unresolved event to
+ * the newest tracked one. Each entry keeps the end offset of the event
+ * tracked before it, which becomes the committed offset once the entry is
+ * the oldest unresolved one. Resolving marks an entry. Resolved entries at
+ * the head are dropped at once, and the others when the ring is full
+ * (compaction). The ring only doubles when fewer than half of its entries
+ * are resolved, so its capacity stays within twice the largest number of
+ * unresolved events, or 64.
  */
 #include "agent/pipeline/ack.h"
 #include "lf/mem.h"
@@ -9,8 +15,9 @@
 
 enum { LF_ACK_MIN_RING = 64 };
 
-struct lf_ack_slot {
-    uint64_t end_offset;
+struct lf_ack_entry {
+    uint64_t ticket;
+    uint64_t start;   /* end offset of the event tracked before this one */
     bool resolved;
 };
 
@@ -18,6 +25,7 @@ void lf_ack_tracker_init(struct lf_ack_tracker *tracker, uint64_t offset)
 {
     memset(tracker, 0, sizeof(*tracker));
     tracker->committed = offset;
+    tracker->last_end = offset;
 }
 
 void lf_ack_tracker_cleanup(struct lf_ack_tracker *tracker)
@@ -25,78 +33,133 @@ void lf_ack_tracker_cleanup(struct lf_ack_tracker *tracker)
     lf_free(tracker->ring);
     tracker->ring = NULL;
     tracker->ring_cap = 0;
+    tracker->ring_count = 0;
+    tracker->ring_head = 0;
 }
 
 size_t lf_ack_tracker_pending(const struct lf_ack_tracker *tracker)
 {
-    return (size_t)(tracker->next_ticket - tracker->head_ticket);
+    return tracker->unresolved;
 }
 
-static struct lf_ack_slot *slot_of(const struct lf_ack_tracker *tracker,
-                                   uint64_t ticket)
+/* Returns the `i`th entry from the oldest. */
+static struct lf_ack_entry *entry_at(const struct lf_ack_tracker *tracker,
+                                     size_t i)
 {
-    return &tracker->ring[ticket & (tracker->ring_cap - 1)];
+    return &tracker->ring[(tracker->ring_head + i) & (tracker->ring_cap - 1)];
 }
 
-/* Doubles the ring, keeping the pending slots at their ticket positions. */
-static void grow(struct lf_ack_tracker *tracker)
+/*
+ * Makes room for one entry: drops the resolved entries when they are at
+ * least half of a full ring, and otherwise doubles the ring. The
+ * entries keep their order and move to the start of the ring.
+ */
+static void make_room(struct lf_ack_tracker *tracker)
 {
+    size_t count = tracker->ring_count;
+    bool compact = count - tracker->unresolved >= count / 2 && count > 0;
     size_t cap = tracker->ring_cap == 0 ? LF_ACK_MIN_RING
                                         : tracker->ring_cap * 2;
-    struct lf_ack_slot *ring = lf_calloc(cap, sizeof(*ring));
+    struct lf_ack_entry *ring;
+    size_t kept = 0;
 
-    for (uint64_t t = tracker->head_ticket; t < tracker->next_ticket; t++) {
-        ring[t & (cap - 1)] = *slot_of(tracker, t);
+    if (compact) {
+        cap = tracker->ring_cap;
+    }
+    ring = lf_calloc(cap, sizeof(*ring));
+    for (size_t i = 0; i < count; i++) {
+        const struct lf_ack_entry *entry = entry_at(tracker, i);
+
+        if (!compact || !entry->resolved) {
+            ring[kept++] = *entry;
+        }
     }
     lf_free(tracker->ring);
     tracker->ring = ring;
     tracker->ring_cap = cap;
+    tracker->ring_head = 0;
+    tracker->ring_count = kept;
 }
 
 uint64_t lf_ack_tracker_track(struct lf_ack_tracker *tracker,
                               uint64_t end_offset)
 {
-    struct lf_ack_slot *slot;
+    struct lf_ack_entry *entry;
 
-    if (lf_ack_tracker_pending(tracker) == tracker->ring_cap) {
-        grow(tracker);
+    if (tracker->ring_count == tracker->ring_cap) {
+        make_room(tracker);
     }
-    slot = slot_of(tracker, tracker->next_ticket);
-    slot->end_offset = end_offset;
-    slot->resolved = false;
+    entry = entry_at(tracker, tracker->ring_count++);
+    entry->ticket = tracker->next_ticket;
+    entry->start = tracker->last_end;
+    entry->resolved = false;
+    tracker->last_end = end_offset;
+    tracker->unresolved++;
     return tracker->next_ticket++;
+}
+
+/* Returns the index of the entry of `ticket`, or ring_count if none. */
+static size_t find_entry(const struct lf_ack_tracker *tracker,
+                         uint64_t ticket)
+{
+    size_t lo = 0;
+    size_t hi = tracker->ring_count;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t found = entry_at(tracker, mid)->ticket;
+
+        if (found == ticket) {
+            return mid;
+        }
+        if (found < ticket) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return tracker->ring_count;
 }
 
 bool lf_ack_tracker_resolve(struct lf_ack_tracker *tracker, uint64_t ticket)
 {
-    struct lf_ack_slot *slot;
-    bool moved = false;
+    size_t i = find_entry(tracker, ticket);
+    struct lf_ack_entry *entry;
 
-    if (ticket < tracker->head_ticket || ticket >= tracker->next_ticket) {
+    if (i == tracker->ring_count || entry_at(tracker, i)->resolved) {
         return false;
     }
-    slot = slot_of(tracker, ticket);
-    if (slot->resolved) {
+    entry_at(tracker, i)->resolved = true;
+    tracker->unresolved--;
+    if (i != 0) {
         return false;
     }
-    slot->resolved = true;
 
-    while (tracker->head_ticket < tracker->next_ticket) {
-        slot = slot_of(tracker, tracker->head_ticket);
-        if (!slot->resolved) {
-            break;
-        }
-        tracker->committed = slot->end_offset;
-        tracker->head_ticket++;
-        moved = true;
-    }
-    return moved;
+    /* The oldest unresolved event got its result: drop the resolved head. */
+    do {
+        tracker->ring_head =
+            (tracker->ring_head + 1) & (tracker->ring_cap - 1);
+        tracker->ring_count--;
+        entry = entry_at(tracker, 0);
+    } while (tracker->ring_count > 0 && entry->resolved);
+    tracker->committed =
+        tracker->ring_count > 0 ? entry->start : tracker->last_end;
+    return true;
 }
 
 void lf_ack_tracker_untrack_from(struct lf_ack_tracker *tracker,
                                  uint64_t ticket)
 {
-    if (ticket >= tracker->head_ticket && ticket < tracker->next_ticket) {
-        tracker->next_ticket = ticket;
+    size_t i = find_entry(tracker, ticket);
+
+    if (i == tracker->ring_count || entry_at(tracker, i)->resolved) {
+        return;
+    }
+    tracker->last_end = entry_at(tracker, i)->start;
+    tracker->next_ticket = ticket;
+    while (tracker->ring_count > i) {
+        if (!entry_at(tracker, --tracker->ring_count)->resolved) {
+            tracker->unresolved--;
+        }
     }
 }

@@ -11,14 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct lf_ack_slot;
+struct lf_ack_entry;
 
+/*
+ * Memory grows with the unresolved events, not with the events between
+ * them. So a long run of spooled events behind a batch that a stalled
+ * output still retries costs nothing per event.
+ */
 struct lf_ack_tracker {
     uint64_t committed;      /* offset up to which every event is resolved */
     uint64_t next_ticket;    /* ticket of the next tracked event */
-    uint64_t head_ticket;    /* ticket of the oldest unresolved event */
-    struct lf_ack_slot *ring; /* pending events, head first */
-    size_t ring_cap;          /* power of two */
+    uint64_t last_end;       /* end offset of the newest tracked event */
+    size_t unresolved;       /* tracked events without a result */
+    struct lf_ack_entry *ring; /* from the oldest unresolved event on */
+    size_t ring_head;        /* index of the oldest entry */
+    size_t ring_count;       /* entries in use */
+    size_t ring_cap;         /* power of two */
 };
 
 /* Starts with nothing pending and `committed` at `offset`. */
