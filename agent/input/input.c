@@ -2255,8 +2255,8 @@ void lf_inputs_input_counts(const struct lf_inputs *inputs, size_t index,
 }
 
 /*
- * Close callback of the three handles. libuv ends closes in no promised
- * order, so the struct that holds them is freed after the last one.
+ * Close callback of the three handles. libuv does not document the order
+ * in which it finishes closes, so their struct is freed after the last.
  */
 static void free_inputs(uv_handle_t *handle)
 {

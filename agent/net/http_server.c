@@ -509,7 +509,7 @@ static void serve_request(struct conn *conn,
                   head->minor_version == 0);
 }
 
-/* Answers the complete requests in the input buffer, one at a time. */
+/* Handles the complete requests in the input buffer, one at a time. */
 static void process_input(struct conn *conn)
 {
     struct lf_http_request_head head;

@@ -641,7 +641,7 @@ static enum lf_es_item_outcome classify(const struct lf_es_item_result *item)
      * No error: replies older than 1.0 carry no status and mark success
      * with "ok": true, and a `delete` of a missing document returns 404
      * without an error. An item with neither a valid status nor that mark,
-     * such as {"create":{}}, says nothing about the document.
+     * such as {"create":{}}, gives no result for the document.
      */
     if (status == STATUS_INVALID || (status == 0 && !item->ok)) {
         return LF_ES_ITEM_RETRY;

@@ -90,7 +90,7 @@ bool lf_es_reply_next(struct lf_es_reply *reply,
 size_t lf_es_reply_missing(const struct lf_es_reply *reply);
 
 /*
- * Returns true when the item says that the cluster is overloaded: status
+ * Returns true when the item reports that the cluster is overloaded: status
  * 429, 503 or 504, or a rejected execution whatever the status.
  */
 bool lf_es_item_overloaded(const struct lf_es_item_result *item);

@@ -193,7 +193,7 @@ def test_removed_file_closed_when_read(scratch):
 def test_removed_file_read_into_spool_then_closed(scratch):
     """Elasticsearch hangs while the spool has room; the file is removed.
     The agent reads it to its end into the spool and closes it within
-    5 s, and once Elasticsearch answers every line is indexed once."""
+    5 s, and once Elasticsearch responds every line is indexed once."""
     standin = scratch.standin()
     standin.set_faults({"requests": [{"on": 1, "count": 10 ** 6,
                                       "action": "hang"}]})

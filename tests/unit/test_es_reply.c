@@ -413,7 +413,7 @@ static void test_es_reply_status_without_error(void)
         LF_CHECK_INT_EQ(reply.items[2].outcome, LF_ES_ITEM_INDEXED);
         LF_CHECK_INT_EQ(reply.items[3].outcome, LF_ES_ITEM_REJECTED);
         LF_CHECK_INT_EQ(reply.items[4].outcome, LF_ES_ITEM_DUPLICATE);
-        /* A status that is not a number says nothing about the item. */
+        /* A status that is not a number gives no result. */
         LF_CHECK_INT_EQ(reply.items[5].status, 0);
         LF_CHECK_INT_EQ(reply.items[5].outcome, LF_ES_ITEM_RETRY);
     }
