@@ -552,9 +552,9 @@ int lf_dlq_replay_command(const struct lf_config *config, FILE *out,
     size_t kept = 0;
     int rc = 0;
 
-    if (config->use_cloudwatch) {
+    if (!config->use_elasticsearch) {
         fprintf(err, "logferry: dlq replay sends to output.elasticsearch, "
-                "and this configuration has output.cloudwatch\n");
+                "and this configuration has only output.cloudwatch\n");
         return LF_EXIT_USAGE;
     }
 

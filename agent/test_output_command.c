@@ -351,15 +351,12 @@ static void on_client_closed(void *arg)
     (void)arg;
 }
 
-int lf_test_output_command(const struct lf_config *config, FILE *out)
+static int test_es_output(const struct lf_config *config, FILE *out)
 {
     struct checker checker = {.es = &config->es, .out = out};
     size_t passed = 0;
     int rc;
 
-    if (config->use_cloudwatch) {
-        return lf_cw_test_output_command(config, out);
-    }
     rc = uv_loop_init(&checker.loop);
     if (rc != 0) {
         fprintf(stderr, "logferry: creating the event loop failed: %s\n",
@@ -404,4 +401,21 @@ int lf_test_output_command(const struct lf_config *config, FILE *out)
             passed, config->es.host_count,
             config->es.host_count == 1 ? "" : "s");
     return LF_EXIT_OK;
+}
+
+int lf_test_output_command(const struct lf_config *config, FILE *out)
+{
+    int rc = LF_EXIT_OK;
+
+    if (config->use_elasticsearch) {
+        rc = test_es_output(config, out);
+    }
+    if (config->use_cloudwatch) {
+        int cw_rc = lf_cw_test_output_command(config, out);
+
+        if (rc == LF_EXIT_OK) {
+            rc = cw_rc;
+        }
+    }
+    return rc;
 }

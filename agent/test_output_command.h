@@ -14,9 +14,9 @@
  * `_security/user/_has_privileges` that the credentials may `create_doc`
  * on the index. Prints what it found per host to `out`. Returns
  * LF_EXIT_OK when at least one host passes every check, else
- * LF_EXIT_FAILURE. With `output.cloudwatch`, runs
- * lf_cw_test_output_command() instead. lf_http_global_init() must have
- * run.
+ * LF_EXIT_FAILURE. With `output.cloudwatch`, also runs
+ * lf_cw_test_output_command(), and the result is a failure when either
+ * output fails. lf_http_global_init() must have run.
  */
 int lf_test_output_command(const struct lf_config *config, FILE *out);
 

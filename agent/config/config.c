@@ -892,6 +892,17 @@ static int parse_inputs(const struct lf_conf_node *root,
 
 /* ---- output ---- */
 
+static bool section_set(const struct lf_conf_node *node)
+{
+    return lf_conf_kind(node) != LF_CONF_MISSING &&
+           lf_conf_kind(node) != LF_CONF_NULL;
+}
+
+/*
+ * Parses output.elasticsearch, output.cloudwatch or both. With both, the
+ * agent sends every event to each and commits an offset once both have
+ * a result for the lines before it.
+ */
 static int parse_output(const struct lf_conf_node *root,
                         struct lf_config *config, char *errbuf, size_t errlen)
 {
@@ -901,29 +912,26 @@ static int parse_output(const struct lf_conf_node *root,
 
     lf_conf_child(root, "output.elasticsearch", &node);
     lf_conf_child(root, "output.cloudwatch", &cw_node);
-    if (lf_conf_kind(&cw_node) != LF_CONF_MISSING &&
-        lf_conf_kind(&cw_node) != LF_CONF_NULL) {
-        if (lf_conf_kind(&node) != LF_CONF_MISSING &&
-            lf_conf_kind(&node) != LF_CONF_NULL) {
-            return lf_conf_error(&cw_node, errbuf, errlen,
-                                 "both output.elasticsearch and "
-                                 "output.cloudwatch are set: configure one "
-                                 "output per agent");
-        }
-        config->use_cloudwatch = true;
-        return lf_cw_config_parse(&cw_node, &config->cw, errbuf, errlen);
-    }
-    if (lf_conf_kind(&node) == LF_CONF_MISSING ||
-        lf_conf_kind(&node) == LF_CONF_NULL) {
+    if (!section_set(&node) && !section_set(&cw_node)) {
         return lf_conf_error(&node, errbuf, errlen,
                              "missing: add an `output.elasticsearch` section "
                              "with the cluster's hosts, such as `hosts: "
-                             "[\"http://127.0.0.1:9200\"]`, or an "
-                             "`output.cloudwatch` section");
+                             "[\"http://127.0.0.1:9200\"]`, an "
+                             "`output.cloudwatch` section, or both");
     }
-    rc = lf_es_config_parse(&node, &config->es, errbuf, errlen);
-    config->es.data_path = config->data_path;
-    return rc;
+    if (section_set(&node)) {
+        config->use_elasticsearch = true;
+        rc = lf_es_config_parse(&node, &config->es, errbuf, errlen);
+        config->es.data_path = config->data_path;
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (section_set(&cw_node)) {
+        config->use_cloudwatch = true;
+        return lf_cw_config_parse(&cw_node, &config->cw, errbuf, errlen);
+    }
+    return 0;
 }
 
 /* ---- public ---- */

@@ -90,6 +90,7 @@ struct lf_config {
     struct lf_input_config *inputs;
     size_t input_count;
     struct lf_processors *processors; /* owned; top-level `processors` */
+    bool use_elasticsearch;    /* output.elasticsearch is configured */
     struct lf_es_config es;    /* output.elasticsearch */
     struct lf_queue_options queue; /* `queue`; disk_path NULL: no spool */
     bool use_cloudwatch;       /* output.cloudwatch is configured */

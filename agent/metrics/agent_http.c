@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,9 +42,14 @@ struct process_stats {
 struct snapshot {
     struct lf_pipeline_stats pipeline;
     struct lf_input_stats input;
-    struct lf_es_stats output;
+    size_t output_count;
+    const char *output_names[LF_OUTPUT_MAX];
+    struct lf_output_counts outputs[LF_OUTPUT_MAX];
+    bool has_es;
+    struct lf_es_stats output; /* Elasticsearch details, zero without it */
+    bool has_cw;
+    struct lf_cw_stats cw; /* CloudWatch Logs details */
     struct lf_queue_stats queue;
-    uint64_t output_pending;
     uint64_t registry_writes;
     struct process_stats process;
 };
@@ -130,13 +136,17 @@ static void take_snapshot(const struct lf_agent_http *http,
     memset(out, 0, sizeof(*out));
     lf_pipeline_stats(src->pipeline, &out->pipeline);
     lf_inputs_stats(src->inputs, &out->input);
-    /*
-     * NOTE: the request, latency and rejection series come from the
-     * Elasticsearch output; with output.cloudwatch they stay at zero.
-     */
+    out->output_count = lf_output_count(src->output);
+    for (size_t i = 0; i < out->output_count; i++) {
+        out->output_names[i] = lf_output_name_at(src->output, i);
+        lf_output_counts_at(src->output, i, &out->outputs[i]);
+        if (strcmp(out->output_names[i], "elasticsearch") == 0) {
+            out->has_es = true;
+        }
+    }
     lf_output_es_stats(src->output, &out->output);
+    out->has_cw = lf_output_cw_stats(src->output, &out->cw);
     lf_queue_stats(src->queue, &out->queue);
-    out->output_pending = lf_output_pending(src->output);
     out->registry_writes = lf_registry_saves(src->registry);
     read_cpu(&out->process);
     read_memory(&out->process);
@@ -229,48 +239,79 @@ static void write_dropped(struct lf_buf *out, const struct snapshot *s)
     lf_prom_sample_u64(out, name, &label, 1, s->output.dead_letter_dropped);
 }
 
-static void write_output_counter(struct lf_buf *out, const char *name,
-                                 const char *help, uint64_t value)
+/* Writes one family with a sample per output, labelled by output. */
+static void write_per_output(struct lf_buf *out, const struct snapshot *s,
+                             const char *name, const char *type,
+                             const char *help, size_t field_offset)
 {
-    static const struct lf_prom_label label = {"output", "elasticsearch"};
+    struct lf_prom_label label = {"output", NULL};
 
-    lf_prom_family(out, name, "counter", help);
-    lf_prom_sample_u64(out, name, &label, 1, value);
+    lf_prom_family(out, name, type, help);
+    for (size_t i = 0; i < s->output_count; i++) {
+        const char *counts = (const char *)&s->outputs[i];
+        uint64_t value;
+
+        memcpy(&value, counts + field_offset, sizeof(value));
+        label.value = s->output_names[i];
+        lf_prom_sample_u64(out, name, &label, 1, value);
+    }
 }
 
-static void write_output_metrics(struct lf_buf *out, const struct snapshot *s)
+static void write_rejected(struct lf_buf *out, const struct snapshot *s)
 {
-    static const char *const rejected = "logferry_output_events_rejected_total";
+    static const char *const name = "logferry_output_events_rejected_total";
+    struct lf_prom_label labels[2] = {{"output", NULL}, {"reason", NULL}};
+    size_t i;
+
+    lf_prom_family(out, name, "counter",
+                   "Events rejected for good, by output and reason.");
+    if (s->has_es) {
+        labels[0].value = "elasticsearch";
+        for (i = 0; i < LF_ES_REJECT_REASON_COUNT; i++) {
+            labels[1].value = lf_es_reject_reason_name(i);
+            lf_prom_sample_u64(out, name, labels, 2,
+                               s->output.rejected_by_reason[i]);
+        }
+    }
+    if (s->has_cw) {
+        labels[0].value = "cloudwatch";
+        for (i = 0; i < LF_CW_REJECT_REASON_COUNT; i++) {
+            labels[1].value = lf_cw_reject_reason_name(i);
+            lf_prom_sample_u64(out, name, labels, 2,
+                               s->cw.rejected_by_reason[i]);
+        }
+    }
+    if (s->output_count < 2) {
+        return;
+    }
+    labels[1].value = "publish_failed";
+    for (i = 0; i < s->output_count; i++) {
+        labels[0].value = s->output_names[i];
+        lf_prom_sample_u64(out, name, labels, 2, s->outputs[i].publish_failed);
+    }
+}
+
+/* Writes the series only the Elasticsearch output keeps. */
+static void write_es_metrics(struct lf_buf *out, const struct snapshot *s)
+{
     static const char *const requests = "logferry_output_bulk_requests_total";
     static const char *const latency =
         "logferry_output_bulk_request_duration_seconds";
     struct lf_prom_label labels[2] = {{"output", "elasticsearch"},
-                                      {"reason", NULL}};
-    size_t i;
+                                      {"status", NULL}};
 
-    write_output_counter(out, "logferry_output_events_indexed_total",
-                         "Events the output stored.", s->output.events_indexed);
-    write_output_counter(out, "logferry_output_events_duplicate_total",
-                         "Events the output already held (409 on create).",
-                         s->output.events_duplicate);
-    write_output_counter(out, "logferry_output_events_retried_total",
-                         "Item-level retries after 429 or 5xx items.",
-                         s->output.events_retried);
-    write_output_counter(out, "logferry_output_events_dead_lettered_total",
-                         "Rejected events written to the dead-letter queue.",
-                         s->output.dead_lettered);
-    lf_prom_family(out, rejected, "counter",
-                   "Events rejected for good, by reason.");
-    for (i = 0; i < LF_ES_REJECT_REASON_COUNT; i++) {
-        labels[1].value = lf_es_reject_reason_name(i);
-        lf_prom_sample_u64(out, rejected, labels, 2,
-                           s->output.rejected_by_reason[i]);
-    }
+    lf_prom_family(out, "logferry_output_events_retried_total", "counter",
+                   "Item-level retries after 429 or 5xx items.");
+    lf_prom_sample_u64(out, "logferry_output_events_retried_total", labels, 1,
+                       s->output.events_retried);
+    lf_prom_family(out, "logferry_output_events_dead_lettered_total", "counter",
+                   "Rejected events written to the dead-letter queue.");
+    lf_prom_sample_u64(out, "logferry_output_events_dead_lettered_total",
+                       labels, 1, s->output.dead_lettered);
     lf_prom_family(out, requests, "counter",
                    "Bulk requests by reply status class; error means no "
                    "reply (connection failure or timeout).");
-    labels[1].name = "status";
-    for (i = 0; i < LF_ES_STATUS_CLASS_COUNT; i++) {
+    for (size_t i = 0; i < LF_ES_STATUS_CLASS_COUNT; i++) {
         labels[1].value = status_class_names[i];
         lf_prom_sample_u64(out, requests, labels, 2,
                            s->output.responses_by_class[i]);
@@ -280,10 +321,49 @@ static void write_output_metrics(struct lf_buf *out, const struct snapshot *s)
     lf_prom_histogram(out, latency, labels, 1, lf_es_latency_bounds_s,
                       s->output.latency_counts, LF_ES_LATENCY_BOUND_COUNT,
                       s->output.latency_sum_s);
-    lf_prom_family(out, "logferry_output_events_pending", "gauge",
-                   "Events accepted by the output without a result yet.");
-    lf_prom_sample_u64(out, "logferry_output_events_pending", labels, 1,
-                       s->output_pending);
+}
+
+/* Writes the series only the CloudWatch Logs output keeps. */
+static void write_cw_metrics(struct lf_buf *out, const struct snapshot *s)
+{
+    static const struct lf_prom_label label = {"output", "cloudwatch"};
+
+    lf_prom_family(out, "logferry_output_requests_retried_total", "counter",
+                   "Requests sent again after a backoff.");
+    lf_prom_sample_u64(out, "logferry_output_requests_retried_total", &label, 1,
+                       s->cw.retries);
+    lf_prom_family(out, "logferry_output_requests_throttled_total", "counter",
+                   "Requests answered with throttling or 429.");
+    lf_prom_sample_u64(out, "logferry_output_requests_throttled_total", &label,
+                       1, s->cw.throttled);
+}
+
+static void write_output_metrics(struct lf_buf *out, const struct snapshot *s)
+{
+    write_per_output(out, s, "logferry_output_events_indexed_total", "counter",
+                     "Events the output stored.",
+                     offsetof(struct lf_output_counts, events_delivered));
+    write_per_output(out, s, "logferry_output_events_duplicate_total",
+                     "counter",
+                     "Events the output already held (409 on create, or "
+                     "DataAlreadyAcceptedException).",
+                     offsetof(struct lf_output_counts, events_duplicate));
+    write_rejected(out, s);
+    write_per_output(out, s, "logferry_output_requests_total", "counter",
+                     "Requests sent, retries included.",
+                     offsetof(struct lf_output_counts, requests_sent));
+    write_per_output(out, s, "logferry_output_request_failures_total",
+                     "counter", "Requests that got no reply or an error reply.",
+                     offsetof(struct lf_output_counts, requests_failed));
+    write_per_output(out, s, "logferry_output_events_pending", "gauge",
+                     "Events accepted by the output without a result yet.",
+                     offsetof(struct lf_output_counts, events_pending));
+    if (s->has_es) {
+        write_es_metrics(out, s);
+    }
+    if (s->has_cw) {
+        write_cw_metrics(out, s);
+    }
 }
 
 static void write_queue_metrics(struct lf_buf *out, const struct snapshot *s)
@@ -366,6 +446,63 @@ static void write_per_input_json(struct lf_buf *out,
     }
 }
 
+/* Writes the counters both kinds of output keep. */
+static void append_output_counts(struct lf_buf *out,
+                                 const struct lf_output_counts *c)
+{
+    append_u64_field(out, "events_pending", c->events_pending, false);
+    append_u64_field(out, "requests", c->requests_sent, false);
+    append_u64_field(out, "request_failures", c->requests_failed, false);
+    append_u64_field(out, "publish_failed", c->publish_failed, false);
+}
+
+static void write_es_stats_json(struct lf_buf *out, const struct snapshot *s,
+                                const struct lf_output_counts *c)
+{
+    size_t i;
+
+    lf_buf_append_str(out, "\"elasticsearch\":{");
+    append_u64_field(out, "events_indexed", s->output.events_indexed, false);
+    append_u64_field(out, "events_duplicate", s->output.events_duplicate,
+                     false);
+    append_u64_field(out, "events_retried", s->output.events_retried, false);
+    append_u64_field(out, "events_dead_lettered", s->output.dead_lettered,
+                     false);
+    append_output_counts(out, c);
+    lf_buf_append_str(out, "\"events_rejected\":{");
+    for (i = 0; i < LF_ES_REJECT_REASON_COUNT; i++) {
+        append_u64_field(out, lf_es_reject_reason_name(i),
+                         s->output.rejected_by_reason[i],
+                         i + 1 == LF_ES_REJECT_REASON_COUNT);
+    }
+    lf_buf_append_str(out, "},\"bulk_requests\":{");
+    for (i = 0; i < LF_ES_STATUS_CLASS_COUNT; i++) {
+        append_u64_field(out, status_class_names[i],
+                         s->output.responses_by_class[i],
+                         i + 1 == LF_ES_STATUS_CLASS_COUNT);
+    }
+    lf_buf_appendf(out, "},\"bulk_request_seconds_sum\":%.6f}",
+                   s->output.latency_sum_s);
+}
+
+static void write_cw_stats_json(struct lf_buf *out, const struct snapshot *s,
+                                const struct lf_output_counts *c)
+{
+    lf_buf_append_str(out, "\"cloudwatch\":{");
+    append_u64_field(out, "events_delivered", s->cw.events_delivered, false);
+    append_u64_field(out, "events_duplicate", s->cw.events_duplicate, false);
+    append_u64_field(out, "requests_retried", s->cw.retries, false);
+    append_u64_field(out, "requests_throttled", s->cw.throttled, false);
+    append_output_counts(out, c);
+    lf_buf_append_str(out, "\"events_rejected\":{");
+    for (size_t i = 0; i < LF_CW_REJECT_REASON_COUNT; i++) {
+        append_u64_field(out, lf_cw_reject_reason_name(i),
+                         s->cw.rejected_by_reason[i],
+                         i + 1 == LF_CW_REJECT_REASON_COUNT);
+    }
+    lf_buf_append_str(out, "}}");
+}
+
 static void write_stats(const struct lf_agent_http *http, struct lf_buf *out)
 {
     struct snapshot s;
@@ -392,29 +529,18 @@ static void write_stats(const struct lf_agent_http *http, struct lf_buf *out)
                      false);
     append_u64_field(out, "dead_letter_unavailable",
                      s.output.dead_letter_dropped, true);
-    lf_buf_append_str(out, "},\"output\":{\"elasticsearch\":{");
-    append_u64_field(out, "events_indexed", s.output.events_indexed, false);
-    append_u64_field(out, "events_duplicate", s.output.events_duplicate,
-                     false);
-    append_u64_field(out, "events_retried", s.output.events_retried, false);
-    append_u64_field(out, "events_dead_lettered", s.output.dead_lettered,
-                     false);
-    append_u64_field(out, "events_pending", s.output_pending, false);
-    lf_buf_append_str(out, "\"events_rejected\":{");
-    for (i = 0; i < LF_ES_REJECT_REASON_COUNT; i++) {
-        append_u64_field(out, lf_es_reject_reason_name(i),
-                         s.output.rejected_by_reason[i],
-                         i + 1 == LF_ES_REJECT_REASON_COUNT);
+    lf_buf_append_str(out, "},\"output\":{");
+    for (i = 0; i < s.output_count; i++) {
+        if (i > 0) {
+            lf_buf_append_char(out, ',');
+        }
+        if (strcmp(s.output_names[i], "elasticsearch") == 0) {
+            write_es_stats_json(out, &s, &s.outputs[i]);
+        } else {
+            write_cw_stats_json(out, &s, &s.outputs[i]);
+        }
     }
-    lf_buf_append_str(out, "},\"bulk_requests\":{");
-    for (i = 0; i < LF_ES_STATUS_CLASS_COUNT; i++) {
-        append_u64_field(out, status_class_names[i],
-                         s.output.responses_by_class[i],
-                         i + 1 == LF_ES_STATUS_CLASS_COUNT);
-    }
-    lf_buf_appendf(out, "},\"bulk_request_seconds_sum\":%.6f}},",
-                   s.output.latency_sum_s);
-    lf_buf_append_str(out, "\"queue\":{");
+    lf_buf_append_str(out, "},\"queue\":{");
     append_u64_field(out, "memory_bytes", s.queue.mem_bytes, false);
     append_u64_field(out, "memory_events", s.queue.mem_events, false);
     append_u64_field(out, "spool_bytes", s.queue.spool_bytes, false);
@@ -433,35 +559,44 @@ static void write_stats(const struct lf_agent_http *http, struct lf_buf *out)
 /* ---- /readyz ---- */
 
 /*
- * The output is stuck when every bulk request for ready_timeout failed
- * (no reply, or a reply other than 2xx) while events wait to be sent.
- * An output that has nothing to send is ready even if its last request
- * failed.
+ * An output is stuck when every request it sent for ready_timeout failed
+ * (no reply, or a reply other than 2xx) while events wait for it. An
+ * output that has nothing to send is ready even if its last request
+ * failed. The agent is ready when no output is stuck, and /readyz names
+ * each output that is, one per line.
  */
 static int write_readiness(const struct lf_agent_http *http,
                            struct lf_buf *out)
 {
-    struct lf_es_stats es;
+    const struct lf_output *output = http->sources.output;
     struct lf_queue_stats queue;
-    uint64_t waiting;
-    uint64_t failing_ms;
+    uint64_t now = uv_now(http->loop);
+    int status = 200;
 
-    lf_output_es_stats(http->sources.output, &es);
     lf_queue_stats(http->sources.queue, &queue);
-    waiting = lf_output_pending(http->sources.output) + queue.mem_events +
-              queue.spool_records;
-    failing_ms = es.failing_since_ms == 0
-                     ? 0
-                     : uv_now(http->loop) - es.failing_since_ms;
-    if (waiting > 0 && es.failing_since_ms != 0 &&
-        failing_ms >= http->ready_timeout_ms) {
-        lf_buf_appendf(out, "output elasticsearch failing for %" PRIu64
-                       "s with %" PRIu64 " events waiting\n",
-                       failing_ms / 1000, waiting);
-        return 503;
+    for (size_t i = 0; i < lf_output_count(output); i++) {
+        struct lf_output_counts c;
+        uint64_t waiting;
+        uint64_t failing_ms;
+
+        lf_output_counts_at(output, i, &c);
+        if (c.failing_since_ms == 0) {
+            continue;
+        }
+        waiting = c.events_pending + queue.mem_events + queue.spool_records;
+        failing_ms = now - c.failing_since_ms;
+        if (waiting > 0 && failing_ms >= http->ready_timeout_ms) {
+            lf_buf_appendf(out, "output %s failing for %" PRIu64
+                           "s with %" PRIu64 " events waiting\n",
+                           lf_output_name_at(output, i), failing_ms / 1000,
+                           waiting);
+            status = 503;
+        }
     }
-    lf_buf_append_str(out, "ok\n");
-    return 200;
+    if (status == 200) {
+        lf_buf_append_str(out, "ok\n");
+    }
+    return status;
 }
 
 static int handle_request(void *arg, const char *path, struct lf_buf *body,

@@ -69,6 +69,11 @@ struct lf_cw_stats {
     uint64_t token_resends;         /* InvalidSequenceTokenException */
     uint64_t credential_refreshes;  /* forced by an expired-token error */
     struct lf_cw_batch_stats batch; /* policies applied, all streams */
+    /*
+     * Loop time (uv_now) of the first failed request since the last 2xx
+     * reply, or 0 while the last request succeeded or none failed.
+     */
+    uint64_t failing_since_ms;
 };
 
 struct lf_cw_output;

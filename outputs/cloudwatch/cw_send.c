@@ -436,6 +436,19 @@ static void on_error(struct lf_cw_stream *stream, const struct lf_cw_error *err)
     }
 }
 
+/* Updates failing_since_ms, which /readyz reads: it is set at the first
+ * failure after a 2xx reply and cleared by the next 2xx reply. */
+static void note_reply(struct lf_cw_output *output, bool ok)
+{
+    if (ok) {
+        output->stats.failing_since_ms = 0;
+    } else if (output->stats.failing_since_ms == 0) {
+        uint64_t now = uv_now(output->loop);
+
+        output->stats.failing_since_ms = now > 0 ? now : 1; /* 0 means none */
+    }
+}
+
 static void on_reply(void *arg, const struct lf_http_response *res)
 {
     struct cw_request *cr = arg;
@@ -448,6 +461,8 @@ static void on_reply(void *arg, const struct lf_http_response *res)
     if (res->error == LF_ECANCELED || output->state != LF_CW_OUTPUT_RUNNING) {
         return;
     }
+    note_reply(output,
+               res->error == 0 && res->status >= 200 && res->status < 300);
     if (res->error != 0) {
         output->stats.requests_failed++;
         lf_cw_backoff(stream, res->error_text[0] != '\0'

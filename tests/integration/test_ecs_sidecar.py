@@ -1,12 +1,14 @@
 """The ECS sidecar example of packaging/ecs: logferry-cloudwatch.yml run
 as it is against the ECS task metadata stand-in, the ECS container
 credentials endpoint and the CloudWatch Logs stand-in (which checks every
-signature with botocore), and logferry-elasticsearch.yml loaded by
+signature with botocore), logferry-both.yml run the same way with the
+Elasticsearch stand-in as well, and logferry-elasticsearch.yml loaded by
 `logferry test config`."""
 
 import datetime
 import json
 import os
+import re
 import sys
 
 import harness
@@ -88,6 +90,60 @@ def test_sidecar_cloudwatch_config(scratch):
     check(ECS_TOKEN not in proc.stderr, "the agent logged the ECS token")
 
 
+def test_sidecar_both_outputs_config(scratch):
+    metadata = aws_metadata_standin.AwsMetadataStandIn(
+        task=fixture("ecs-v4-fargate-task.json"),
+        container=fixture("ecs-v4-fargate-container.json")).start()
+    scratch.defer(metadata.stop)
+    es = scratch.standin()
+    standin = CwStandIn(scratch, {"ecs": {"token": ECS_TOKEN,
+                                          "rotate_s": 300, "ttl_s": 360}})
+    logs = scratch.join("logs")
+    os.makedirs(logs)
+    base = now_utc() - datetime.timedelta(minutes=2)
+    lines = ["%s INFO GET /api/rewards 200 %dms"
+             % (iso(base + datetime.timedelta(seconds=i)), 10 + i)
+             for i in range(3)]
+    scratch.write("logs/app.log", "".join(line + "\n" for line in lines))
+
+    proc = run_once(scratch, os.path.join(PACKAGING, "logferry-both.yml"),
+                    env=cw_env({
+                        "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+                        "AWS_REGION": "us-west-2",
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI":
+                            standin.url + "/ecs/credentials",
+                        "AWS_CONTAINER_AUTHORIZATION_TOKEN": ECS_TOKEN,
+                        "ECS_CONTAINER_METADATA_URI_V4":
+                            metadata.url + metadata.ecs_path,
+                        "ES_HOSTS": es.url,
+                        "ES_API_KEY": "aWQ6a2V5",
+                        "LOGFERRY_LOG_DIR": logs,
+                        "LOGFERRY_DATA": scratch.join("data"),
+                        "LOGFERRY_CLOUDWATCH_ENDPOINT": standin.url}))
+
+    group = standin.state()["groups"]["/ecs/curltest"]
+    events = group["streams"]["rewards-api/" + TASK_ID]
+    check_eq([json.loads(e["message"])["message"] for e in events], lines,
+             "messages in CloudWatch Logs")
+    docs = sorted((d["_source"] for d in
+                   es.documents("logs-rewards-api-default")),
+                  key=lambda doc: doc["log"]["offset"])
+    check_eq([doc["message"] for doc in docs], lines,
+             "messages in Elasticsearch")
+    for i, doc in enumerate(docs):
+        check_eq(doc["aws"]["ecs"]["task"]["family"], "curltest",
+                 "aws.ecs.task.family of document %d" % i)
+        check_eq(doc["orchestrator"]["resource"]["id"], TASK_ID,
+                 "orchestrator.resource.id of document %d" % i)
+    check_eq(summary_counters(proc.stderr)["delivered"], 3,
+             "delivered to CloudWatch Logs")
+    check(re.search(r"shutdown report: output=elasticsearch,cloudwatch "
+                    r"delivered=3 ", proc.stderr) is not None,
+          "shutdown report: %s" % harness.tail(proc.stderr, 5))
+    check("aWQ6a2V5" not in proc.stderr, "the agent logged the API key")
+    check(ECS_TOKEN not in proc.stderr, "the agent logged the ECS token")
+
+
 def test_sidecar_elasticsearch_config_loads(scratch):
     proc = run_agent(["test", "config", "-c",
                       os.path.join(PACKAGING, "logferry-elasticsearch.yml")],
@@ -102,6 +158,7 @@ def test_sidecar_elasticsearch_config_loads(scratch):
 
 TESTS = [
     test_sidecar_cloudwatch_config,
+    test_sidecar_both_outputs_config,
     test_sidecar_elasticsearch_config_loads,
 ]
 

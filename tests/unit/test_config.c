@@ -433,12 +433,12 @@ static void test_config_requires_output(void)
     check_error(text, ": output.elasticsearch: missing: add an "
                       "`output.elasticsearch` section with the cluster's "
                       "hosts, such as `hosts: [\"http://127.0.0.1:9200\"]`, "
-                      "or an `output.cloudwatch` section");
+                      "an `output.cloudwatch` section, or both");
     snprintf(text, sizeof(text), "%soutput.elasticsearch:\n", minimal_input);
     check_error(text, ":4: output.elasticsearch: missing: add an "
                       "`output.elasticsearch` section with the cluster's "
                       "hosts, such as `hosts: [\"http://127.0.0.1:9200\"]`, "
-                      "or an `output.cloudwatch` section");
+                      "an `output.cloudwatch` section, or both");
     snprintf(text, sizeof(text), "%soutput:\n  console: {}\n", minimal_input);
     check_error(text, ":5: output: unknown key 'console'. Valid keys: "
                       "elasticsearch, cloudwatch");
@@ -456,6 +456,7 @@ static void test_config_cloudwatch_output(void)
     LF_CHECK_INT_EQ(load(text, &config), 0);
     LF_CHECK_STR_EQ(errbuf, "");
     LF_CHECK(config.use_cloudwatch);
+    LF_CHECK(!config.use_elasticsearch);
     LF_CHECK_STR_EQ(config.cw.log_group, "/ecs/app");
     LF_CHECK_STR_EQ(config.cw.endpoint, "https://logs.us-east-1.amazonaws.com");
     LF_CHECK_INT_EQ(config.es.host_count, 0);
@@ -465,9 +466,22 @@ static void test_config_cloudwatch_output(void)
              "%s%soutput.cloudwatch:\n  region: us-east-1\n"
              "  log_group: /ecs/app\n",
              minimal_input, minimal_output);
-    check_error(text, ":6: output.cloudwatch: both output.elasticsearch and "
-                      "output.cloudwatch are set: configure one output per "
-                      "agent");
+    LF_CHECK_INT_EQ(load(text, &config), 0);
+    LF_CHECK_STR_EQ(errbuf, "");
+    LF_CHECK(config.use_elasticsearch);
+    LF_CHECK(config.use_cloudwatch);
+    LF_CHECK_INT_EQ(config.es.host_count, 1);
+    LF_CHECK_STR_EQ(config.cw.log_group, "/ecs/app");
+    lf_config_cleanup(&config);
+
+    /* An error in the first section is reported before the second. */
+    snprintf(text, sizeof(text),
+             "%soutput.elasticsearch:\n  hosts: []\n"
+             "output.cloudwatch:\n  region: us-east-1\n"
+             "  log_group: /ecs/app\n",
+             minimal_input);
+    check_error(text, ":5: output.elasticsearch.hosts: expected at least one "
+                      "URL, got an empty list");
 }
 
 static void test_config_unknown_keys(void)
