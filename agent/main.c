@@ -8,6 +8,7 @@
 #include "agent/dlq_command.h"
 #include "agent/net/http_client.h"
 #include "agent/parse_command.h"
+#include "agent/registry_command.h"
 #include "agent/test_output_command.h"
 #include "lf/error.h"
 #include "lf/log.h"
@@ -29,6 +30,8 @@ static void print_usage(FILE *out)
             "       logferry test output [-c FILE]\n"
             "       logferry parse [-c FILE] [--input ID] < LINES\n"
             "       logferry dlq list|replay [-c FILE]\n"
+            "       logferry registry list [-c FILE] [--json]\n"
+            "       logferry registry forget [-c FILE] PATH...\n"
             "       logferry --version | --help\n"
             "\n"
             "Tails log files, parses each line into Elastic Common Schema\n"
@@ -41,6 +44,8 @@ static void print_usage(FILE *out)
             "                     it, wait for acknowledgements and exit\n"
             "      --input ID     with parse: the input whose parsers to use\n"
             "                     (needed when there are several)\n"
+            "      --json         with registry list: one JSON object per\n"
+            "                     entry\n"
             "  -V, --version      print the version and exit\n"
             "  -h, --help         print this help and exit\n"
             "\n"
@@ -60,6 +65,12 @@ static void print_usage(FILE *out)
             "  dlq replay         send them again with the same _id; those\n"
             "                     delivered are removed (stop the agent\n"
             "                     first)\n"
+            "  registry list      print each file in the registry: path,\n"
+            "                     identity, acknowledged offset, current\n"
+            "                     size and lag in bytes\n"
+            "  registry forget    remove the entries of the files at PATH,\n"
+            "                     so that the next run reads them from the\n"
+            "                     start (stop the agent first)\n"
             "\n"
             "Runs until SIGTERM or SIGINT, then stops reading, sends what\n"
             "is batched and saves the acknowledged offsets.\n"
@@ -80,6 +91,10 @@ struct options {
     bool test_output;
     bool parse;
     const char *dlq; /* "list" or "replay", or NULL */
+    const char *registry; /* "list" or "forget", or NULL */
+    bool json;
+    char **paths; /* the PATH arguments of registry forget */
+    size_t path_count;
 };
 
 /* Reports what is wrong with the `argc` words from "dlq" on. */
@@ -99,6 +114,41 @@ static int dlq_usage_error(int argc, char **argv)
     return LF_EXIT_USAGE;
 }
 
+/*
+ * Parses the `argc` words from "registry" on. Returns -1 to continue, or
+ * the exit code to stop with.
+ */
+static int parse_registry_command(int argc, char **argv,
+                                  struct options *opts)
+{
+    if (argc == 1) {
+        fprintf(stderr, "logferry: 'registry' needs a subcommand: "
+                "'registry list' or 'registry forget PATH...'\n");
+        return LF_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "list") == 0) {
+        if (argc > 2) {
+            fprintf(stderr, "logferry: unexpected argument '%s' after "
+                    "'registry list'\n", argv[2]);
+            return LF_EXIT_USAGE;
+        }
+    } else if (strcmp(argv[1], "forget") == 0) {
+        if (argc == 2) {
+            fprintf(stderr, "logferry: 'registry forget' needs the path "
+                    "of at least one file\n");
+            return LF_EXIT_USAGE;
+        }
+        opts->paths = argv + 2;
+        opts->path_count = (size_t)argc - 2;
+    } else {
+        fprintf(stderr, "logferry: unknown subcommand 'registry %s'; "
+                "expected 'registry list' or 'registry forget'\n", argv[1]);
+        return LF_EXIT_USAGE;
+    }
+    opts->registry = argv[1];
+    return -1;
+}
+
 /* Returns -1 to continue, or the exit code to stop with. */
 static int parse_options(int argc, char **argv, struct options *opts)
 {
@@ -106,6 +156,7 @@ static int parse_options(int argc, char **argv, struct options *opts)
         {"config", required_argument, NULL, 'c'},
         {"once", no_argument, NULL, 'o'},
         {"input", required_argument, NULL, 'i'},
+        {"json", no_argument, NULL, 'j'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -124,6 +175,9 @@ static int parse_options(int argc, char **argv, struct options *opts)
             break;
         case 'i':
             opts->input_id = optarg;
+            break;
+        case 'j':
+            opts->json = true;
             break;
         case 'V':
             printf("logferry %s\n", LF_VERSION);
@@ -157,26 +211,40 @@ static int parse_options(int argc, char **argv, struct options *opts)
             opts->dlq = argv[optind + 1];
         } else if (strcmp(argv[optind], "dlq") == 0) {
             return dlq_usage_error(argc - optind, argv + optind);
+        } else if (strcmp(argv[optind], "registry") == 0) {
+            int rc = parse_registry_command(argc - optind, argv + optind,
+                                            opts);
+            if (rc >= 0) {
+                return rc;
+            }
         } else if (argc - optind == 1 && strcmp(argv[optind], "test") == 0) {
             fprintf(stderr, "logferry: 'test' needs a subcommand: 'test "
                     "config' or 'test output'\n");
             return LF_EXIT_USAGE;
         } else {
             fprintf(stderr, "logferry: unknown command '%s'; expected "
-                    "'test config', 'test output', 'parse', 'dlq list' or "
-                    "'dlq replay'. Run 'logferry --help' for usage.\n",
+                    "'test config', 'test output', 'parse', 'dlq list', "
+                    "'dlq replay', 'registry list' or 'registry forget'. "
+                    "Run 'logferry --help' for usage.\n",
                     argv[optind]);
             return LF_EXIT_USAGE;
         }
     }
     if ((opts->test_config || opts->test_output || opts->parse ||
-         opts->dlq != NULL) &&
+         opts->dlq != NULL || opts->registry != NULL) &&
         opts->once) {
         fprintf(stderr, "logferry: --once cannot be combined with '%s'\n",
-                opts->parse         ? "parse"
-                : opts->dlq != NULL ? "dlq"
-                : opts->test_output ? "test output"
-                                    : "test config");
+                opts->parse              ? "parse"
+                : opts->dlq != NULL      ? "dlq"
+                : opts->registry != NULL ? "registry"
+                : opts->test_output      ? "test output"
+                                         : "test config");
+        return LF_EXIT_USAGE;
+    }
+    if (opts->json && (opts->registry == NULL ||
+                       strcmp(opts->registry, "list") != 0)) {
+        fprintf(stderr, "logferry: --json applies only to 'registry "
+                "list'\n");
         return LF_EXIT_USAGE;
     }
     if (opts->input_id != NULL && !opts->parse) {
@@ -209,6 +277,25 @@ static void raise_fd_limit(void)
     }
 }
 
+/* Runs the agent with its log set up as `logging` configures it. */
+static int run_agent(const struct lf_config *config, bool once)
+{
+    char errbuf[1024];
+    int rc;
+
+    if (lf_log_configure(&config->logging, errbuf, sizeof(errbuf)) != 0) {
+        fprintf(stderr, "logferry: %s\n", errbuf);
+        lf_log_shutdown();
+        return LF_EXIT_USAGE;
+    }
+    if (config->secrets_warning != NULL) {
+        lf_log_warn("config", "%s", config->secrets_warning);
+    }
+    rc = lf_agent_run(config, once);
+    lf_log_shutdown();
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct lf_config config;
@@ -229,6 +316,10 @@ int main(int argc, char **argv)
         return LF_EXIT_USAGE;
     }
     if (opts.test_config) {
+        if (config.secrets_warning != NULL) {
+            fprintf(stderr, "logferry: warning: %s\n",
+                    config.secrets_warning);
+        }
         printf("Config OK: %s (%zu input%s, output elasticsearch %s)\n",
                opts.config_path, config.input_count,
                config.input_count == 1 ? "" : "s", config.es.hosts[0]);
@@ -248,6 +339,18 @@ int main(int argc, char **argv)
         return rc;
     }
 
+    if (opts.registry != NULL && strcmp(opts.registry, "list") == 0) {
+        rc = lf_registry_list_command(&config, opts.json, stdout, stderr);
+        lf_config_cleanup(&config);
+        return rc;
+    }
+    if (opts.registry != NULL) {
+        rc = lf_registry_forget_command(&config, opts.paths, opts.path_count,
+                                        stdout, stderr);
+        lf_config_cleanup(&config);
+        return rc;
+    }
+
     lf_log_set_level(config.log_level);
     raise_fd_limit();
     if (lf_http_global_init() != 0) {
@@ -260,7 +363,7 @@ int main(int argc, char **argv)
     } else if (opts.test_output) {
         rc = lf_test_output_command(&config, stdout);
     } else {
-        rc = lf_agent_run(&config, opts.once);
+        rc = run_agent(&config, opts.once);
     }
     lf_http_global_cleanup();
     lf_config_cleanup(&config);

@@ -6,7 +6,9 @@
  */
 #include "agent/config/config.h"
 #include "agent/config/config_http.h"
+#include "agent/config/config_logging.h"
 #include "agent/config/config_queue.h"
+#include "agent/config/config_secrets.h"
 #include "agent/config/conf_private.h"
 #include "agent/config/input_discovery.h"
 #include "agent/input/line_filter.h"
@@ -37,10 +39,24 @@
 #define CONFIG_MAX_MAX_LINE_BYTES (64 * 1024 * 1024)
 
 static const char *const root_keys[] = {
-    "path.data",        "inputs",         "output.elasticsearch",
-    "shutdown.timeout", "registry.flush", "registry.clean_removed",
-    "logging.level",    "processors",     "queue",
-    "output.cloudwatch", "http",
+    "path.data",
+    "inputs",
+    "output.elasticsearch",
+    "shutdown.timeout",
+    "registry.flush",
+    "registry.clean_removed",
+    "logging.level",
+    "logging.format",
+    "logging.to",
+    "logging.file.path",
+    "logging.file.max_bytes",
+    "logging.file.keep",
+    "logging.rate_limit.burst",
+    "logging.rate_limit.interval",
+    "processors",
+    "queue",
+    "output.cloudwatch",
+    "http",
 };
 
 static const char *const input_keys[] = {
@@ -972,9 +988,14 @@ int lf_config_load(const char *path, struct lf_config *config, char *errbuf,
     if (rc == 0) {
         rc = lf_config_parse_http(&root, &config->http, errbuf, errlen);
     }
+    if (rc == 0) {
+        rc = lf_config_parse_logging(&root, &config->logging, errbuf,
+                                     errlen);
+    }
     if (rc != 0) {
         goto fail;
     }
+    config->secrets_warning = lf_config_check_secrets(path, &root);
     return 0;
 
 fail:
@@ -1015,5 +1036,6 @@ void lf_config_cleanup(struct lf_config *config)
     lf_es_config_cleanup(&config->es);
     lf_cw_config_cleanup(&config->cw);
     lf_conf_free(config->doc);
+    lf_free(config->secrets_warning);
     memset(config, 0, sizeof(*config));
 }

@@ -87,6 +87,9 @@ struct lf_config {
     /* Age after which entries of gone files are removed; 0: never. */
     long long registry_clean_removed_ms;
     enum lf_log_level log_level;
+    struct lf_log_options logging; /* the rest of `logging` */
+    /* Owned; set when the file contains secrets other users can read. */
+    char *secrets_warning;
     struct lf_input_config *inputs;
     size_t input_count;
     struct lf_processors *processors; /* owned; top-level `processors` */

@@ -203,9 +203,9 @@ static bool report_failure(struct lf_inputs *inputs,
         failed->path = lf_strdup(path);
     }
     failed->error = error;
-    lf_log_warn("input", "%s(\"%s\") failed: %s (%s); skipping it until it "
-                "changes input=%s",
-                what, path, lf_strerror(error), lf_err_name(error), input->id);
+    lf_log_warn("input", "%s failed: %s (%s); skipping the file until it "
+                "changes input=%s path=%s",
+                what, lf_strerror(error), lf_err_name(error), input->id, path);
     return true;
 }
 
@@ -840,8 +840,9 @@ static bool read_some(struct harvester *h)
             }
         }
         if (n < 0) {
-            lf_log_error("input", "read(\"%s\") failed: %s (%s); closing it",
-                         h->path, lf_strerror((int)n), lf_err_name((int)n));
+            lf_log_error("input", "read failed: %s (%s); closing the file "
+                         "input=%s path=%s", lf_strerror((int)n),
+                         lf_err_name((int)n), h->info.input->id, h->path);
             harvester_close(h);
             return false;
         }
@@ -1427,8 +1428,9 @@ static void harvest(struct harvester *h)
             return;
         }
         if (rc != 0) {
-            lf_log_error("input", "reading the first line of \"%s\" failed: "
-                         "%s; closing it", h->path, lf_strerror(rc));
+            lf_log_error("input", "reading the first line failed: %s; "
+                         "closing the file input=%s path=%s",
+                         lf_strerror(rc), h->info.input->id, h->path);
             harvester_close(h);
             return;
         }
@@ -1558,8 +1560,9 @@ static struct harvester *open_harvester(struct lf_inputs *inputs,
         h->gz = lf_malloc(sizeof(*h->gz));
         rc = lf_gz_reader_init(h->gz);
         if (rc != 0) {
-            lf_log_error("input", "inflateInit2(\"%s\") failed: %s; "
-                         "skipping the file", path, lf_strerror(rc));
+            lf_log_error("input", "inflateInit2 failed: %s; skipping the "
+                         "file input=%s path=%s", lf_strerror(rc),
+                         input->id, path);
             lf_free(h->gz);
             lf_free(h);
             close(fd);
@@ -1841,9 +1844,10 @@ static void report_no_match(const struct lf_inputs *inputs,
     for (size_t j = 0; j < input->path_count; j++) {
         lf_buf_appendf(&list, "%s%s", j == 0 ? "" : ", ", patterns[j]);
     }
-    lf_log_warn("input", "no file matches the paths of input=%s: %s%s",
-                input->id, list.data,
-                inputs->once ? "" : "; files are picked up when they appear");
+    lf_log_warn("input", "no file matches the paths %s%s input=%s",
+                list.data,
+                inputs->once ? "" : "; files are picked up when they appear",
+                input->id);
     lf_buf_cleanup(&list);
 }
 

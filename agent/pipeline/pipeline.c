@@ -399,9 +399,9 @@ static void add_cut(void *arg, void *source, const struct lf_cut *cut)
         return;
     }
     if (lf_registry_save(pipeline->registry, errbuf, sizeof(errbuf)) != 0) {
-        lf_log_error("registry", "%s; the cut at offset %llu of %s is not "
+        lf_log_error("registry", "%s; the cut at offset %llu is not "
                      "saved, so a crash before its event is acknowledged "
-                     "can lose the bytes appended after it", errbuf,
+                     "can lose the bytes appended after it path=%s", errbuf,
                      (unsigned long long)cut->offset, src->path);
         if (pipeline->on_commit != NULL) {
             pipeline->on_commit(pipeline->commit_arg);

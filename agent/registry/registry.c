@@ -404,6 +404,35 @@ fail:
     return rc;
 }
 
+int lf_registry_read(const char *dir, struct lf_registry **out, char *errbuf,
+                     size_t errlen)
+{
+    struct lf_registry *registry = lf_calloc(1, sizeof(*registry));
+    int rc;
+
+    registry->dir = lf_strdup(dir);
+    registry->lock_fd = -1;
+    registry->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (registry->dir_fd < 0) {
+        rc = -errno;
+        if (rc == LF_ENOENT) {
+            *out = registry; /* no agent ran with this data path yet */
+            return 0;
+        }
+        snprintf(errbuf, errlen, "open(\"%s\") failed: %s", dir,
+                 lf_strerror(rc));
+        lf_registry_free(registry);
+        return rc;
+    }
+    rc = load(registry, errbuf, errlen);
+    if (rc != 0) {
+        lf_registry_free(registry);
+        return rc;
+    }
+    *out = registry;
+    return 0;
+}
+
 struct lf_registry_entry *lf_registry_find(struct lf_registry *registry,
                                            uint64_t file_id)
 {
@@ -676,10 +705,16 @@ static int keep_previous(struct lf_registry *registry)
 int lf_registry_save(struct lf_registry *registry, char *errbuf,
                      size_t errlen)
 {
-    char *text = serialize(registry);
+    char *text;
     const char *step = "write registry.json.new";
     int rc;
 
+    if (registry->lock_fd < 0) {
+        snprintf(errbuf, errlen, "saving registry in %s failed: it was "
+                 "opened for reading only", registry->dir);
+        return LF_ESTATE;
+    }
+    text = serialize(registry);
     rc = write_new(registry, text);
     if (rc == 0) {
         step = "keep registry.json.prev";

@@ -51,7 +51,17 @@ struct lf_registry;
 int lf_registry_open(const char *dir, struct lf_registry **out, char *errbuf,
                      size_t errlen);
 
-/* Releases the lock and frees the registry; accepts NULL. */
+/*
+ * Loads the registry in folder `dir` without locking it, so that it can
+ * be read while an agent runs: the agent replaces the file by a rename,
+ * so the copy read is always whole. A missing folder or file gives an
+ * empty registry. lf_registry_save() fails with LF_ESTATE on it. Returns 0
+ * or a negative LF_E* code with a message in errbuf.
+ */
+int lf_registry_read(const char *dir, struct lf_registry **out, char *errbuf,
+                     size_t errlen);
+
+/* Releases the lock, if taken, and frees the registry; accepts NULL. */
 void lf_registry_free(struct lf_registry *registry);
 
 /* Returns the entry of `file_id`, or NULL. Valid until lf_registry_free. */
@@ -136,7 +146,8 @@ bool lf_registry_dirty(const struct lf_registry *registry);
 
 /*
  * Writes the registry durably. Returns 0 or a negative LF_E* code with a
- * message in errbuf; the previous file stays intact on failure.
+ * message in errbuf; the previous file stays intact on failure. Needs a
+ * registry from lf_registry_open(), which holds the lock.
  */
 int lf_registry_save(struct lf_registry *registry, char *errbuf,
                      size_t errlen);

@@ -85,7 +85,8 @@ def test_help(scratch):
     proc = harness.run_agent(["--help"], 10)
     check_eq(proc.returncode, 0, "exit status")
     for word in ("--config", "--once", "--version", "--help",
-                 "test config", "test output", "dlq list", "dlq replay"):
+                 "test config", "test output", "dlq list", "dlq replay",
+                 "registry list", "registry forget", "--json"):
         check(word in proc.stdout, "--help does not mention %r: %s"
               % (word, harness.tail(proc.stdout)))
 
@@ -94,7 +95,8 @@ def test_usage_errors_exit_2(scratch):
     for args in (["--no-such-option"], ["-c"], ["--config"],
                  ["test", "nothing"], ["--once"], ["dlq"],
                  ["dlq", "purge"], ["dlq", "list", "--once"],
-                 ["test", "output", "--once"], ["test"]):
+                 ["test", "output", "--once"], ["test"],
+                 ["registry", "list", "--once"], ["--json"]):
         proc = harness.run_agent(args, 10)
         check_eq(proc.returncode, 2, "exit status of %s" % args)
         check(proc.stderr.strip() != "", "no message on stderr for %s"

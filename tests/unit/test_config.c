@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ERRLEN 1024
@@ -490,8 +491,12 @@ static void test_config_unknown_keys(void)
                      ":6: unknown key 'inptus', did you mean 'inputs'? Valid "
                      "keys: path.data, inputs, output.elasticsearch, "
                      "shutdown.timeout, registry.flush, "
-                     "registry.clean_removed, logging.level, processors, "
-                     "queue, output.cloudwatch, http");
+                     "registry.clean_removed, logging.level, "
+                     "logging.format, logging.to, logging.file.path, "
+                     "logging.file.max_bytes, logging.file.keep, "
+                     "logging.rate_limit.burst, "
+                     "logging.rate_limit.interval, processors, queue, "
+                     "output.cloudwatch, http");
     check_error_with("path.dta: x\n",
                      ":6: path: unknown key 'dta', did you mean 'data'? Valid "
                      "keys: data");
@@ -1184,6 +1189,125 @@ static void test_config_http(void)
                      "least 1ms, got 0");
 }
 
+static void test_config_logging(void)
+{
+    struct lf_config config;
+
+    LF_CHECK_INT_EQ(load_with("", &config), 0);
+    LF_CHECK_INT_EQ(config.logging.format, LF_LOG_FORMAT_TEXT);
+    LF_CHECK(config.logging.file_path == NULL);
+    LF_CHECK_INT_EQ(config.logging.file_max_bytes, 10 * 1024 * 1024);
+    LF_CHECK_INT_EQ(config.logging.file_keep, 5);
+    LF_CHECK_INT_EQ(config.logging.rate_limit_burst, 100);
+    LF_CHECK_INT_EQ(config.logging.rate_limit_interval_ms, 10000);
+    lf_config_cleanup(&config);
+
+    LF_CHECK_INT_EQ(load_with("logging:\n  format: json\n  to: file\n"
+                              "  file:\n    path: /var/log/lf.log\n"
+                              "    max_bytes: 1MiB\n    keep: 0\n"
+                              "  rate_limit: {burst: 0, interval: 1m}\n",
+                              &config),
+                    0);
+    LF_CHECK_INT_EQ(config.logging.format, LF_LOG_FORMAT_JSON);
+    LF_CHECK_STR_EQ(config.logging.file_path, "/var/log/lf.log");
+    LF_CHECK_INT_EQ(config.logging.file_max_bytes, 1024 * 1024);
+    LF_CHECK_INT_EQ(config.logging.file_keep, 0);
+    LF_CHECK_INT_EQ(config.logging.rate_limit_burst, 0);
+    LF_CHECK_INT_EQ(config.logging.rate_limit_interval_ms, 60000);
+    lf_config_cleanup(&config);
+
+    check_error_with("logging.format: ecs\n",
+                     ":6: logging.format: expected text or json, got "
+                     "'ecs'");
+    check_error_with("logging.to: syslog\n",
+                     ":6: logging.to: expected stderr or file, got "
+                     "'syslog'");
+    check_error_with("logging.to: file\n",
+                     ":6: logging.to: file needs logging.file.path; set "
+                     "it to the log file's path");
+    check_error_with("logging.file.path: /tmp/x.log\n",
+                     ":6: logging.file.path: set while logging.to is "
+                     "stderr; add logging.to: file");
+    check_error_with("logging.to: file\nlogging.file.path: x.log\n"
+                     "logging.file.max_bytes: 1KiB\n",
+                     ":8: logging.file.max_bytes: expected 0 (never "
+                     "rotate) or at least 64KiB, got 1024 bytes");
+    check_error_with("logging.rate_limit.interval: 0s\n",
+                     ":6: logging.rate_limit.interval: expected a duration "
+                     "of at least 1ms, got 0");
+}
+
+/* Loads `text` from a file of mode `mode`; returns the secrets warning. */
+static char *load_secrets_warning(const char *text, mode_t mode)
+{
+    struct lf_config config;
+    char *warning = NULL;
+
+    write_config(text);
+    LF_CHECK_INT_EQ(chmod(path, mode), 0);
+    LF_CHECK_INT_EQ(lf_config_load(path, &config, errbuf, sizeof(errbuf)), 0);
+    if (config.secrets_warning != NULL) {
+        warning = strdup(config.secrets_warning);
+    }
+    lf_config_cleanup(&config);
+    chmod(path, 0600);
+    return warning;
+}
+
+static void test_config_secrets_warning(void)
+{
+    char expected[ERRLEN];
+    char *warning;
+
+    warning = load_secrets_warning(
+        "inputs:\n"
+        "  - id: a\n"
+        "    paths: [x.log]\n"
+        "    fields: {upstream: \"https://u:pw@example.com/x\"}\n"
+        "output.elasticsearch:\n"
+        "  hosts: [\"http://127.0.0.1:9200\"]\n",
+        0604);
+    snprintf(expected, sizeof(expected),
+             "configuration file %s contains a secret "
+             "(inputs[0].fields.upstream) and is readable by every user "
+             "(mode 0604); run chmod 600 %s",
+             path, path);
+    LF_CHECK_STR_EQ(warning, expected);
+    free(warning);
+
+    warning = load_secrets_warning(
+        "inputs: [{id: a, paths: [x.log]}]\n"
+        "output.elasticsearch:\n"
+        "  hosts: [\"http://127.0.0.1:9200\"]\n"
+        "  api_key: abc\n",
+        0640);
+    snprintf(expected, sizeof(expected),
+             "configuration file %s contains a secret "
+             "(output.elasticsearch.api_key) and is readable by its group "
+             "(mode 0640); run chmod 600 %s",
+             path, path);
+    LF_CHECK_STR_EQ(warning, expected);
+    free(warning);
+
+    /* The same secret in a private file, and a user name without one. */
+    warning = load_secrets_warning(
+        "inputs: [{id: a, paths: [x.log]}]\n"
+        "output.elasticsearch:\n"
+        "  hosts: [\"http://127.0.0.1:9200\"]\n"
+        "  api_key: abc\n",
+        0600);
+    LF_CHECK(warning == NULL);
+    warning = load_secrets_warning(
+        "inputs:\n"
+        "  - id: a\n"
+        "    paths: [x.log]\n"
+        "    fields: {upstream: \"https://u@example.com/a:b@c\"}\n"
+        "output.elasticsearch:\n"
+        "  hosts: [\"http://127.0.0.1:9200\"]\n",
+        0644);
+    LF_CHECK(warning == NULL);
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL) {
@@ -1229,6 +1353,8 @@ int main(void)
     LF_RUN(test_config_queue_values);
     LF_RUN(test_config_queue_errors);
     LF_RUN(test_config_http);
+    LF_RUN(test_config_logging);
+    LF_RUN(test_config_secrets_warning);
 
     unlink(path);
     rmdir(dir);
