@@ -16,8 +16,14 @@ LF_BUILD_PACKAGES=(
 # openssl makes the certificates of the TLS tests. python3-botocore
 # checks SigV4 signatures in the CloudWatch Logs stand-in. prometheus
 # provides `promtool check metrics` for the /metrics output.
+# The packaging test builds the .deb with dpkg-dev (dpkg-shlibdeps) and
+# binutils (strip), checks the unit with systemd's systemd-analyze, the
+# man page with groff-base, and reads the compose file with python3-yaml.
+# It copies /bin/kill (procps) into the root that systemd-analyze
+# verifies, and runs the image's health check, which uses curl.
 LF_TEST_PACKAGES=(nginx-light python3 util-linux strace tzdata faketime
-    openssl python3-botocore prometheus)
+    openssl python3-botocore prometheus dpkg-dev binutils systemd
+    groff-base python3-yaml procps curl)
 
 lf_install_missing() {
     local missing=()
