@@ -477,7 +477,7 @@ static void test_config_unknown_keys(void)
                      "keys: path.data, inputs, output.elasticsearch, "
                      "shutdown.timeout, registry.flush, "
                      "registry.clean_removed, logging.level, processors, "
-                     "queue, output.cloudwatch, http");
+                     "queue, output.cloudwatch, http, metrics");
     check_error_with("path.dta: x\n",
                      ":6: path: unknown key 'dta', did you mean 'data'? Valid "
                      "keys: data");
