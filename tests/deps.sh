@@ -15,7 +15,9 @@ LF_BUILD_PACKAGES=(
 # faketime sets the agent's clock for the year inference tests, and
 # openssl makes the certificates of the TLS tests. python3-botocore
 # checks SigV4 signatures in the CloudWatch Logs stand-in. prometheus
-# provides `promtool check metrics` for the /metrics output.
+# provides `promtool check metrics` for the /metrics output, and
+# `promtool check rules` and `promtool test rules` for
+# packaging/prometheus.
 # The packaging test builds the .deb with dpkg-dev (dpkg-shlibdeps) and
 # binutils (strip), checks the unit with systemd's systemd-analyze, the
 # man page with groff-base, and reads the compose file with python3-yaml.

@@ -13,6 +13,7 @@
 #include "agent/config/input_discovery.h"
 #include "agent/input/line_filter.h"
 #include "agent/input/multiline.h"
+#include "agent/metrics/log_metrics.h"
 #include "agent/processors/processors.h"
 #include "lf/buf.h"
 #include "lf/error.h"
@@ -57,6 +58,7 @@ static const char *const root_keys[] = {
     "queue",
     "output.cloudwatch",
     "http",
+    "metrics",
 };
 
 static const char *const input_keys[] = {
@@ -952,6 +954,24 @@ static int parse_output(const struct lf_conf_node *root,
 
 /* ---- public ---- */
 
+static int parse_metrics(const struct lf_conf_node *root,
+                         struct lf_config *config, char *errbuf,
+                         size_t errlen)
+{
+    const char **ids = lf_calloc(config->input_count + 1, sizeof(*ids));
+    struct lf_conf_node list;
+    int rc;
+
+    for (size_t i = 0; i < config->input_count; i++) {
+        ids[i] = config->inputs[i].id;
+    }
+    lf_conf_child(root, "metrics", &list);
+    rc = lf_log_metrics_new(&list, ids, config->input_count,
+                            &config->metrics, errbuf, errlen);
+    lf_free(ids);
+    return rc;
+}
+
 int lf_config_load(const char *path, struct lf_config *config, char *errbuf,
                    size_t errlen)
 {
@@ -991,6 +1011,9 @@ int lf_config_load(const char *path, struct lf_config *config, char *errbuf,
     if (rc == 0) {
         rc = lf_config_parse_logging(&root, &config->logging, errbuf,
                                      errlen);
+    }
+    if (rc == 0) {
+        rc = parse_metrics(&root, config, errbuf, errlen);
     }
     if (rc != 0) {
         goto fail;
@@ -1033,6 +1056,7 @@ void lf_config_cleanup(struct lf_config *config)
     }
     lf_free(config->inputs);
     lf_processors_free(config->processors);
+    lf_log_metrics_free(config->metrics);
     lf_es_config_cleanup(&config->es);
     lf_cw_config_cleanup(&config->cw);
     lf_conf_free(config->doc);

@@ -38,6 +38,7 @@ struct lf_path_filter; /* compiled `exclude_files` patterns */
 struct lf_processors; /* agent/processors/processors.h */
 struct lf_line_filter; /* agent/input/line_filter.h */
 struct lf_multiline_rule; /* agent/input/multiline.h */
+struct lf_log_metrics; /* agent/metrics/log_metrics.h */
 
 enum lf_compression {
     LF_COMPRESSION_AUTO, /* files named *.gz are decompressed */
@@ -94,6 +95,7 @@ struct lf_config {
     size_t input_count;
     struct lf_processors *processors; /* owned; top-level `processors` */
     bool use_elasticsearch;    /* output.elasticsearch is configured */
+    struct lf_log_metrics *metrics; /* owned; `metrics` rules, NULL: none */
     struct lf_es_config es;    /* output.elasticsearch */
     struct lf_queue_options queue; /* `queue`; disk_path NULL: no spool */
     bool use_cloudwatch;       /* output.cloudwatch is configured */

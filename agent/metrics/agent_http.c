@@ -6,6 +6,7 @@
  * status names, never file paths, so the number of series stays bounded.
  */
 #include "agent/metrics/agent_http.h"
+#include "agent/metrics/log_metrics.h"
 #include "agent/metrics/prom.h"
 #include "agent/net/http_server.h"
 #include "lf/error.h"
@@ -50,6 +51,7 @@ struct snapshot {
     bool has_cw;
     struct lf_cw_stats cw; /* CloudWatch Logs details */
     struct lf_queue_stats queue;
+    uint64_t oldest_unacked_ms;
     uint64_t registry_writes;
     struct process_stats process;
 };
@@ -147,6 +149,8 @@ static void take_snapshot(const struct lf_agent_http *http,
     lf_output_es_stats(src->output, &out->output);
     out->has_cw = lf_output_cw_stats(src->output, &out->cw);
     lf_queue_stats(src->queue, &out->queue);
+    out->oldest_unacked_ms =
+        lf_pipeline_oldest_unresolved_age_ms(src->pipeline);
     out->registry_writes = lf_registry_saves(src->registry);
     read_cpu(&out->process);
     read_memory(&out->process);
@@ -197,6 +201,27 @@ static void write_per_input(struct lf_buf *out,
     }
 }
 
+/*
+ * A line fails when no parser of its input's chain matched it, so the
+ * failures are counted per input.
+ */
+static void write_parse_failures(struct lf_buf *out,
+                                 const struct lf_agent_http *http)
+{
+    static const char *const name = "logferry_parse_failures_total";
+    const struct lf_config *config = http->config;
+    struct lf_prom_label label = {"input", NULL};
+
+    lf_prom_family(out, name, "counter",
+                   "Lines no parser of their input could parse.");
+    for (size_t i = 0; i < config->input_count; i++) {
+        label.value = config->inputs[i].id;
+        lf_prom_sample_u64(out, name, &label, 1,
+                           lf_pipeline_input_parse_failures(
+                               http->sources.pipeline, i));
+    }
+}
+
 static void write_input_metrics(struct lf_buf *out,
                                 const struct lf_agent_http *http,
                                 const struct snapshot *s)
@@ -214,9 +239,7 @@ static void write_input_metrics(struct lf_buf *out,
                   "held.", s->input.truncated_bytes_lost);
     write_gauge(out, "logferry_input_harvesters_open",
                 "Files open for reading.", s->input.harvesters_open);
-    write_counter(out, "logferry_parse_failures_total",
-                  "Lines no parser of their input could parse.",
-                  s->pipeline.parse_failures);
+    write_parse_failures(out, http);
     write_counter(out, "logferry_events_published_total",
                   "Events handed to the queue.",
                   s->pipeline.events_published);
@@ -364,6 +387,18 @@ static void write_output_metrics(struct lf_buf *out, const struct snapshot *s)
     if (s->has_cw) {
         write_cw_metrics(out, s);
     }
+    /*
+     * NOTE: an event counts as acknowledged once its spool record is
+     * durable, so with a disk spool this shows the lag before the spool,
+     * not before the output.
+     */
+    lf_prom_family(out, "logferry_output_oldest_unacked_event_age_seconds",
+                   "gauge",
+                   "Time since the oldest event still waiting for its "
+                   "result was published; 0 when none waits.");
+    lf_prom_sample_double(out,
+                          "logferry_output_oldest_unacked_event_age_seconds",
+                          NULL, 0, (double)s->oldest_unacked_ms / 1000.0);
 }
 
 static void write_queue_metrics(struct lf_buf *out, const struct snapshot *s)
@@ -413,6 +448,7 @@ static void write_metrics(const struct lf_agent_http *http, struct lf_buf *out)
     write_output_metrics(out, &s);
     write_queue_metrics(out, &s);
     write_process_metrics(out, http, &s);
+    lf_log_metrics_write(http->config->metrics, out);
 }
 
 /* ---- /stats ---- */
@@ -423,7 +459,10 @@ static void append_u64_field(struct lf_buf *out, const char *key,
     lf_buf_appendf(out, "\"%s\":%" PRIu64 "%s", key, value, last ? "" : ",");
 }
 
-/* Writes "id":{"lines_read":N,"bytes_read":N} for each input. */
+/*
+ * Writes "id":{"lines_read":N,"bytes_read":N,"parse_failures":N} for each
+ * input.
+ */
 static void write_per_input_json(struct lf_buf *out,
                                  const struct lf_agent_http *http)
 {
@@ -441,7 +480,11 @@ static void write_per_input_json(struct lf_buf *out,
         lf_json_append_string(out, id, strlen(id));
         lf_buf_append_str(out, ":{");
         append_u64_field(out, "lines_read", counts.lines_read, false);
-        append_u64_field(out, "bytes_read", counts.bytes_read, true);
+        append_u64_field(out, "bytes_read", counts.bytes_read, false);
+        append_u64_field(out, "parse_failures",
+                         lf_pipeline_input_parse_failures(
+                             http->sources.pipeline, i),
+                         true);
         lf_buf_append_char(out, '}');
     }
 }
@@ -544,7 +587,9 @@ static void write_stats(const struct lf_agent_http *http, struct lf_buf *out)
     append_u64_field(out, "memory_bytes", s.queue.mem_bytes, false);
     append_u64_field(out, "memory_events", s.queue.mem_events, false);
     append_u64_field(out, "spool_bytes", s.queue.spool_bytes, false);
-    append_u64_field(out, "spool_events", s.queue.spool_records, true);
+    append_u64_field(out, "spool_events", s.queue.spool_records, false);
+    lf_buf_appendf(out, "\"oldest_unacked_event_age_seconds\":%.3f",
+                   (double)s.oldest_unacked_ms / 1000.0);
     lf_buf_append_str(out, "},\"registry\":{");
     append_u64_field(out, "writes", s.registry_writes, true);
     lf_buf_appendf(out, "},\"process\":{\"cpu_seconds\":%.3f,",

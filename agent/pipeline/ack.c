@@ -18,6 +18,7 @@ enum { LF_ACK_MIN_RING = 64 };
 struct lf_ack_entry {
     uint64_t ticket;
     uint64_t start;   /* end offset of the event tracked before this one */
+    uint64_t time_ms; /* see lf_ack_tracker_track_at() */
     bool resolved;
 };
 
@@ -84,6 +85,12 @@ static void make_room(struct lf_ack_tracker *tracker)
 uint64_t lf_ack_tracker_track(struct lf_ack_tracker *tracker,
                               uint64_t end_offset)
 {
+    return lf_ack_tracker_track_at(tracker, end_offset, 0);
+}
+
+uint64_t lf_ack_tracker_track_at(struct lf_ack_tracker *tracker,
+                                 uint64_t end_offset, uint64_t time_ms)
+{
     struct lf_ack_entry *entry;
 
     if (tracker->ring_count == tracker->ring_cap) {
@@ -92,10 +99,25 @@ uint64_t lf_ack_tracker_track(struct lf_ack_tracker *tracker,
     entry = entry_at(tracker, tracker->ring_count++);
     entry->ticket = tracker->next_ticket;
     entry->start = tracker->last_end;
+    entry->time_ms = time_ms;
     entry->resolved = false;
     tracker->last_end = end_offset;
     tracker->unresolved++;
     return tracker->next_ticket++;
+}
+
+/*
+ * The head entry is always unresolved: resolving the head drops it with
+ * every resolved entry behind it.
+ */
+bool lf_ack_tracker_oldest_time(const struct lf_ack_tracker *tracker,
+                                uint64_t *time_ms_out)
+{
+    if (tracker->unresolved == 0) {
+        return false;
+    }
+    *time_ms_out = entry_at(tracker, 0)->time_ms;
+    return true;
 }
 
 /* Returns the index of the entry of `ticket`, or ring_count if none. */

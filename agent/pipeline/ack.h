@@ -38,6 +38,21 @@ uint64_t lf_ack_tracker_track(struct lf_ack_tracker *tracker,
                               uint64_t end_offset);
 
 /*
+ * As lf_ack_tracker_track(), and records `time_ms`, the time the event
+ * was published on a monotonic clock, for lf_ack_tracker_oldest_time().
+ */
+uint64_t lf_ack_tracker_track_at(struct lf_ack_tracker *tracker,
+                                 uint64_t end_offset, uint64_t time_ms);
+
+/*
+ * Stores the time given when the oldest event without a result was
+ * tracked (0 when lf_ack_tracker_track() tracked it). Returns false when
+ * every event has a result.
+ */
+bool lf_ack_tracker_oldest_time(const struct lf_ack_tracker *tracker,
+                                uint64_t *time_ms_out);
+
+/*
  * Records the final result of `ticket`. Returns true when the committed
  * offset moved forward. A ticket resolved twice, or never tracked, is
  * ignored and returns false.

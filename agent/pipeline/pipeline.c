@@ -7,6 +7,7 @@
 #include "agent/pipeline/ack.h"
 #include "agent/pipeline/event_build.h"
 #include "agent/input/file_id.h"
+#include "agent/metrics/log_metrics.h"
 #include "agent/output.h"
 #include "agent/processors/processors.h"
 #include "agent/queue/queue.h"
@@ -50,6 +51,7 @@ struct lf_pipeline {
     struct source *sources;
     uint64_t unresolved;
     struct lf_pipeline_stats stats;
+    uint64_t *parse_failures; /* per input, indexed as config->inputs */
 };
 
 struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
@@ -59,6 +61,8 @@ struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
 
     pipeline->config = config;
     pipeline->registry = registry;
+    pipeline->parse_failures =
+        lf_calloc(config->input_count + 1, sizeof(*pipeline->parse_failures));
     lf_event_init(&pipeline->event);
     pipeline->hostname_len =
         lf_event_hostname(pipeline->hostname, sizeof(pipeline->hostname));
@@ -431,6 +435,19 @@ void lf_pipeline_doc_id(uint64_t file_id, uint64_t offset,
     out[len] = '\0';
 }
 
+/*
+ * Returns the monotonic time of the last timer tick, in milliseconds. Its
+ * resolution is one kernel tick (1 to 10 ms, set by CONFIG_HZ), enough
+ * for event ages in seconds, and clock_gettime(2) reads it cheaply.
+ */
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -460,6 +477,7 @@ static enum lf_processor_result build_event(struct lf_pipeline *pipeline,
                             &origin, line, now_ns(), &parse_failed);
     if (parse_failed) {
         pipeline->stats.parse_failures++;
+        pipeline->parse_failures[info->input - pipeline->config->inputs]++;
     }
     return result;
 }
@@ -490,7 +508,8 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
         return 0;
     }
     lf_pipeline_doc_id(src->doc_file_id, line->offset, doc_id);
-    ref.ticket = lf_ack_tracker_track(&src->tracker, line->commit_offset);
+    ref.ticket = lf_ack_tracker_track_at(&src->tracker, line->commit_offset,
+                                         monotonic_ms());
     pipeline->unresolved++;
 
     rc = lf_queue_publish(pipeline->queue, &pipeline->event, doc_id, ref);
@@ -500,6 +519,8 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
         return rc;
     }
     pipeline->stats.events_published++;
+    lf_log_metrics_observe(pipeline->config->metrics, &pipeline->event,
+                           info->input->id);
     return 0;
 }
 
@@ -610,10 +631,33 @@ uint64_t lf_pipeline_unresolved(const struct lf_pipeline *pipeline)
     return pipeline->unresolved;
 }
 
+uint64_t lf_pipeline_oldest_unresolved_age_ms(
+    const struct lf_pipeline *pipeline)
+{
+    uint64_t now = monotonic_ms();
+    uint64_t oldest = now;
+    uint64_t time_ms;
+
+    for (const struct source *src = pipeline->sources; src != NULL;
+         src = src->next) {
+        if (lf_ack_tracker_oldest_time(&src->tracker, &time_ms) &&
+            time_ms < oldest) {
+            oldest = time_ms;
+        }
+    }
+    return now - oldest;
+}
+
 void lf_pipeline_stats(const struct lf_pipeline *pipeline,
                        struct lf_pipeline_stats *out)
 {
     *out = pipeline->stats;
+}
+
+uint64_t lf_pipeline_input_parse_failures(const struct lf_pipeline *pipeline,
+                                          size_t input_index)
+{
+    return pipeline->parse_failures[input_index];
 }
 
 void lf_pipeline_free(struct lf_pipeline *pipeline)
@@ -625,5 +669,6 @@ void lf_pipeline_free(struct lf_pipeline *pipeline)
         free_source(pipeline, pipeline->sources);
     }
     lf_event_cleanup(&pipeline->event);
+    lf_free(pipeline->parse_failures);
     lf_free(pipeline);
 }

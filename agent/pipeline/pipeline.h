@@ -84,8 +84,20 @@ bool lf_pipeline_uses_entry(void *arg, const struct lf_registry_entry *entry);
 /* Returns the number of published events without a final result. */
 uint64_t lf_pipeline_unresolved(const struct lf_pipeline *pipeline);
 
+/*
+ * Returns the time since the oldest published event without a final
+ * result was published, in milliseconds; 0 when every event has one. An
+ * event counts as resolved once its spool record is durable.
+ */
+uint64_t lf_pipeline_oldest_unresolved_age_ms(
+    const struct lf_pipeline *pipeline);
+
 void lf_pipeline_stats(const struct lf_pipeline *pipeline,
                        struct lf_pipeline_stats *out);
+
+/* Returns the parse failures of `config->inputs[input_index]`. */
+uint64_t lf_pipeline_input_parse_failures(const struct lf_pipeline *pipeline,
+                                          size_t input_index);
 
 /* Formats the document id of the event at `offset` of file `file_id`. */
 void lf_pipeline_doc_id(uint64_t file_id, uint64_t offset,

@@ -249,6 +249,11 @@ def test_metrics_match_standin(scratch):
           in body, "input label escaped in /metrics")
     check_eq(metric(values, "logferry_events_published_total"), 53,
              "events published")
+    check_eq(metric(values, "logferry_parse_failures_total", input="app"), 0,
+             "parse failures of app")
+    check_eq(metric(values,
+                    "logferry_output_oldest_unacked_event_age_seconds"), 0,
+             "age of the oldest unacknowledged event")
     check_eq(metric(values, "logferry_output_events_duplicate_total", **es),
              0, "duplicates")
     check_eq(metric(values, "logferry_output_events_pending", **es), 0,
@@ -292,8 +297,10 @@ def test_metrics_match_standin(scratch):
              "Content-Type of /stats")
     stats = json.loads(stats)
     check_eq(stats["inputs"], {
-        "app": {"lines_read": 50, "bytes_read": os.path.getsize(path)},
-        'other "x"\\': {"lines_read": 3, "bytes_read": 14}},
+        "app": {"lines_read": 50, "bytes_read": os.path.getsize(path),
+                "parse_failures": 0},
+        'other "x"\\': {"lines_read": 3, "bytes_read": 14,
+                        "parse_failures": 0}},
         "/stats inputs")
     check_eq(stats["input"]["lines_read"], 53, "/stats lines read")
     check_eq(stats["output"]["elasticsearch"]["events_indexed"], 53,

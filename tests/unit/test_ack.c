@@ -192,6 +192,39 @@ static void test_ack_untrack_after_compaction(void)
     lf_ack_tracker_cleanup(&t);
 }
 
+/* The oldest time is the head's, whatever order the results come in. */
+static void test_ack_oldest_time(void)
+{
+    struct lf_ack_tracker t;
+    uint64_t tickets[4];
+    uint64_t time_ms = 0;
+
+    lf_ack_tracker_init(&t, 0);
+    LF_CHECK(!lf_ack_tracker_oldest_time(&t, &time_ms));
+    tickets[0] = lf_ack_tracker_track_at(&t, 5, 100);
+    tickets[1] = lf_ack_tracker_track_at(&t, 9, 200);
+    tickets[2] = lf_ack_tracker_track_at(&t, 14, 300);
+    LF_CHECK(lf_ack_tracker_oldest_time(&t, &time_ms));
+    LF_CHECK_INT_EQ(time_ms, 100);
+
+    lf_ack_tracker_resolve(&t, tickets[1]);
+    LF_CHECK(lf_ack_tracker_oldest_time(&t, &time_ms));
+    LF_CHECK_INT_EQ(time_ms, 100);
+    lf_ack_tracker_resolve(&t, tickets[0]);
+    LF_CHECK(lf_ack_tracker_oldest_time(&t, &time_ms));
+    LF_CHECK_INT_EQ(time_ms, 300);
+
+    /* A filtered line is tracked without a time and resolved at once. */
+    tickets[3] = lf_ack_tracker_track(&t, 20);
+    lf_ack_tracker_resolve(&t, tickets[3]);
+    LF_CHECK(lf_ack_tracker_oldest_time(&t, &time_ms));
+    LF_CHECK_INT_EQ(time_ms, 300);
+    lf_ack_tracker_resolve(&t, tickets[2]);
+    LF_CHECK(!lf_ack_tracker_oldest_time(&t, &time_ms));
+    LF_CHECK_INT_EQ(t.committed, 20);
+    lf_ack_tracker_cleanup(&t);
+}
+
 int main(void)
 {
     LF_RUN(test_ack_in_order);
@@ -203,5 +236,6 @@ int main(void)
     LF_RUN(test_ack_resolved_run_stays_small);
     LF_RUN(test_ack_waiting_among_resolved);
     LF_RUN(test_ack_untrack_after_compaction);
+    LF_RUN(test_ack_oldest_time);
     return lf_test_end();
 }

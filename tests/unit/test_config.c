@@ -496,7 +496,7 @@ static void test_config_unknown_keys(void)
                      "logging.file.max_bytes, logging.file.keep, "
                      "logging.rate_limit.burst, "
                      "logging.rate_limit.interval, processors, queue, "
-                     "output.cloudwatch, http");
+                     "output.cloudwatch, http, metrics");
     check_error_with("path.dta: x\n",
                      ":6: path: unknown key 'dta', did you mean 'data'? Valid "
                      "keys: data");
