@@ -72,6 +72,25 @@ void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
     pipeline->commit_arg = arg;
 }
 
+void lf_pipeline_set_config(struct lf_pipeline *pipeline,
+                            const struct lf_config *config)
+{
+    pipeline->config = config;
+}
+
+size_t lf_pipeline_closed_pending(const struct lf_pipeline *pipeline)
+{
+    size_t count = 0;
+
+    for (const struct source *src = pipeline->sources; src != NULL;
+         src = src->next) {
+        if (!src->reading) {
+            count++;
+        }
+    }
+    return count;
+}
+
 void lf_pipeline_set_queue(struct lf_pipeline *pipeline,
                            struct lf_queue *queue)
 {

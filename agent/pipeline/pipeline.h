@@ -52,6 +52,21 @@ struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
 void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
                            void (*cb)(void *arg), void *arg);
 
+/*
+ * Makes `config`, borrowed, the configuration whose top-level processors
+ * apply to the events built from now on. Events already built are
+ * encoded copies, so the previous configuration may be freed after the
+ * call.
+ */
+void lf_pipeline_set_config(struct lf_pipeline *pipeline,
+                            const struct lf_config *config);
+
+/*
+ * Returns the number of files whose harvester is closed while some of
+ * their events still wait for a result.
+ */
+size_t lf_pipeline_closed_pending(const struct lf_pipeline *pipeline);
+
 /* Sets the queue that events are published to. */
 void lf_pipeline_set_queue(struct lf_pipeline *pipeline,
                            struct lf_queue *queue);
