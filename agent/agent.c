@@ -13,6 +13,7 @@
 #include "agent/pipeline/pipeline.h"
 #include "agent/queue/queue.h"
 #include "agent/registry/registry.h"
+#include "agent/reload.h"
 #include "lf/error.h"
 #include "lf/log.h"
 #include "lf/mem.h"
@@ -59,6 +60,7 @@ struct agent {
     bool save_failed;          /* the last registry save failed */
     uv_signal_t sighup;
     struct lf_agent_http *http; /* NULL unless http.enabled */
+    struct lf_reload *reload;   /* NULL until reading starts, and --once */
     double start_time_s;
 };
 
@@ -217,6 +219,7 @@ static void close_all(struct agent *agent)
                      "the next run sends again what this run shipped");
         agent->exit_code = LF_EXIT_FAILURE;
     }
+    lf_reload_close(agent->reload);
     lf_inputs_close(agent->inputs);
     lf_output_close(agent->output, NULL, NULL);
     lf_queue_close(agent->queue);
@@ -387,6 +390,7 @@ static void start_drain(struct agent *agent)
 {
     uint64_t now = uv_now(&agent->loop);
 
+    lf_reload_close(agent->reload);
     agent->state = AGENT_DRAINING;
     agent->drain_started_ms = now;
     agent->drain_progress_ms = now;
@@ -452,13 +456,23 @@ static void on_signal(uv_signal_t *handle, int signum)
     lf_inputs_read_to_end(agent->inputs, on_read_to_end, agent);
 }
 
-/* Configuration reload is not supported; SIGHUP must not end the agent. */
+/* Reloads the configuration file; see agent/reload.c. */
 static void on_sighup(uv_signal_t *handle, int signum)
 {
-    (void)handle;
+    struct agent *agent = handle->data;
+
     (void)signum;
-    lf_log_warn("agent", "received SIGHUP; reloading the configuration is "
-                "not supported, restart logferry to apply changes");
+    if (agent->once) {
+        lf_log_warn("agent", "received SIGHUP; a --once run does not reload "
+                    "its configuration");
+        return;
+    }
+    if (agent->reload == NULL || agent->state != AGENT_RUNNING) {
+        lf_log_warn("agent", "received SIGHUP while starting or stopping; "
+                    "the configuration is not reloaded");
+        return;
+    }
+    lf_reload_request(agent->reload);
 }
 
 static void on_output_result(void *arg, struct lf_ack_ref ref,
@@ -607,6 +621,15 @@ static void start_reading(void *arg)
     }
     lf_inputs_start(agent->inputs);
     lf_inputs_adopt(agent->inputs, agent->registry);
+    if (!agent->once) {
+        struct lf_reload_targets targets = {
+            .loop = &agent->loop,
+            .inputs = agent->inputs,
+            .pipeline = agent->pipeline,
+        };
+
+        agent->reload = lf_reload_new(config, &targets);
+    }
     prune_registry(agent);
     if (!agent->once && config->registry_clean_removed_ms > 0) {
         /* A gone file's entry goes by 1.5 x clean_removed after its update. */
@@ -677,6 +700,7 @@ out:
     lf_pipeline_free(agent.pipeline);
     lf_registry_free(agent.registry);
     lf_metadata_binds_free(agent.metadata);
+    lf_reload_free(agent.reload);
     if (uv_loop_close(&agent.loop) != 0) {
         lf_log_warn("agent", "handles were still open at exit");
     }

@@ -248,6 +248,11 @@ int lf_metadata_binds_start(uv_loop_t *loop, const struct lf_config *config,
     return 0;
 }
 
+bool lf_metadata_binds_empty(const struct lf_metadata_binds *binds)
+{
+    return binds->providers == NULL;
+}
+
 void lf_metadata_binds_close(struct lf_metadata_binds *binds)
 {
     if (binds == NULL || binds->closed) {

@@ -6,6 +6,8 @@
 #ifndef LF_AGENT_METADATA_BIND_H
 #define LF_AGENT_METADATA_BIND_H
 
+#include <stdbool.h>
+
 #include <uv.h>
 
 #include "agent/config/config.h"
@@ -23,6 +25,12 @@ struct lf_metadata_binds;
 int lf_metadata_binds_start(uv_loop_t *loop, const struct lf_config *config,
                             void (*ready)(void *arg), void *arg,
                             struct lf_metadata_binds **out);
+
+/*
+ * Returns true when `binds` started no metadata source, so nothing calls
+ * back into it and lf_metadata_binds_free() may run while the loop runs.
+ */
+bool lf_metadata_binds_empty(const struct lf_metadata_binds *binds);
 
 /* Closes the sources; the loop runs until their handles are closed. */
 void lf_metadata_binds_close(struct lf_metadata_binds *binds);

@@ -90,6 +90,7 @@ struct harvester {
     uint64_t opened_ms;    /* loop time of the open, for close.timeout */
     uint64_t gone_ms;      /* loop time `gone` was set */
     uint64_t read_ms;      /* loop time of the last read that got bytes */
+    struct lf_input_counts *counts; /* its input's counters; see counter */
     int open_handles;      /* timers still to close before the free */
     uv_timer_t close_timer; /* close.inactive, armed at the end of the file */
     uv_timer_t limit_timer; /* close.timeout and close.removed_after */
@@ -120,6 +121,16 @@ struct poll_tally {
     const char *fs;     /* POLL_FS: the last file system seen */
 };
 
+/*
+ * The counters of one input id. They outlive reloads, which replace the
+ * input configurations but not the ids, so the pointers that harvesters
+ * keep stay valid until the inputs are freed.
+ */
+struct counter {
+    char *id;
+    struct lf_input_counts counts;
+};
+
 /* A path that could not be opened, remembered to warn only once. */
 struct failed_path {
     char *path;
@@ -129,7 +140,16 @@ struct failed_path {
 struct lf_inputs {
     uv_loop_t *loop;
     const struct lf_config *config;
-    struct lf_input_counts *counts; /* one per entry of config->inputs */
+    struct counter **counters; /* one per input id seen, never removed */
+    size_t counter_count;
+    /*
+     * One flag per entry of config->inputs. `deferred`: a reload added
+     * or changed the input, which waits for lf_inputs_start_deferred().
+     * `unscanned`: the input's first scan is still to come.
+     */
+    bool *deferred;
+    bool *unscanned;
+    bool first_scan;       /* the scan in progress is its input's first */
     struct lf_input_sink sink;
     bool once;
     bool stopped;
@@ -172,6 +192,28 @@ static int match_copy(struct harvester *h, uint64_t head_hash,
 static struct harvester *open_harvester(struct lf_inputs *inputs,
                                         const struct lf_input_config *input,
                                         const char *path, int64_t end_offset);
+
+/* Counters */
+
+/* Returns the counters of input `id`, created on first use. */
+static struct lf_input_counts *find_counts(struct lf_inputs *inputs,
+                                           const char *id)
+{
+    struct counter *counter;
+
+    for (size_t i = 0; i < inputs->counter_count; i++) {
+        if (strcmp(inputs->counters[i]->id, id) == 0) {
+            return &inputs->counters[i]->counts;
+        }
+    }
+    counter = lf_calloc(1, sizeof(*counter));
+    counter->id = lf_strdup(id);
+    inputs->counters = lf_realloc(inputs->counters,
+                                  (inputs->counter_count + 1) *
+                                      sizeof(*inputs->counters));
+    inputs->counters[inputs->counter_count++] = counter;
+    return &counter->counts;
+}
 
 /* Failed paths */
 
@@ -363,6 +405,17 @@ static void watch_file(struct harvester *h)
 
 /* harvester_limit: files beyond the limit wait for a slot, in turn */
 
+/*
+ * Returns true when `a` and `b` configure the same input. A reload keeps
+ * the harvesters of an unchanged input on the configuration they were
+ * opened with, so that input has an entry in each configuration.
+ */
+static bool same_input(const struct lf_input_config *a,
+                       const struct lf_input_config *b)
+{
+    return a == b || strcmp(a->id, b->id) == 0;
+}
+
 static size_t count_open(const struct lf_inputs *inputs,
                          const struct lf_input_config *input)
 {
@@ -370,7 +423,8 @@ static size_t count_open(const struct lf_inputs *inputs,
 
     for (const struct harvester *h = inputs->harvesters; h != NULL;
          h = h->next) {
-        if (h->info.input == input && h->state != HARVESTER_CLOSING) {
+        if (same_input(h->info.input, input) &&
+            h->state != HARVESTER_CLOSING) {
             count++;
         }
     }
@@ -388,7 +442,7 @@ static bool has_waiting(const struct lf_inputs *inputs,
                         const struct lf_input_config *input)
 {
     for (size_t i = 0; i < inputs->waiting_count; i++) {
-        if (inputs->waiting[i].input == input) {
+        if (same_input(inputs->waiting[i].input, input)) {
             return true;
         }
     }
@@ -433,7 +487,7 @@ static void open_waiting(struct lf_inputs *inputs,
         struct waiting_file w = inputs->waiting[i];
         struct lf_file_stat st;
 
-        if (w.input != input) {
+        if (!same_input(w.input, input)) {
             i++;
             continue;
         }
@@ -442,7 +496,7 @@ static void open_waiting(struct lf_inputs *inputs,
                 (inputs->waiting_count - i) * sizeof(w));
         if (lf_file_stat_path(w.path, &st) == 0 && st.dev == w.dev &&
             st.ino == w.ino) {
-            open_harvester(inputs, input, w.path, w.end_offset);
+            open_harvester(inputs, w.input, w.path, w.end_offset);
         }
         lf_free(w.path);
     }
@@ -646,15 +700,9 @@ static int identify(struct harvester *h)
 static void count_input(struct harvester *h, const struct lf_line *event,
                         bool sent)
 {
-    const struct lf_config *config = h->inputs->config;
-    size_t index = (size_t)(h->info.input - config->inputs);
-
-    if (index >= config->input_count) {
-        return;
-    }
-    h->inputs->counts[index].bytes_read += event->end_offset - event->offset;
+    h->counts->bytes_read += event->end_offset - event->offset;
     if (sent) {
-        h->inputs->counts[index].lines_read++;
+        h->counts->lines_read++;
     }
 }
 
@@ -1578,6 +1626,7 @@ static struct harvester *open_harvester(struct lf_inputs *inputs,
             last_line_start(inputs, fd, (uint64_t)end_offset);
     }
     h->info.input = input;
+    h->counts = find_counts(inputs, input->id);
     h->info.dev = st.dev;
     h->info.ino = st.ino;
     set_path(h, path);
@@ -1648,8 +1697,8 @@ static void consider_path(struct lf_inputs *inputs,
     if (is_ignored_older(input, path)) {
         return;
     }
-    /* start_position: end applies to the files present at start. */
-    end_offset = input->start_at_end && inputs->scans == 0
+    /* start_position: end applies to the files present when it starts. */
+    end_offset = input->start_at_end && inputs->first_scan
                      ? (int64_t)st.size
                      : -1;
     if (at_limit(inputs, input) || has_waiting(inputs, input)) {
@@ -1864,14 +1913,21 @@ static void scan(struct lf_inputs *inputs)
         const struct lf_input_config *input = &config->inputs[i];
         size_t matched = 0;
 
+        if (inputs->deferred[i]) {
+            pattern += input->path_count;
+            continue;
+        }
+        inputs->first_scan = inputs->unscanned[i];
         for (size_t j = 0; j < input->path_count; j++) {
             matched += scan_pattern(inputs, input, pattern[j]);
         }
-        if (matched == 0 && inputs->scans == 0) {
+        if (matched == 0 && inputs->unscanned[i]) {
             report_no_match(inputs, input, pattern);
         }
+        inputs->unscanned[i] = false;
         pattern += input->path_count;
     }
+    inputs->first_scan = false;
     inputs->scans++;
     inputs->scan_failed = inputs->scan_incomplete;
     report_polled(inputs);
@@ -2063,6 +2119,47 @@ static void make_patterns(struct lf_inputs *inputs)
     }
 }
 
+static void free_patterns(char **patterns)
+{
+    for (char **pattern = patterns; *pattern != NULL; pattern++) {
+        lf_free(*pattern);
+    }
+    lf_free(patterns);
+}
+
+/*
+ * Makes `config` the configuration that scans follow. The inputs flagged
+ * in `deferred` (NULL: none) are not scanned until
+ * lf_inputs_start_deferred().
+ */
+static void set_config(struct lf_inputs *inputs,
+                       const struct lf_config *config, const bool *deferred)
+{
+    size_t count = config->input_count;
+
+    inputs->config = config;
+    if (inputs->patterns != NULL) {
+        free_patterns(inputs->patterns);
+    }
+    make_patterns(inputs);
+    lf_free(inputs->deferred);
+    lf_free(inputs->unscanned);
+    inputs->deferred = lf_calloc(count + 1, sizeof(*inputs->deferred));
+    inputs->unscanned = lf_calloc(count + 1, sizeof(*inputs->unscanned));
+    for (size_t i = 0; i < count; i++) {
+        inputs->deferred[i] = deferred != NULL && deferred[i];
+        inputs->unscanned[i] = inputs->scans == 0 || inputs->deferred[i];
+        find_counts(inputs, config->inputs[i].id);
+    }
+    inputs->scan_interval_ms = LF_CONFIG_DEFAULT_SCAN_FREQUENCY_MS;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t ms = (uint64_t)config->inputs[i].scan_frequency_ms;
+        if (i == 0 || ms < inputs->scan_interval_ms) {
+            inputs->scan_interval_ms = ms;
+        }
+    }
+}
+
 int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
                   const struct lf_input_sink *sink, bool once,
                   struct lf_inputs **out)
@@ -2075,16 +2172,7 @@ int lf_inputs_new(uv_loop_t *loop, const struct lf_config *config,
     inputs->sink = *sink;
     inputs->once = once;
     inputs->chunk = lf_malloc(READ_CHUNK_BYTES);
-    inputs->counts = lf_calloc(config->input_count + 1,
-                               sizeof(*inputs->counts));
-    make_patterns(inputs);
-    inputs->scan_interval_ms = LF_CONFIG_DEFAULT_SCAN_FREQUENCY_MS;
-    for (size_t i = 0; i < config->input_count; i++) {
-        uint64_t ms = (uint64_t)config->inputs[i].scan_frequency_ms;
-        if (i == 0 || ms < inputs->scan_interval_ms) {
-            inputs->scan_interval_ms = ms;
-        }
-    }
+    set_config(inputs, config, NULL);
 
     uv_idle_init(loop, &inputs->reader);
     inputs->reader.data = inputs;
@@ -2248,14 +2336,118 @@ void lf_inputs_stats(const struct lf_inputs *inputs,
         inputs->poller != NULL ? lf_poller_count(inputs->poller) : 0;
 }
 
-void lf_inputs_input_counts(const struct lf_inputs *inputs, size_t index,
-                            struct lf_input_counts *out)
+bool lf_inputs_input_counts(const struct lf_inputs *inputs, size_t index,
+                            const char **id_out, struct lf_input_counts *out)
 {
-    if (index < inputs->config->input_count) {
-        *out = inputs->counts[index];
-    } else {
-        memset(out, 0, sizeof(*out));
+    if (index >= inputs->counter_count) {
+        return false;
     }
+    *id_out = inputs->counters[index]->id;
+    *out = inputs->counters[index]->counts;
+    return true;
+}
+
+/* Reload */
+
+/* Returns true when the reload to `config` stops `input`'s files. */
+static bool stopped_by(const struct lf_config *config, const bool *restart,
+                       const struct lf_input_config *input)
+{
+    const struct lf_input_config *next = find_input(config, input->id);
+
+    return next == NULL || restart[next - config->inputs];
+}
+
+/*
+ * Sends the multiline groups that the stages of `h` hold, then closes
+ * it. The registry keeps the offset of the first byte not sent, where
+ * the next harvester of the file resumes.
+ */
+static void stop_harvester(struct harvester *h)
+{
+    lf_log_info("input", "stopping the harvester of a removed or changed "
+                "input path=%s input=%s", h->path, h->info.input->id);
+    finish_stages(h);
+    harvester_close(h);
+}
+
+void lf_inputs_reload(struct lf_inputs *inputs, const struct lf_config *config,
+                      const bool *restart)
+{
+    struct harvester *next;
+    size_t i = 0;
+
+    /* Dropped first, so closing a harvester opens none of them. */
+    while (i < inputs->waiting_count) {
+        struct waiting_file *w = &inputs->waiting[i];
+
+        if (!stopped_by(config, restart, w->input)) {
+            i++;
+            continue;
+        }
+        lf_free(w->path);
+        inputs->waiting_count--;
+        memmove(w, w + 1, (inputs->waiting_count - i) * sizeof(*w));
+    }
+    /* A closed harvester leaves the list unless a read is queued for it. */
+    for (struct harvester *h = inputs->harvesters; h != NULL; h = next) {
+        next = h->next;
+        if (h->state != HARVESTER_CLOSING &&
+            stopped_by(config, restart, h->info.input)) {
+            stop_harvester(h);
+        }
+    }
+    /*
+     * NOTE: the folders watched for removed inputs stay watched until the
+     * inputs close; a change there only triggers a rescan.
+     */
+    set_config(inputs, config, restart);
+    if (!inputs->stopped && !inputs->discovery_stopped) {
+        uv_timer_start(&inputs->scan_timer, on_scan_timer,
+                       inputs->scan_interval_ms, inputs->scan_interval_ms);
+    }
+}
+
+void lf_inputs_start_deferred(struct lf_inputs *inputs)
+{
+    for (size_t i = 0; i < inputs->config->input_count; i++) {
+        inputs->deferred[i] = false;
+    }
+    if (!inputs->stopped && !inputs->discovery_stopped) {
+        scan(inputs);
+    }
+}
+
+/* Returns true when `input` is one of the entries of config->inputs. */
+static bool is_input_of(const struct lf_config *config,
+                        const struct lf_input_config *input)
+{
+    for (size_t i = 0; i < config->input_count; i++) {
+        if (input == &config->inputs[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool lf_inputs_use_config(const struct lf_inputs *inputs,
+                          const struct lf_config *config)
+{
+    if (inputs->config == config) {
+        return true;
+    }
+    for (const struct harvester *h = inputs->harvesters; h != NULL;
+         h = h->next) {
+        if (is_input_of(config, h->info.input)) {
+            return true;
+        }
+    }
+    for (size_t i = 0; i < inputs->waiting_count; i++) {
+        if (is_input_of(config, inputs->waiting[i].input)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /*
@@ -2277,12 +2469,15 @@ static void free_inputs(uv_handle_t *handle)
         lf_free(inputs->waiting[i].path);
     }
     lf_free(inputs->waiting);
-    for (char **pattern = inputs->patterns; *pattern != NULL; pattern++) {
-        lf_free(*pattern);
+    free_patterns(inputs->patterns);
+    for (size_t i = 0; i < inputs->counter_count; i++) {
+        lf_free(inputs->counters[i]->id);
+        lf_free(inputs->counters[i]);
     }
-    lf_free(inputs->patterns);
+    lf_free(inputs->counters);
+    lf_free(inputs->deferred);
+    lf_free(inputs->unscanned);
     lf_free(inputs->chunk);
-    lf_free(inputs->counts);
     lf_free(inputs);
 }
 

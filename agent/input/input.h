@@ -163,11 +163,39 @@ void lf_inputs_stats(const struct lf_inputs *inputs,
                      struct lf_input_stats *out);
 
 /*
- * Stores the counters of the input at `index` of the configuration's
- * `inputs` list; zeroes for an index past the list.
+ * Stores the id and counters of the input at `index` among every input
+ * id of this run: those of the configuration at start first, in order,
+ * then those that reloads added. Counters survive the reloads that
+ * change or remove their input. Returns false for an index past the end.
  */
-void lf_inputs_input_counts(const struct lf_inputs *inputs, size_t index,
-                            struct lf_input_counts *out);
+bool lf_inputs_input_counts(const struct lf_inputs *inputs, size_t index,
+                            const char **id_out, struct lf_input_counts *out);
+
+/*
+ * Switches to `config`, a reloaded configuration. `restart` has one flag
+ * per entry of config->inputs, set for an input that is new or whose
+ * settings changed. The harvesters and waiting files of those inputs and
+ * of inputs that `config` no longer has are stopped at once: the lines
+ * they read are sent, and the registry keeps the offset to resume from.
+ * Flagged inputs are not scanned until lf_inputs_start_deferred(), so the
+ * caller can first wait for the results of what was sent. Harvesters of
+ * the other inputs keep running, untouched, with the configuration they
+ * were opened with. Both configurations are borrowed: the old one until
+ * lf_inputs_use_config() returns false for it.
+ */
+void lf_inputs_reload(struct lf_inputs *inputs, const struct lf_config *config,
+                      const bool *restart);
+
+/* Starts the inputs that lf_inputs_reload() deferred with a scan. */
+void lf_inputs_start_deferred(struct lf_inputs *inputs);
+
+/*
+ * Returns true while `config` is the current configuration, or an open
+ * harvester or a file waiting under harvester_limit refers to one of its
+ * inputs.
+ */
+bool lf_inputs_use_config(const struct lf_inputs *inputs,
+                          const struct lf_config *config);
 
 /* Closes every file and handle, then frees the inputs. */
 void lf_inputs_close(struct lf_inputs *inputs);

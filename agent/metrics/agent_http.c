@@ -179,7 +179,7 @@ static void write_per_input(struct lf_buf *out,
 {
     static const char *const lines = "logferry_input_lines_read_total";
     static const char *const bytes = "logferry_input_bytes_read_total";
-    const struct lf_config *config = http->config;
+    const struct lf_inputs *inputs = http->sources.inputs;
     struct lf_input_counts counts;
     struct lf_prom_label label = {"input", NULL};
     size_t i;
@@ -187,16 +187,14 @@ static void write_per_input(struct lf_buf *out,
     lf_prom_family(out, lines, "counter",
                    "Lines read and sent on as events; a joined multiline "
                    "group counts once.");
-    for (i = 0; i < config->input_count; i++) {
-        lf_inputs_input_counts(http->sources.inputs, i, &counts);
-        label.value = config->inputs[i].id;
+    for (i = 0; lf_inputs_input_counts(inputs, i, &label.value, &counts);
+         i++) {
         lf_prom_sample_u64(out, lines, &label, 1, counts.lines_read);
     }
     lf_prom_family(out, bytes, "counter",
                    "Bytes read from files, including filtered lines.");
-    for (i = 0; i < config->input_count; i++) {
-        lf_inputs_input_counts(http->sources.inputs, i, &counts);
-        label.value = config->inputs[i].id;
+    for (i = 0; lf_inputs_input_counts(inputs, i, &label.value, &counts);
+         i++) {
         lf_prom_sample_u64(out, bytes, &label, 1, counts.bytes_read);
     }
 }
@@ -209,16 +207,17 @@ static void write_parse_failures(struct lf_buf *out,
                                  const struct lf_agent_http *http)
 {
     static const char *const name = "logferry_parse_failures_total";
-    const struct lf_config *config = http->config;
+    const struct lf_inputs *inputs = http->sources.inputs;
+    struct lf_input_counts counts;
     struct lf_prom_label label = {"input", NULL};
 
     lf_prom_family(out, name, "counter",
                    "Lines no parser of their input could parse.");
-    for (size_t i = 0; i < config->input_count; i++) {
-        label.value = config->inputs[i].id;
+    for (size_t i = 0; lf_inputs_input_counts(inputs, i, &label.value, &counts);
+         i++) {
         lf_prom_sample_u64(out, name, &label, 1,
                            lf_pipeline_input_parse_failures(
-                               http->sources.pipeline, i));
+                               http->sources.pipeline, label.value));
     }
 }
 
@@ -466,14 +465,12 @@ static void append_u64_field(struct lf_buf *out, const char *key,
 static void write_per_input_json(struct lf_buf *out,
                                  const struct lf_agent_http *http)
 {
-    const struct lf_config *config = http->config;
+    const struct lf_inputs *inputs = http->sources.inputs;
     struct lf_input_counts counts;
+    const char *id;
     size_t i;
 
-    for (i = 0; i < config->input_count; i++) {
-        const char *id = config->inputs[i].id;
-
-        lf_inputs_input_counts(http->sources.inputs, i, &counts);
+    for (i = 0; lf_inputs_input_counts(inputs, i, &id, &counts); i++) {
         if (i > 0) {
             lf_buf_append_char(out, ',');
         }
@@ -483,7 +480,7 @@ static void write_per_input_json(struct lf_buf *out,
         append_u64_field(out, "bytes_read", counts.bytes_read, false);
         append_u64_field(out, "parse_failures",
                          lf_pipeline_input_parse_failures(
-                             http->sources.pipeline, i),
+                             http->sources.pipeline, id),
                          true);
         lf_buf_append_char(out, '}');
     }

@@ -51,7 +51,19 @@ struct lf_pipeline {
     struct source *sources;
     uint64_t unresolved;
     struct lf_pipeline_stats stats;
-    uint64_t *parse_failures; /* per input, indexed as config->inputs */
+    /*
+     * The `metrics` rules of the configuration the agent started with:
+     * they need a restart to change, so a reload does not replace them.
+     */
+    struct lf_log_metrics *metrics;
+    /* Parse failures per input id, kept across reloads. */
+    struct input_parse_failures *parse_failures;
+    size_t parse_failure_inputs;
+};
+
+struct input_parse_failures {
+    char *input_id;
+    uint64_t count;
 };
 
 struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
@@ -61,8 +73,7 @@ struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
 
     pipeline->config = config;
     pipeline->registry = registry;
-    pipeline->parse_failures =
-        lf_calloc(config->input_count + 1, sizeof(*pipeline->parse_failures));
+    pipeline->metrics = config->metrics;
     lf_event_init(&pipeline->event);
     pipeline->hostname_len =
         lf_event_hostname(pipeline->hostname, sizeof(pipeline->hostname));
@@ -74,6 +85,25 @@ void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
 {
     pipeline->on_commit = cb;
     pipeline->commit_arg = arg;
+}
+
+void lf_pipeline_set_config(struct lf_pipeline *pipeline,
+                            const struct lf_config *config)
+{
+    pipeline->config = config;
+}
+
+size_t lf_pipeline_closed_pending(const struct lf_pipeline *pipeline)
+{
+    size_t count = 0;
+
+    for (const struct source *src = pipeline->sources; src != NULL;
+         src = src->next) {
+        if (!src->reading) {
+            count++;
+        }
+    }
+    return count;
 }
 
 void lf_pipeline_set_queue(struct lf_pipeline *pipeline,
@@ -460,6 +490,30 @@ static int64_t now_ns(void)
  * Fills the reused event for one line. Returns LF_PROCESSOR_DROP when a
  * processor dropped it.
  */
+/*
+ * Adds one parse failure to input `input_id`. A linear search is enough:
+ * inputs are few and only failed lines get here.
+ */
+static void count_parse_failure(struct lf_pipeline *pipeline,
+                                const char *input_id)
+{
+    struct input_parse_failures *entry;
+
+    for (size_t i = 0; i < pipeline->parse_failure_inputs; i++) {
+        if (strcmp(pipeline->parse_failures[i].input_id, input_id) == 0) {
+            pipeline->parse_failures[i].count++;
+            return;
+        }
+    }
+    pipeline->parse_failures =
+        lf_realloc(pipeline->parse_failures,
+                   (pipeline->parse_failure_inputs + 1) *
+                       sizeof(*pipeline->parse_failures));
+    entry = &pipeline->parse_failures[pipeline->parse_failure_inputs++];
+    entry->input_id = lf_strdup(input_id);
+    entry->count = 1;
+}
+
 static enum lf_processor_result build_event(struct lf_pipeline *pipeline,
                                             const struct lf_file_info *info,
                                             const struct lf_line *line)
@@ -477,7 +531,7 @@ static enum lf_processor_result build_event(struct lf_pipeline *pipeline,
                             &origin, line, now_ns(), &parse_failed);
     if (parse_failed) {
         pipeline->stats.parse_failures++;
-        pipeline->parse_failures[info->input - pipeline->config->inputs]++;
+        count_parse_failure(pipeline, info->input->id);
     }
     return result;
 }
@@ -519,7 +573,7 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
         return rc;
     }
     pipeline->stats.events_published++;
-    lf_log_metrics_observe(pipeline->config->metrics, &pipeline->event,
+    lf_log_metrics_observe(pipeline->metrics, &pipeline->event,
                            info->input->id);
     return 0;
 }
@@ -655,9 +709,14 @@ void lf_pipeline_stats(const struct lf_pipeline *pipeline,
 }
 
 uint64_t lf_pipeline_input_parse_failures(const struct lf_pipeline *pipeline,
-                                          size_t input_index)
+                                          const char *input_id)
 {
-    return pipeline->parse_failures[input_index];
+    for (size_t i = 0; i < pipeline->parse_failure_inputs; i++) {
+        if (strcmp(pipeline->parse_failures[i].input_id, input_id) == 0) {
+            return pipeline->parse_failures[i].count;
+        }
+    }
+    return 0;
 }
 
 void lf_pipeline_free(struct lf_pipeline *pipeline)
@@ -669,6 +728,9 @@ void lf_pipeline_free(struct lf_pipeline *pipeline)
         free_source(pipeline, pipeline->sources);
     }
     lf_event_cleanup(&pipeline->event);
+    for (size_t i = 0; i < pipeline->parse_failure_inputs; i++) {
+        lf_free(pipeline->parse_failures[i].input_id);
+    }
     lf_free(pipeline->parse_failures);
     lf_free(pipeline);
 }

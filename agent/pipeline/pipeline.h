@@ -52,6 +52,21 @@ struct lf_pipeline *lf_pipeline_new(const struct lf_config *config,
 void lf_pipeline_on_commit(struct lf_pipeline *pipeline,
                            void (*cb)(void *arg), void *arg);
 
+/*
+ * Makes `config`, borrowed, the configuration whose top-level processors
+ * apply to the events built from now on. Events already built are
+ * encoded copies, so the previous configuration may be freed after the
+ * call.
+ */
+void lf_pipeline_set_config(struct lf_pipeline *pipeline,
+                            const struct lf_config *config);
+
+/*
+ * Returns the number of files whose harvester is closed while some of
+ * their events still wait for a result.
+ */
+size_t lf_pipeline_closed_pending(const struct lf_pipeline *pipeline);
+
 /* Sets the queue that events are published to. */
 void lf_pipeline_set_queue(struct lf_pipeline *pipeline,
                            struct lf_queue *queue);
@@ -95,9 +110,9 @@ uint64_t lf_pipeline_oldest_unresolved_age_ms(
 void lf_pipeline_stats(const struct lf_pipeline *pipeline,
                        struct lf_pipeline_stats *out);
 
-/* Returns the parse failures of `config->inputs[input_index]`. */
+/* Returns the parse failures of the input with id `input_id` in this run. */
 uint64_t lf_pipeline_input_parse_failures(const struct lf_pipeline *pipeline,
-                                          size_t input_index);
+                                          const char *input_id);
 
 /* Formats the document id of the event at `offset` of file `file_id`. */
 void lf_pipeline_doc_id(uint64_t file_id, uint64_t offset,
