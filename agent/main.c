@@ -73,7 +73,8 @@ static void print_usage(FILE *out)
             "                     start (stop the agent first)\n"
             "\n"
             "Runs until SIGTERM or SIGINT, then stops reading, sends what\n"
-            "is batched and saves the acknowledged offsets.\n"
+            "is batched and saves the acknowledged offsets. SIGHUP reloads\n"
+            "the configuration: inputs, processors and logging.level.\n"
             "\n"
             "Exit status: 0 success, 1 events could not be delivered or\n"
             "state could not be saved (with parse: a line matched no\n"
@@ -277,6 +278,24 @@ static void raise_fd_limit(void)
     }
 }
 
+/*
+ * Prints the line of `test config`: the file, the number of inputs and
+ * the address of each configured output, which is the first Elasticsearch
+ * host or the CloudWatch Logs endpoint.
+ */
+static void print_config_ok(const char *path, const struct lf_config *config)
+{
+    printf("Config OK: %s (%zu input%s", path, config->input_count,
+           config->input_count == 1 ? "" : "s");
+    if (config->use_elasticsearch) {
+        printf(", output elasticsearch %s", config->es.hosts[0]);
+    }
+    if (config->use_cloudwatch) {
+        printf(", output cloudwatch %s", config->cw.endpoint);
+    }
+    printf(")\n");
+}
+
 /* Runs the agent with its log set up as `logging` configures it. */
 static int run_agent(const struct lf_config *config, bool once)
 {
@@ -320,9 +339,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "logferry: warning: %s\n",
                     config.secrets_warning);
         }
-        printf("Config OK: %s (%zu input%s, output elasticsearch %s)\n",
-               opts.config_path, config.input_count,
-               config.input_count == 1 ? "" : "s", config.es.hosts[0]);
+        print_config_ok(opts.config_path, &config);
         lf_config_cleanup(&config);
         return LF_EXIT_OK;
     }

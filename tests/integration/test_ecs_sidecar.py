@@ -156,10 +156,35 @@ def test_sidecar_elasticsearch_config_loads(scratch):
           "test config printed the API key")
 
 
+def test_sidecar_test_config_outputs(scratch):
+    # `test config` names each configured output, and a file without
+    # output.elasticsearch has no Elasticsearch host to print.
+    env = {"AWS_REGION": "eu-west-1",
+           "LOGFERRY_CLOUDWATCH_ENDPOINT": "",
+           "ES_HOSTS": "https://es.example.internal:9200",
+           "ES_API_KEY": "aWQ6a2V5",
+           "LOGFERRY_DATA": scratch.join("data")}
+    endpoint = "https://logs.eu-west-1.amazonaws.com"
+    cases = [
+        ("logferry-cloudwatch.yml", "output cloudwatch %s" % endpoint),
+        ("logferry-both.yml",
+         "output elasticsearch https://es.example.internal:9200, "
+         "output cloudwatch %s" % endpoint),
+    ]
+    for name, outputs in cases:
+        path = os.path.join(PACKAGING, name)
+        proc = run_agent(["test", "config", "-c", path], env=env)
+        check_eq(proc.returncode, 0, "exit status of test config -c %s; "
+                 "stderr: %s" % (name, proc.stderr))
+        check_eq(proc.stdout, "Config OK: %s (1 input, %s)\n"
+                 % (path, outputs), "test config -c %s" % name)
+
+
 TESTS = [
     test_sidecar_cloudwatch_config,
     test_sidecar_both_outputs_config,
     test_sidecar_elasticsearch_config_loads,
+    test_sidecar_test_config_outputs,
 ]
 
 if __name__ == "__main__":

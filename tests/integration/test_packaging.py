@@ -228,7 +228,8 @@ def test_man_page(scratch):
         for spelling in option:
             check(spelling in rendered, "man page lacks " + spelling)
     for command in ("test config", "test output", "parse", "dlq list",
-                    "dlq replay", "--once", "--input"):
+                    "dlq replay", "registry list", "registry forget",
+                    "--once", "--input", "--json", "SIGHUP"):
         check(command in usage, "--help lacks " + command)
         check(command in rendered, "man page lacks " + command)
 
