@@ -8,6 +8,7 @@
  * were not delivered to a new queue file before removing the old ones.
  */
 #include "agent/dlq_command.h"
+#include "agent/registry/registry.h"
 #include "agent/agent.h"
 #include "lf/error.h"
 #include "lf/log.h"
@@ -563,6 +564,11 @@ int lf_dlq_replay_command(const struct lf_config *config, FILE *out,
     lf_buf_appendf(&dir, "%s/%s", config->data_path, LF_ES_DLQ_DIR);
     if (access(dir.data, F_OK) != 0 && errno == ENOENT) {
         fprintf(out, "0 records: %s does not exist\n", dir.data);
+        goto done;
+    }
+    rc = lf_registry_check_owner(config->data_path, errbuf, sizeof(errbuf));
+    if (rc != 0) {
+        fprintf(err, "logferry: %s\n", errbuf);
         goto done;
     }
     /* The lock keeps a running agent from writing while files go away. */

@@ -357,6 +357,11 @@ int lf_registry_forget_command(const struct lf_config *config,
     char errbuf[1024];
     int rc;
 
+    rc = lf_registry_check_owner(config->data_path, errbuf, sizeof(errbuf));
+    if (rc != 0) {
+        fprintf(err, "logferry: %s\n", errbuf);
+        return LF_EXIT_FAILURE;
+    }
     rc = lf_registry_open(config->data_path, &registry, errbuf,
                           sizeof(errbuf));
     if (rc == LF_EEXIST) {

@@ -11,6 +11,9 @@
 
 #include <jansson.h>
 
+#include <errno.h>
+#include <pwd.h>
+
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -363,6 +366,37 @@ static int lock_dir(struct lf_registry *registry, char *errbuf, size_t errlen)
         return LF_EEXIST;
     }
     return 0;
+}
+
+int lf_registry_check_owner(const char *dir, char *errbuf, size_t errlen)
+{
+    struct stat st;
+    struct passwd *owner;
+    uid_t uid = geteuid();
+
+    if (stat(dir, &st) != 0) {
+        return 0;
+    }
+    if (st.st_uid == uid) {
+        return 0;
+    }
+    owner = getpwuid(st.st_uid);
+    if (owner != NULL) {
+        snprintf(errbuf, errlen,
+                 "%s belongs to user %s (uid %u) but this command runs as "
+                 "uid %u, so the agent could not read or replace the files "
+                 "it writes; run it as that user, for example with "
+                 "'sudo -u %s'",
+                 dir, owner->pw_name, (unsigned)st.st_uid, (unsigned)uid,
+                 owner->pw_name);
+    } else {
+        snprintf(errbuf, errlen,
+                 "%s belongs to uid %u but this command runs as uid %u, so "
+                 "the agent could not read or replace the files it writes; "
+                 "run it as uid %u",
+                 dir, (unsigned)st.st_uid, (unsigned)uid, (unsigned)st.st_uid);
+    }
+    return LF_EPERM;
 }
 
 int lf_registry_open(const char *dir, struct lf_registry **out, char *errbuf,

@@ -43,6 +43,14 @@ struct lf_registry_entry {
 struct lf_registry;
 
 /*
+ * Checks that the process runs as the user who owns folder `dir`
+ * (path.data), so that the files a command writes there stay readable
+ * and replaceable by the agent. A missing folder passes. Returns 0, or
+ * LF_EPERM with a message naming the owner and the fix in errbuf.
+ */
+int lf_registry_check_owner(const char *dir, char *errbuf, size_t errlen);
+
+/*
  * Opens the registry in folder `dir`, creating the folder if needed, and
  * locks it so that a second agent cannot share it. Returns 0, LF_EEXIST
  * when another process holds the lock, or another negative LF_E* code,

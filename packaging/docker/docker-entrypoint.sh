@@ -5,7 +5,8 @@
 #
 #   (no arguments)         logferry -c "$LOGFERRY_CONFIG"
 #   -X ...                 logferry [-c "$LOGFERRY_CONFIG"] -X ...
-#   test|parse|dlq ...     logferry test|parse|dlq ... [-c ...]
+#   test|parse|dlq|registry ...
+#                          logferry test|parse|dlq|registry ... [-c ...]
 #   anything else          run as given, such as `sh`
 #
 # The configuration reads its settings from the environment itself
@@ -40,7 +41,7 @@ case "$1" in
     fi
     exec logferry "$@"
     ;;
-test|parse|dlq)
+test|parse|dlq|registry)
     if ! has_config_option "$@"; then
         set -- "$@" -c "$config"
     fi

@@ -698,6 +698,14 @@ def test_entrypoint_arguments(scratch):
     check_eq(field(json.loads(proc.stdout), "service.name"), "sample-app",
              "service.name printed by parse")
 
+    # registry goes to the agent with the configuration added.
+    proc = run(["sh", ENTRYPOINT, "registry", "list"], env=env,
+               cwd=scratch.path)
+    check_eq(proc.returncode, 0, "entrypoint registry list exit status "
+             "(stderr: %s)" % harness.tail(proc.stderr))
+    check_eq(proc.stdout.splitlines()[-1].split(", lag ")[-1], "0 bytes",
+             "entrypoint registry list summary")
+
     proc = run(["sh", ENTRYPOINT, "--version"], env=env)
     check_eq(proc.stdout, "logferry %s\n" % agent_version(),
              "entrypoint --version")

@@ -5,6 +5,7 @@ running agent."""
 
 import json
 import os
+import pwd
 
 import harness
 from harness import check, check_eq
@@ -241,6 +242,32 @@ def test_forget_rejected_while_agent_runs(scratch):
              "offset after the rejected forget")
 
 
+def test_forget_rejected_for_other_owner(scratch):
+    check(os.geteuid() == 0, "this test gives path.data to nobody, which "
+          "needs root")
+    standin = scratch.standin()
+    path = write_app_log(scratch, "app.log", 4, seed=61)
+    config = harness.write_config(scratch, [harness.app_input([path])],
+                                  standin.url)
+    harness.run_once(scratch, config)
+    data = scratch.join("data")
+    with open(os.path.join(data, "registry.json")) as fp:
+        before = fp.read()
+    os.chown(data, 65534, 65534)
+
+    proc = run_registry(scratch, config, "forget", path, expect_rc=1)
+    owner = pwd.getpwuid(65534).pw_name
+    check_eq(proc.stderr,
+             "logferry: %s belongs to user %s (uid 65534) but this command "
+             "runs as uid 0, so the agent could not read or replace the "
+             "files it writes; run it as that user, for example with "
+             "'sudo -u %s'\n" % (data, owner, owner),
+             "registry forget stderr")
+    with open(os.path.join(data, "registry.json")) as fp:
+        check_eq(fp.read(), before, "registry.json after the rejected forget")
+    os.chown(data, 0, 0)
+
+
 def test_usage_errors(scratch):
     config = harness.write_config(scratch, [harness.app_input(["x.log"])],
                                   "http://127.0.0.1:9")
@@ -270,6 +297,7 @@ TESTS = [
     test_forget_keeps_latest_generation,
     test_forget_unknown_path_changes_nothing,
     test_forget_rejected_while_agent_runs,
+    test_forget_rejected_for_other_owner,
     test_usage_errors,
 ]
 
