@@ -68,6 +68,7 @@ static const char *source_name(enum lf_aws_creds_source source)
         [LF_AWS_CREDS_ECS] = "ECS container credentials",
         [LF_AWS_CREDS_IMDS] = "EC2 instance profile",
         [LF_AWS_CREDS_ASSUMED_ROLE] = "assumed role",
+        [LF_AWS_CREDS_PROCESS] = "credential_process",
     };
 
     return source < LF_ARRAY_SIZE(names) ? names[source] : "?";
@@ -236,6 +237,8 @@ int lf_cw_test_output_command(const struct lf_config *config, FILE *out)
     lf_cw_signed_request_init(&signed_req);
     provider = lf_aws_creds_provider_new(&loop, http, cw->region, cw->profile,
                                          NULL, NULL);
+    lf_aws_creds_set_process_timeout(
+        provider, (uint64_t)cw->credential_process_timeout_ms);
     if (cw->role_arn != NULL) {
         lf_aws_creds_assume_role(provider, cw->role_arn, cw->role_session_name,
                                  cw->external_id);

@@ -8,6 +8,7 @@
 #include "lf/error.h"
 #include "lf/log.h"
 #include "lf/mem.h"
+#include "outputs/cloudwatch/aws_process.h"
 #include "outputs/cloudwatch/aws_profile.h"
 #include "outputs/cloudwatch/sigv4.h"
 
@@ -42,6 +43,7 @@ enum fetch_step {
     FETCH_IMDS_CREDENTIALS,
     FETCH_STS,
     FETCH_ASSUME_ROLE,
+    FETCH_PROCESS,
 };
 
 struct creds_fetch {
@@ -50,6 +52,8 @@ struct creds_fetch {
     char *imds_base;    /* IMDS base URL */
     char *imds_token;   /* session token of the IMDS steps */
     struct lf_buf body; /* request body, borrowed by the HTTP client */
+    struct lf_aws_process *process; /* FETCH_PROCESS run */
+    char *profile;                  /* FETCH_PROCESS: profile, for logs */
 };
 
 struct lf_aws_creds_provider {
@@ -68,16 +72,17 @@ struct lf_aws_creds_provider {
     const char *role_arn;      /* role to assume, or NULL */
     const char *role_session_name;
     const char *external_id;
-    /* Owned copies of the role of a profile with role_arn and
-     * source_profile, used when role_arn above is NULL. */
-    char *profile_role_arn;
-    char *profile_session_name;
-    char *profile_external_id;
+    /* The profile's roles, assumed in order before role_arn above. */
+    struct lf_aws_chain chain;
+    size_t role_index; /* roles of `chain` and role_arn assumed so far */
+    uint64_t process_timeout_ms;
     struct lf_aws_credentials base; /* signs AssumeRole */
     struct lf_sigv4_signer *signer;
     bool failed_logged;
     uint64_t refreshes;
 };
+
+static void free_fetch(struct creds_fetch *fetch);
 
 void lf_aws_credentials_cleanup(struct lf_aws_credentials *c)
 {
@@ -133,6 +138,7 @@ lf_aws_creds_provider_new(uv_loop_t *loop, struct lf_http_client *http,
     p->profile = profile;
     p->on_change = on_change;
     p->arg = arg;
+    p->process_timeout_ms = LF_AWS_PROCESS_TIMEOUT_MS;
     return p;
 }
 
@@ -141,15 +147,16 @@ void lf_aws_creds_provider_free(struct lf_aws_creds_provider *p)
     if (p == NULL) {
         return;
     }
-    if (p->fetch != NULL) {
+    if (p->fetch != NULL && p->fetch->step == FETCH_PROCESS) {
+        lf_aws_process_cancel(p->fetch->process);
+        free_fetch(p->fetch);
+    } else if (p->fetch != NULL) {
         p->fetch->provider = NULL;
     }
     lf_aws_credentials_cleanup(&p->current);
     lf_aws_credentials_cleanup(&p->base);
     lf_sigv4_signer_free(p->signer);
-    lf_free(p->profile_role_arn);
-    lf_free(p->profile_session_name);
-    lf_free(p->profile_external_id);
+    lf_aws_chain_cleanup(&p->chain);
     lf_free(p);
 }
 
@@ -221,117 +228,141 @@ static bool from_env(struct lf_aws_creds_provider *p)
     return true;
 }
 
-static void forget_profile_role(struct lf_aws_creds_provider *p)
+static void forget_profile_chain(struct lf_aws_creds_provider *p)
 {
-    lf_free(p->profile_role_arn);
-    lf_free(p->profile_session_name);
-    lf_free(p->profile_external_id);
-    p->profile_role_arn = NULL;
-    p->profile_session_name = NULL;
-    p->profile_external_id = NULL;
+    lf_aws_chain_cleanup(&p->chain);
+    p->role_index = 0;
 }
 
-/* Returns the role to assume: `role_arn` of the output, else of the
- * profile, or NULL. */
-static const char *role_to_assume(const struct lf_aws_creds_provider *p)
-{
-    return p->role_arn != NULL ? p->role_arn : p->profile_role_arn;
-}
-
-static char *strdup_or_null(const char *s)
-{
-    return s != NULL ? lf_strdup(s) : NULL;
-}
+/* A role to assume and what AssumeRole sends with it, borrowed. */
+struct role_ref {
+    const char *role_arn;
+    const char *session_name; /* or NULL */
+    const char *external_id;  /* or NULL */
+};
 
 /*
- * Takes the keys of the profile's source_profile as the credentials that
- * sign AssumeRole for the profile's role_arn. Returns 1, or LF_ECONFIG
- * (logged) when the source profile is missing or has no keys: chained
- * source profiles are not followed.
+ * Finds the next role to assume: the roles of the profile's chain in
+ * order, where role_arn of the output takes the place of the selected
+ * profile's own role, which comes last. Returns false when every role
+ * was assumed.
  */
-static int from_source_profile(struct lf_aws_creds_provider *p,
-                               const struct lf_aws_shared_config *cfg,
-                               const struct lf_aws_profile *prof)
+static bool next_role(const struct lf_aws_creds_provider *p,
+                      struct role_ref *out)
 {
-    struct lf_aws_profile source;
-    char errbuf[512];
+    size_t total = p->chain.role_count;
+
+    if (p->role_arn != NULL && total == 0) {
+        total = 1;
+    }
+    if (p->role_index >= total) {
+        return false;
+    }
+    if (p->role_arn != NULL && p->role_index == total - 1) {
+        out->role_arn = p->role_arn;
+        out->session_name = p->role_session_name;
+        out->external_id = p->external_id;
+    } else {
+        const struct lf_aws_chain_role *r = &p->chain.roles[p->role_index];
+
+        out->role_arn = r->role_arn;
+        out->session_name = r->role_session_name;
+        out->external_id = r->external_id;
+    }
+    return true;
+}
+
+static int start_ecs(struct lf_aws_creds_provider *p);
+static int start_imds(struct lf_aws_creds_provider *p);
+static int start_process(struct lf_aws_creds_provider *p);
+
+/*
+ * Starts the source of the profile's chain. Returns 1 when it gave the
+ * credentials or started a fetch, or a negative code (logged).
+ */
+static int start_chain_source(struct lf_aws_creds_provider *p)
+{
+    const struct lf_aws_chain *chain = &p->chain;
+    /* A credential_source belongs to the innermost role's profile. */
+    const char *profile =
+        chain->role_count > 0 ? chain->roles[0].profile : chain->base.name;
     int rc;
 
-    memset(&source, 0, sizeof(source));
-    rc = lf_aws_shared_config_get(cfg, prof->source_profile, &source, errbuf,
-                                  sizeof(errbuf));
-    if (rc == 0 && source.aws_access_key_id == NULL) {
-        snprintf(errbuf, sizeof(errbuf),
-                 "it has no aws_access_key_id; give it keys, because "
-                 "logferry does not follow a source_profile chain");
-        rc = LF_ECONFIG;
-    }
-    if (rc != 0) {
+    switch (chain->source) {
+    case LF_AWS_CHAIN_KEYS:
+        set_current(p, LF_AWS_CREDS_PROFILE, chain->base.aws_access_key_id,
+                    chain->base.aws_secret_access_key,
+                    chain->base.aws_session_token, 0);
+        return 1;
+    case LF_AWS_CHAIN_PROCESS:
+        return start_process(p);
+    case LF_AWS_CHAIN_ENVIRONMENT:
+        if (from_env(p)) {
+            return 1;
+        }
         log_failure(p,
-                    "source_profile '%s' of AWS profile '%s' is not "
-                    "usable: %s",
-                    prof->source_profile, prof->name, errbuf);
-        lf_aws_profile_cleanup(&source);
+                    "AWS profile '%s' has credential_source Environment, "
+                    "but AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY is not "
+                    "set; set both",
+                    profile);
         return LF_ECONFIG;
+    case LF_AWS_CHAIN_EC2_METADATA:
+        rc = start_imds(p);
+        if (rc == 0) {
+            log_failure(p,
+                        "AWS profile '%s' has credential_source "
+                        "Ec2InstanceMetadata, but AWS_EC2_METADATA_DISABLED "
+                        "is true; unset it",
+                        profile);
+            rc = LF_ECONFIG;
+        }
+        return rc;
+    case LF_AWS_CHAIN_ECS_CONTAINER:
+        rc = start_ecs(p);
+        if (rc == 0) {
+            log_failure(p,
+                        "AWS profile '%s' has credential_source EcsContainer, "
+                        "but neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI "
+                        "nor AWS_CONTAINER_CREDENTIALS_FULL_URI is set; run "
+                        "in an ECS task with a task role",
+                        profile);
+            rc = LF_ECONFIG;
+        }
+        return rc;
     }
-    set_current(p, LF_AWS_CREDS_PROFILE, source.aws_access_key_id,
-                source.aws_secret_access_key, source.aws_session_token, 0);
-    forget_profile_role(p);
-    p->profile_role_arn = lf_strdup(prof->role_arn);
-    p->profile_session_name = strdup_or_null(prof->role_session_name);
-    p->profile_external_id = strdup_or_null(prof->external_id);
-    lf_aws_profile_cleanup(&source);
-    return 1;
+    return LF_EINVAL;
 }
 
 /*
- * Fills the credentials from the profile's keys. Returns 1 when it has
- * them, 0 when the files or the profile are missing or contain no keys, or a
- * negative code when a file is invalid (logged).
+ * Resolves the profile's credential chain and starts its source. Returns
+ * 1 when it gave credentials or started a fetch, 0 when the files or the
+ * profile are missing or contain no credentials, or a negative code when
+ * a file or the chain is invalid (logged).
  */
 static int from_profile(struct lf_aws_creds_provider *p)
 {
     struct lf_aws_shared_config *cfg = lf_aws_shared_config_new();
     struct lf_aws_profile_env env;
-    struct lf_aws_profile prof;
     const char *name;
     char errbuf[512];
     int rc;
 
-    memset(&prof, 0, sizeof(prof));
     lf_aws_profile_env_from_process(&env);
     name = lf_aws_profile_select(&env, p->profile);
     rc = lf_aws_shared_config_load(cfg, &env, errbuf, sizeof(errbuf));
     if (rc == 0) {
-        rc = lf_aws_shared_config_get(cfg, name, &prof, errbuf, sizeof(errbuf));
+        rc = lf_aws_shared_config_resolve(cfg, name, &p->chain, errbuf,
+                                          sizeof(errbuf));
     }
-    if (rc == LF_ENOENT) {
-        rc = 0;
-    } else if (rc != 0) {
-        log_failure(p, "reading AWS profile '%s' failed: %s", name, errbuf);
-    } else if (prof.role_arn != NULL && prof.source_profile != NULL &&
-               prof.credential_source == NULL &&
-               prof.web_identity_token_file == NULL) {
-        rc = from_source_profile(p, cfg, &prof);
-    } else if (prof.aws_access_key_id != NULL) {
-        set_current(p, LF_AWS_CREDS_PROFILE, prof.aws_access_key_id,
-                    prof.aws_secret_access_key, prof.aws_session_token, 0);
-        rc = 1;
-    } else if (prof.role_arn != NULL || prof.web_identity_token_file != NULL ||
-               prof.credential_source != NULL) {
-        /* TODO: credential_source and web_identity_token_file in profiles. */
-        log_failure(p,
-                    "AWS profile '%s' uses credential_source, "
-                    "web_identity_token_file or role_arn without "
-                    "source_profile, which logferry does not support; use "
-                    "role_arn with source_profile, or the AWS_ROLE_ARN and "
-                    "AWS_WEB_IDENTITY_TOKEN_FILE variables",
-                    name);
-        rc = LF_ECONFIG;
-    }
-    lf_aws_profile_cleanup(&prof);
     lf_aws_shared_config_free(cfg);
-    return rc;
+    if (rc == LF_ENOENT) {
+        return 0;
+    }
+    if (rc != 0) {
+        log_failure(p, "reading AWS profile '%s' failed: %s", name, errbuf);
+        return rc;
+    }
+    return start_chain_source(p);
 }
 
 /* Reads the token of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE into `out`. */
@@ -501,6 +532,8 @@ static const char *step_source_name(enum fetch_step step)
         return "web identity credentials from STS";
     case FETCH_ASSUME_ROLE:
         return "role credentials from STS AssumeRole";
+    case FETCH_PROCESS:
+        return "credentials from credential_process";
     default:
         return "EC2 instance profile credentials";
     }
@@ -513,6 +546,7 @@ static void free_fetch(struct creds_fetch *fetch)
     }
     lf_free(fetch->imds_token);
     lf_free(fetch->imds_base);
+    lf_free(fetch->profile);
     if (fetch->body.data != NULL) {
         explicit_bzero(fetch->body.data, fetch->body.cap);
     }
@@ -606,6 +640,44 @@ static int next_imds_step(struct creds_fetch *fetch,
 
 static int start_assume_role(struct lf_aws_creds_provider *p);
 
+/*
+ * Ends `fetch` with result `rc`. After credentials, starts AssumeRole for
+ * the next role of the chain, else plans the refresh and reports the end
+ * of the lookup.
+ */
+static void complete_fetch(struct lf_aws_creds_provider *p,
+                           struct creds_fetch *fetch, int rc)
+{
+    const char *source = step_source_name(fetch->step);
+    struct role_ref role;
+
+    p->fetch = NULL;
+    if (fetch->step == FETCH_ASSUME_ROLE) {
+        lf_aws_credentials_cleanup(&p->base);
+        if (rc == 0) {
+            p->role_index++;
+        }
+    }
+    free_fetch(fetch);
+    if (rc == 0 && next_role(p, &role)) {
+        rc = start_assume_role(p);
+        if (rc == 1) {
+            return;
+        }
+    }
+    if (rc == 0) {
+        lf_log_debug(CREDS_LOG, "%s fetched access_key_id=%s expiration=%lld",
+                     source, p->current.access_key_id,
+                     (long long)p->current.expiration_s);
+        if (p->current.expiration_s != 0) {
+            plan_refresh(p, (int64_t)time(NULL));
+        }
+    } else {
+        p->next_refresh_ms = uv_now(p->loop) + LF_AWS_CREDS_MIN_REFRESH_MS;
+    }
+    finish_lookup(p);
+}
+
 static void on_fetch_reply(void *arg, const struct lf_http_response *res)
 {
     struct creds_fetch *fetch = arg;
@@ -652,31 +724,7 @@ static void on_fetch_reply(void *arg, const struct lf_http_response *res)
     if (rc == LF_EPROTO || rc == LF_ENOENT) {
         log_failure(p, "invalid %s: %s", source, reason);
     }
-    p->fetch = NULL;
-    if (rc == 0 && role_to_assume(p) != NULL &&
-        fetch->step != FETCH_ASSUME_ROLE) {
-        free_fetch(fetch);
-        rc = start_assume_role(p);
-        if (rc == 1) {
-            return;
-        }
-    } else {
-        if (fetch->step == FETCH_ASSUME_ROLE) {
-            lf_aws_credentials_cleanup(&p->base);
-        }
-        free_fetch(fetch);
-    }
-    if (rc == 0) {
-        lf_log_debug(CREDS_LOG, "%s fetched access_key_id=%s expiration=%lld",
-                     source, p->current.access_key_id,
-                     (long long)p->current.expiration_s);
-        if (p->current.expiration_s != 0) {
-            plan_refresh(p, (int64_t)time(NULL));
-        }
-    } else {
-        p->next_refresh_ms = uv_now(p->loop) + LF_AWS_CREDS_MIN_REFRESH_MS;
-    }
-    finish_lookup(p);
+    complete_fetch(p, fetch, rc);
 }
 
 /* Returns true for an https URL, or an http URL to a loopback address. */
@@ -971,13 +1019,15 @@ static int start_assume_role(struct lf_aws_creds_provider *p)
     size_t offsets[2 + LF_SIGV4_MAX_ADDED_HEADERS];
     size_t n = 0;
     char default_session[64];
-    const char *role_arn = role_to_assume(p);
-    const char *session =
-        p->role_arn != NULL ? p->role_session_name : p->profile_session_name;
-    const char *external_id =
-        p->role_arn != NULL ? p->external_id : p->profile_external_id;
+    struct role_ref role = {0};
+    const char *session;
     const char *path;
     int rc;
+
+    if (!next_role(p, &role)) {
+        return LF_ESTATE;
+    }
+    session = role.session_name;
 
     lf_aws_credentials_cleanup(&p->base);
     p->base = p->current;
@@ -994,12 +1044,13 @@ static int start_assume_role(struct lf_aws_creds_provider *p)
     fetch = new_fetch(p, FETCH_ASSUME_ROLE);
     lf_buf_append_str(&fetch->body, "Action=AssumeRole&Version=2011-06-15"
                                     "&RoleArn=");
-    append_form_value(&fetch->body, role_arn, strlen(role_arn));
+    append_form_value(&fetch->body, role.role_arn, strlen(role.role_arn));
     lf_buf_append_str(&fetch->body, "&RoleSessionName=");
     append_form_value(&fetch->body, session, strlen(session));
-    if (external_id != NULL) {
+    if (role.external_id != NULL) {
         lf_buf_append_str(&fetch->body, "&ExternalId=");
-        append_form_value(&fetch->body, external_id, strlen(external_id));
+        append_form_value(&fetch->body, role.external_id,
+                          strlen(role.external_id));
     }
     lf_buf_init(&url);
     lf_buf_init(&host);
@@ -1075,6 +1126,160 @@ done:
     return rc;
 }
 
+/*
+ * Takes the credentials of a credential_process output: a JSON object
+ * with Version 1, AccessKeyId, SecretAccessKey, and optionally
+ * SessionToken and Expiration.
+ */
+static int parse_process_credentials(struct lf_aws_creds_provider *p,
+                                     const char *out, size_t len,
+                                     const char **reason)
+{
+    json_t *root = json_loadb(out, len, 0, NULL);
+    json_t *version = json_object_get(root, "Version");
+    const char *key_id =
+        json_string_value(json_object_get(root, "AccessKeyId"));
+    const char *secret =
+        json_string_value(json_object_get(root, "SecretAccessKey"));
+    json_t *token = json_object_get(root, "SessionToken");
+    json_t *expiration = json_object_get(root, "Expiration");
+    int64_t expiration_s = 0;
+    int rc = LF_EPROTO;
+
+    if (!json_is_object(root)) {
+        *reason = "the output is not a JSON object";
+    } else if (!json_is_integer(version) || json_integer_value(version) != 1) {
+        *reason = "Version is not 1";
+    } else if (key_id == NULL || secret == NULL || key_id[0] == '\0' ||
+               secret[0] == '\0') {
+        *reason = "AccessKeyId or SecretAccessKey is missing";
+    } else if (token != NULL && !json_is_string(token) &&
+               !json_is_null(token)) {
+        *reason = "SessionToken is not a string";
+    } else if (expiration != NULL && !json_is_null(expiration) &&
+               (!json_is_string(expiration) ||
+                lf_aws_parse_time(json_string_value(expiration),
+                                  &expiration_s) != 0)) {
+        *reason = "Expiration is not an ISO 8601 UTC time";
+    } else {
+        set_current(p, LF_AWS_CREDS_PROCESS, key_id, secret,
+                    json_string_value(token), expiration_s);
+        rc = 0;
+    }
+    if (root != NULL) {
+        json_t *secret_node = json_object_get(root, "SecretAccessKey");
+
+        if (json_is_string(secret_node)) {
+            json_string_set(secret_node, "");
+        }
+        json_decref(root);
+    }
+    return rc;
+}
+
+/* Copies up to `len` bytes of standard error for a log line, with control
+ * characters and non-ASCII bytes written as '?', and trailing blanks cut. */
+static void printable_stderr(const char *text, size_t len, char *out,
+                             size_t out_len)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len && n + 1 < out_len; i++) {
+        unsigned char c = (unsigned char)text[i];
+
+        out[n++] = c == '\n' ? ' ' : (c < 0x20 || c > 0x7e) ? '?' : (char)c;
+    }
+    while (n > 0 && out[n - 1] == ' ') {
+        n--;
+    }
+    out[n] = '\0';
+}
+
+static void on_process_done(void *arg,
+                            const struct lf_aws_process_result *result)
+{
+    struct creds_fetch *fetch = arg;
+    struct lf_aws_creds_provider *p = fetch->provider;
+    const char *reason = "invalid output";
+    char err[LF_AWS_PROCESS_MAX_STDERR + 1];
+    int rc = result->error;
+
+    fetch->process = NULL; /* it frees itself */
+    printable_stderr(result->err, result->err_len, err, sizeof(err));
+    if (rc == LF_ETIMEDOUT) {
+        log_failure(p,
+                    "credential_process of AWS profile '%s' timed out after "
+                    "%llums and was killed; standard error: '%s'",
+                    fetch->profile, (unsigned long long)p->process_timeout_ms,
+                    err);
+    } else if (rc == LF_ETOOBIG) {
+        log_failure(p,
+                    "credential_process of AWS profile '%s' wrote more than "
+                    "%d bytes to standard output",
+                    fetch->profile, LF_AWS_PROCESS_MAX_STDOUT);
+    } else if (rc != 0 && result->term_signal != 0) {
+        log_failure(p,
+                    "credential_process of AWS profile '%s' was killed by "
+                    "signal %d; standard error: '%s'",
+                    fetch->profile, result->term_signal, err);
+    } else if (rc != 0) {
+        log_failure(p,
+                    "credential_process of AWS profile '%s' exited with "
+                    "status %lld; standard error: '%s'",
+                    fetch->profile, (long long)result->exit_status, err);
+    } else {
+        rc =
+            parse_process_credentials(p, result->out, result->out_len, &reason);
+        if (rc != 0) {
+            log_failure(p,
+                        "invalid output of credential_process of AWS "
+                        "profile '%s': %s",
+                        fetch->profile, reason);
+        }
+    }
+    complete_fetch(p, fetch, rc);
+}
+
+/*
+ * Starts the credential_process of the chain's base profile. Returns 1
+ * when it started, or a negative code (logged). The command is logged by
+ * its program name alone, because its arguments may contain secrets.
+ */
+static int start_process(struct lf_aws_creds_provider *p)
+{
+    const struct lf_aws_profile *prof = &p->chain.base;
+    struct creds_fetch *fetch;
+    char errbuf[512];
+    char **argv;
+
+    argv =
+        lf_aws_process_split(prof->credential_process, errbuf, sizeof(errbuf));
+    if (argv == NULL) {
+        log_failure(p, "AWS profile '%s' is invalid: %s", prof->name, errbuf);
+        return LF_ECONFIG;
+    }
+    fetch = new_fetch(p, FETCH_PROCESS);
+    fetch->profile = lf_strdup(prof->name);
+    fetch->process =
+        lf_aws_process_start(p->loop, argv, p->process_timeout_ms,
+                             on_process_done, fetch, errbuf, sizeof(errbuf));
+    lf_aws_process_argv_free(argv);
+    if (fetch->process == NULL) {
+        log_failure(p, "credential_process of AWS profile '%s' failed: %s",
+                    prof->name, errbuf);
+        free_fetch(fetch);
+        return LF_EIO;
+    }
+    p->fetch = fetch;
+    return 1;
+}
+
+void lf_aws_creds_set_process_timeout(struct lf_aws_creds_provider *p,
+                                      uint64_t timeout_ms)
+{
+    p->process_timeout_ms = timeout_ms;
+}
+
 void lf_aws_creds_assume_role(struct lf_aws_creds_provider *p,
                               const char *role_arn,
                               const char *role_session_name,
@@ -1096,17 +1301,22 @@ static void start_lookup(struct lf_aws_creds_provider *p)
         start_ecs,
         start_imds,
     };
+    struct role_ref role;
+    bool explicit_profile;
     int rc;
 
     p->next_refresh_ms = 0;
-    forget_profile_role(p);
-    rc = from_env(p) ? 1 : start_web_identity(p);
+    forget_profile_chain(p);
+    /* A profile set in the configuration takes precedence over the
+     * environment's keys, as an explicit profile does in botocore. */
+    explicit_profile = p->profile != NULL && p->profile[0] != '\0';
+    rc = !explicit_profile && from_env(p) ? 1 : start_web_identity(p);
     if (rc == 0) {
         rc = from_profile(p);
     }
     if (rc == 1 && p->fetch == NULL) {
         /* A synchronous source gave the credentials. */
-        if (role_to_assume(p) == NULL) {
+        if (!next_role(p, &role)) {
             return;
         }
         rc = start_assume_role(p);

@@ -6,8 +6,11 @@
  * 2. web identity: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, through
  *    STS AssumeRoleWithWebIdentity (AWS_ENDPOINT_URL_STS overrides the
  *    regional endpoint);
- * 3. the shared config and credentials files (profile), with role_arn
- *    and source_profile assumed through STS AssumeRole;
+ * 3. the shared config and credentials files (profile): keys,
+ *    credential_process, or role_arn assumed through STS AssumeRole. The
+ *    role is signed with the credentials of a source_profile chain or of
+ *    a credential_source (see lf_aws_shared_config_resolve()). A profile
+ *    set in the configuration skips step 1;
  * 4. the ECS container credentials endpoint
  *    (AWS_CONTAINER_CREDENTIALS_FULL_URI or
  *    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, with
@@ -46,6 +49,10 @@
 /* Shortest time between two fetches of temporary credentials. */
 #define LF_AWS_CREDS_MIN_REFRESH_MS 1000
 
+/* Default time limit of a credential_process run. A chosen value:
+ * botocore 1.43 waits without a limit. */
+#define LF_AWS_PROCESS_TIMEOUT_MS 60000
+
 struct lf_aws_credentials {
     char *access_key_id;
     char *secret_access_key;
@@ -61,6 +68,7 @@ enum lf_aws_creds_source {
     LF_AWS_CREDS_ECS,
     LF_AWS_CREDS_IMDS,
     LF_AWS_CREDS_ASSUMED_ROLE, /* STS AssumeRole with a source above */
+    LF_AWS_CREDS_PROCESS,      /* credential_process of a profile */
 };
 
 struct lf_aws_creds_provider;
@@ -88,7 +96,12 @@ void lf_aws_creds_assume_role(struct lf_aws_creds_provider *p,
                               const char *role_session_name,
                               const char *external_id);
 
-/* Frees the provider. A fetch in flight ends without effect. */
+/* Sets the time limit of a credential_process run. */
+void lf_aws_creds_set_process_timeout(struct lf_aws_creds_provider *p,
+                                      uint64_t timeout_ms);
+
+/* Frees the provider. A fetch in flight ends without effect, and a
+ * credential_process still running is killed. */
 void lf_aws_creds_provider_free(struct lf_aws_creds_provider *p);
 
 /*

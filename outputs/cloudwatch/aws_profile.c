@@ -69,6 +69,7 @@ static const struct known_key known_keys[] = {
     KEY(credential_source),
     KEY(role_session_name),
     KEY(external_id),
+    KEY(credential_process),
 };
 
 #define KNOWN_KEY_COUNT (sizeof(known_keys) / sizeof(known_keys[0]))
@@ -571,4 +572,266 @@ void lf_aws_profile_cleanup(struct lf_aws_profile *p)
         free_secret(*field(p, k));
     }
     memset(p, 0, sizeof(*p));
+}
+
+/* ---- Credential chains ---- */
+
+void lf_aws_chain_cleanup(struct lf_aws_chain *chain)
+{
+    lf_aws_profile_cleanup(&chain->base);
+    for (size_t i = 0; i < chain->role_count; i++) {
+        struct lf_aws_chain_role *r = &chain->roles[i];
+
+        lf_free(r->profile);
+        lf_free(r->role_arn);
+        lf_free(r->role_session_name);
+        lf_free(r->external_id);
+    }
+    lf_free(chain->roles);
+    memset(chain, 0, sizeof(*chain));
+}
+
+/* Values of credential_source, spelled as botocore accepts them. */
+static const struct {
+    const char *name;
+    enum lf_aws_chain_source source;
+} credential_sources[] = {
+    {"Environment", LF_AWS_CHAIN_ENVIRONMENT},
+    {"Ec2InstanceMetadata", LF_AWS_CHAIN_EC2_METADATA},
+    {"EcsContainer", LF_AWS_CHAIN_ECS_CONTAINER},
+};
+
+static void push_role(struct lf_aws_chain *chain,
+                      const struct lf_aws_profile *prof)
+{
+    struct lf_aws_chain_role *r;
+
+    chain->roles =
+        lf_realloc(chain->roles, (chain->role_count + 1) * sizeof(*r));
+    r = &chain->roles[chain->role_count++];
+    r->profile = lf_strdup(prof->name);
+    r->role_arn = lf_strdup(prof->role_arn);
+    r->role_session_name = prof->role_session_name != NULL
+                               ? lf_strdup(prof->role_session_name)
+                               : NULL;
+    r->external_id =
+        prof->external_id != NULL ? lf_strdup(prof->external_id) : NULL;
+}
+
+/* Writes "a -> b -> c" for the profiles of `visited` and `last`. */
+static void format_loop(char *buf, size_t len, char *const *visited,
+                        size_t count, const char *last)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < count && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s -> ", visited[i]);
+
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (used < len) {
+        snprintf(buf + used, len - used, "%s", last);
+    }
+}
+
+/*
+ * Takes the credential_source of `prof` as the chain's source. Returns 0
+ * or LF_ECONFIG for a value that is not one of credential_sources.
+ */
+static int set_credential_source(struct lf_aws_chain *chain,
+                                 const struct lf_aws_profile *prof,
+                                 char *errbuf, size_t errlen)
+{
+    for (size_t i = 0; i < LF_ARRAY_SIZE(credential_sources); i++) {
+        if (strcmp(prof->credential_source, credential_sources[i].name) == 0) {
+            chain->source = credential_sources[i].source;
+            return 0;
+        }
+    }
+    snprintf(errbuf, errlen,
+             "profile \"%s\" has credential_source \"%s\", which is not "
+             "valid; use Environment, Ec2InstanceMetadata or EcsContainer",
+             prof->name, prof->credential_source);
+    return LF_ECONFIG;
+}
+
+/*
+ * Returns true when the source_profile of `prof` was visited before. A
+ * profile may name itself when it has keys, which then sign its role.
+ */
+static bool is_loop(const struct lf_aws_profile *prof, char *const *visited,
+                    size_t visited_count)
+{
+    if (strcmp(prof->source_profile, prof->name) == 0) {
+        return prof->aws_access_key_id == NULL;
+    }
+    for (size_t i = 0; i < visited_count; i++) {
+        if (strcmp(visited[i], prof->source_profile) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int reject_web_identity(const struct lf_aws_profile *prof, char *errbuf,
+                               size_t errlen)
+{
+    snprintf(errbuf, errlen,
+             "profile \"%s\" uses web_identity_token_file, which logferry "
+             "does not read; set AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN "
+             "instead",
+             prof->name);
+    return LF_ECONFIG;
+}
+
+/* Checks the role keys of `prof`, which has role_arn. */
+static int check_role_profile(const struct lf_aws_profile *prof, char *errbuf,
+                              size_t errlen)
+{
+    if (prof->source_profile != NULL && prof->credential_source != NULL) {
+        snprintf(errbuf, errlen,
+                 "profile \"%s\" has both source_profile and "
+                 "credential_source; keep one of them",
+                 prof->name);
+        return LF_ECONFIG;
+    }
+    if (prof->source_profile == NULL && prof->credential_source == NULL) {
+        if (prof->web_identity_token_file != NULL) {
+            return reject_web_identity(prof, errbuf, errlen);
+        }
+        snprintf(errbuf, errlen,
+                 "profile \"%s\" has role_arn but neither source_profile "
+                 "nor credential_source; add one of them",
+                 prof->name);
+        return LF_ECONFIG;
+    }
+    return 0;
+}
+
+/*
+ * Follows the source_profile links from `name`, adding the roles to
+ * `out->roles` from the selected profile inward; the caller reverses
+ * them. `visited` has room for one name per entry of `cfg`.
+ */
+static int resolve_links(const struct lf_aws_shared_config *cfg,
+                         const char *name, struct lf_aws_chain *out,
+                         char **visited, size_t *visited_count, char *errbuf,
+                         size_t errlen)
+{
+    struct lf_aws_profile prof;
+    const char *parent = NULL;
+    char *next_name = NULL; /* owned copy of a source_profile */
+    char loop[256];
+    int rc;
+
+    memset(&prof, 0, sizeof(prof));
+    for (size_t depth = 0;; depth++) {
+        char *source;
+
+        rc = lf_aws_shared_config_get(cfg, name, &prof, errbuf, errlen);
+        if (rc == LF_ENOENT && depth > 0) {
+            snprintf(errbuf, errlen,
+                     "profile \"%s\" names source_profile \"%s\", which "
+                     "does not exist; add that profile or fix the name",
+                     parent, name);
+            rc = LF_ECONFIG;
+        }
+        if (rc != 0) {
+            lf_free(next_name);
+            return rc;
+        }
+        if (depth > 0 && prof.aws_access_key_id != NULL) {
+            break;
+        }
+        if (prof.role_arn != NULL) {
+            rc = check_role_profile(&prof, errbuf, errlen);
+            if (rc != 0) {
+                break;
+            }
+            push_role(out, &prof);
+            if (prof.credential_source != NULL) {
+                rc = set_credential_source(out, &prof, errbuf, errlen);
+                break;
+            }
+            source = prof.source_profile;
+            if (is_loop(&prof, visited, *visited_count)) {
+                format_loop(loop, sizeof(loop), visited, *visited_count,
+                            prof.name);
+                snprintf(errbuf, errlen,
+                         "AWS profiles form a source_profile loop: %s -> %s; "
+                         "end the chain at a profile with keys, "
+                         "credential_process or credential_source",
+                         loop, source);
+                rc = LF_ECONFIG;
+                break;
+            }
+            visited[(*visited_count)++] = lf_strdup(prof.name);
+            parent = visited[*visited_count - 1];
+            lf_free(next_name);
+            next_name = lf_strdup(source);
+            name = next_name;
+            lf_aws_profile_cleanup(&prof);
+            continue;
+        }
+        /* NOTE: botocore prefers credential_process to keys that are in
+         * the config file, but the merged profile no longer shows which
+         * file the keys came from, so keys always win here. */
+        if (prof.aws_access_key_id != NULL) {
+            break;
+        }
+        if (prof.credential_process != NULL) {
+            out->source = LF_AWS_CHAIN_PROCESS;
+            break;
+        }
+        if (prof.web_identity_token_file != NULL) {
+            rc = reject_web_identity(&prof, errbuf, errlen);
+        } else if (depth == 0) {
+            rc = LF_ENOENT;
+            snprintf(errbuf, errlen, "profile \"%s\" has no credentials",
+                     prof.name);
+        } else {
+            snprintf(errbuf, errlen,
+                     "source_profile \"%s\" of profile \"%s\" has no "
+                     "aws_access_key_id, role_arn or credential_process; "
+                     "add one of them",
+                     prof.name, parent);
+            rc = LF_ECONFIG;
+        }
+        break;
+    }
+    lf_free(next_name);
+    out->base = prof;
+    return rc;
+}
+
+int lf_aws_shared_config_resolve(const struct lf_aws_shared_config *cfg,
+                                 const char *name, struct lf_aws_chain *out,
+                                 char *errbuf, size_t errlen)
+{
+    /* A chain without a loop visits each profile once, and each has at
+     * least one entry. */
+    char **visited = lf_calloc(cfg->count + 1, sizeof(*visited));
+    size_t visited_count = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->source = LF_AWS_CHAIN_KEYS;
+    rc = resolve_links(cfg, name, out, visited, &visited_count, errbuf, errlen);
+    for (size_t i = 0; i < visited_count; i++) {
+        lf_free(visited[i]);
+    }
+    lf_free(visited);
+    if (rc != 0) {
+        lf_aws_chain_cleanup(out);
+        return rc;
+    }
+    /* Assume the innermost role first. */
+    for (size_t i = 0; i < out->role_count / 2; i++) {
+        struct lf_aws_chain_role tmp = out->roles[i];
+
+        out->roles[i] = out->roles[out->role_count - 1 - i];
+        out->roles[out->role_count - 1 - i] = tmp;
+    }
+    return 0;
 }

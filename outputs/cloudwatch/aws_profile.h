@@ -55,6 +55,36 @@ struct lf_aws_profile {
     char *credential_source;
     char *role_session_name;
     char *external_id;
+    char *credential_process;
+};
+
+/* Source of the first credentials of a profile's chain. */
+enum lf_aws_chain_source {
+    LF_AWS_CHAIN_KEYS,          /* aws_access_key_id of `base` */
+    LF_AWS_CHAIN_PROCESS,       /* credential_process of `base` */
+    LF_AWS_CHAIN_ENVIRONMENT,   /* credential_source = Environment */
+    LF_AWS_CHAIN_EC2_METADATA,  /* credential_source = Ec2InstanceMetadata */
+    LF_AWS_CHAIN_ECS_CONTAINER, /* credential_source = EcsContainer */
+};
+
+/* A role that a profile assumes with STS AssumeRole. */
+struct lf_aws_chain_role {
+    char *profile; /* the profile that names the role */
+    char *role_arn;
+    char *role_session_name; /* NULL when unset */
+    char *external_id;       /* NULL when unset */
+};
+
+/*
+ * Credential chain of a profile: the first credentials from `source`,
+ * then each role of `roles` assumed in order with the credentials of the
+ * step before.
+ */
+struct lf_aws_chain {
+    enum lf_aws_chain_source source;
+    struct lf_aws_profile base; /* the profile `source` reads */
+    struct lf_aws_chain_role *roles;
+    size_t role_count;
 };
 
 /* Both files, parsed. */
@@ -117,6 +147,27 @@ int lf_aws_shared_config_load(struct lf_aws_shared_config *cfg,
 int lf_aws_shared_config_get(const struct lf_aws_shared_config *cfg,
                              const char *name, struct lf_aws_profile *out,
                              char *errbuf, size_t errlen);
+
+/*
+ * Resolves the credential chain of profile `name` as botocore's
+ * AssumeRoleProvider does. A profile with role_arn assumes it with the
+ * credentials of its source_profile or of its credential_source (one of
+ * Environment, Ec2InstanceMetadata, EcsContainer), never both. A source
+ * profile with keys gives them, even when it has a role_arn of its own,
+ * else its role_arn is followed, else its credential_process runs. The
+ * selected profile prefers role_arn to its keys and its keys to
+ * credential_process. A profile may name itself as source_profile when
+ * it has keys. Returns 0, or LF_ENOENT when neither file has the profile
+ * or the profile has none of these keys. Returns LF_ECONFIG for an
+ * invalid chain, with the profiles and the fix in `errbuf`. A
+ * source_profile loop is listed there as "a -> b -> a".
+ */
+int lf_aws_shared_config_resolve(const struct lf_aws_shared_config *cfg,
+                                 const char *name, struct lf_aws_chain *out,
+                                 char *errbuf, size_t errlen);
+
+/* Frees the strings of `chain` and clears it. */
+void lf_aws_chain_cleanup(struct lf_aws_chain *chain);
 
 /* Frees the strings of `p` and clears it. Secrets are wiped first. */
 void lf_aws_profile_cleanup(struct lf_aws_profile *p);

@@ -5,6 +5,7 @@
 #include "outputs/cloudwatch/cw_config.h"
 #include "lf/error.h"
 #include "lf/mem.h"
+#include "outputs/cloudwatch/aws_creds.h"
 #include "outputs/cloudwatch/cw_encode.h"
 
 #include <inttypes.h>
@@ -41,6 +42,7 @@ static const char *const cw_keys[] = {
     "max_batch_events",
     "flush_interval",
     "timeout",
+    "credential_process_timeout",
     "backoff.init",
     "backoff.max",
     "max_pending_events",
@@ -533,6 +535,11 @@ static int parse_durations(const struct lf_conf_node *section,
                                      &out->timeout_ms, errbuf, errlen);
     }
     if (rc == 0) {
+        rc = lf_conf_get_duration_ms(
+            section, "credential_process_timeout", LF_AWS_PROCESS_TIMEOUT_MS,
+            &out->credential_process_timeout_ms, errbuf, errlen);
+    }
+    if (rc == 0) {
         rc = lf_conf_get_duration_ms(section, "backoff.init",
                                      CW_DEFAULT_BACKOFF_INIT_MS,
                                      &out->backoff_init_ms, errbuf, errlen);
@@ -546,10 +553,11 @@ static int parse_durations(const struct lf_conf_node *section,
         return rc;
     }
     if (out->flush_interval_ms <= 0 || out->timeout_ms <= 0 ||
-        out->backoff_init_ms <= 0) {
+        out->credential_process_timeout_ms <= 0 || out->backoff_init_ms <= 0) {
         return lf_conf_error(section, errbuf, errlen,
-                             "flush_interval, timeout and backoff.init must "
-                             "be greater than 0");
+                             "flush_interval, timeout, "
+                             "credential_process_timeout and backoff.init "
+                             "must be greater than 0");
     }
     if (out->backoff_max_ms < out->backoff_init_ms) {
         return lf_conf_error(section, errbuf, errlen,

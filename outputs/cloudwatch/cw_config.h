@@ -48,6 +48,7 @@ struct lf_cw_config {
     struct lf_cw_batch_options batch; /* limits and policies */
     long long flush_interval_ms;
     long long timeout_ms;
+    long long credential_process_timeout_ms;
     long long backoff_init_ms;
     long long backoff_max_ms;
     size_t max_pending_events; /* publish returns LF_EFULL beyond this */

@@ -170,11 +170,79 @@ static void maybe_ready(struct lf_cw_output *output)
     }
 }
 
+/* Reports one event: rejected for `reason`, or else as `accepted_as`. */
+static void settle_event(struct lf_cw_output *output, struct lf_ack_ref ref,
+                         bool rejected, enum lf_cw_reject_reason reason,
+                         enum lf_delivery accepted_as)
+{
+    if (rejected) {
+        reject_event(output, ref, reason);
+        return;
+    }
+    if (accepted_as == LF_DELIVERY_DUPLICATE) {
+        output->stats.events_duplicate++;
+    } else {
+        output->stats.events_delivered++;
+    }
+    report(output, ref, accepted_as);
+}
+
+static struct lf_cw_split_result *find_split(struct lf_cw_stream *stream,
+                                             struct lf_cw_event_ref ref)
+{
+    struct lf_cw_split_result *r;
+
+    for (size_t i = 0; i < stream->split_count; i++) {
+        r = &stream->splits[i];
+        if (r->ref.source == ref.source && r->ref.ticket == ref.ticket) {
+            return r;
+        }
+    }
+    if (stream->split_count == stream->split_cap) {
+        stream->split_cap = stream->split_cap ? stream->split_cap * 2 : 4;
+        stream->splits =
+            lf_realloc(stream->splits, stream->split_cap * sizeof(*r));
+    }
+    r = &stream->splits[stream->split_count++];
+    memset(r, 0, sizeof(*r));
+    r->ref = ref;
+    return r;
+}
+
 /*
- * `status` NULL settles every event as `accepted_as`, or as rejected for
- * `reason` when that is LF_DELIVERY_REJECTED. The parts of a split event
- * share its ref, and the event is reported with its last part. NOTE: a
- * rejected earlier part does not change that result.
+ * Records the result of one part of a split event. Once every part has
+ * one, reports the event: rejected with the reason of its first rejected
+ * part, else delivered when this agent stored any part, else duplicate.
+ * Returns true when the event was reported.
+ */
+static bool settle_part(struct lf_cw_stream *stream,
+                        const struct lf_cw_entry *e, bool rejected,
+                        enum lf_cw_reject_reason reason,
+                        enum lf_delivery accepted_as)
+{
+    struct lf_cw_split_result *r = find_split(stream, e->ref);
+    struct lf_ack_ref ref = {e->ref.source, e->ref.ticket};
+
+    if (rejected && !r->rejected) {
+        r->rejected = true;
+        r->reason = reason;
+    }
+    if (!rejected && accepted_as != LF_DELIVERY_DUPLICATE) {
+        r->delivered = true;
+    }
+    if (++r->parts_settled < e->part_count) {
+        return false;
+    }
+    settle_event(stream->output, ref, r->rejected, r->reason,
+                 r->delivered ? LF_DELIVERY_INDEXED : LF_DELIVERY_DUPLICATE);
+    *r = stream->splits[--stream->split_count];
+    return true;
+}
+
+/*
+ * `status` NULL settles every entry as `accepted_as`, or as rejected for
+ * `reason` when that is LF_DELIVERY_REJECTED. A split event is reported
+ * once all its parts are settled, which may take several batches.
  */
 void lf_cw_stream_settle(struct lf_cw_stream *stream,
                          const enum lf_cw_event_status *status,
@@ -193,23 +261,21 @@ void lf_cw_stream_settle(struct lf_cw_stream *stream,
     for (size_t i = 0; i < batch->count; i++) {
         const struct lf_cw_entry *e = &batch->entries[i];
         struct lf_ack_ref ref = {e->ref.source, e->ref.ticket};
+        bool rejected = accepted_as == LF_DELIVERY_REJECTED;
+        enum lf_cw_reject_reason entry_reason = reason;
 
-        if (e->part != e->part_count) {
+        if (status != NULL) {
+            rejected = status[i] != LF_CW_EVENT_ACCEPTED;
+            entry_reason = reason_of(status[i]);
+        }
+        if (e->part_count > 1) {
+            if (settle_part(stream, e, rejected, entry_reason, accepted_as)) {
+                stream->pending_events--;
+            }
             continue;
         }
         stream->pending_events--;
-        if (status == NULL && accepted_as == LF_DELIVERY_REJECTED) {
-            reject_event(output, ref, reason);
-        } else if (status != NULL && status[i] != LF_CW_EVENT_ACCEPTED) {
-            reject_event(output, ref, reason_of(status[i]));
-        } else {
-            if (accepted_as == LF_DELIVERY_DUPLICATE) {
-                output->stats.events_duplicate++;
-            } else {
-                output->stats.events_delivered++;
-            }
-            report(output, ref, accepted_as);
-        }
+        settle_event(output, ref, rejected, entry_reason, accepted_as);
     }
     lf_cw_batch_free(batch);
     lf_cw_stream_maybe_send(stream);
@@ -475,6 +541,8 @@ int lf_cw_output_new(uv_loop_t *loop, const struct lf_cw_config *config,
     output->creds =
         lf_aws_creds_provider_new(loop, output->http, config->region,
                                   config->profile, on_creds_change, output);
+    lf_aws_creds_set_process_timeout(
+        output->creds, (uint64_t)config->credential_process_timeout_ms);
     if (config->role_arn != NULL) {
         lf_aws_creds_assume_role(output->creds, config->role_arn,
                                  config->role_session_name,
@@ -516,6 +584,7 @@ static void free_output(struct lf_cw_output *output)
 
             lf_cw_batch_free(s->batch);
             lf_cw_batcher_free(s->batcher);
+            lf_free(s->splits);
             lf_free(s->group);
             lf_free(s->name);
             lf_free(s->sequence_token);

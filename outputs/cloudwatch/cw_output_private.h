@@ -33,6 +33,18 @@ enum lf_cw_wait {
     LF_CW_WAIT_CREDENTIALS, /* sent when credentials arrive */
 };
 
+/*
+ * Combined result of a split event whose parts have not all been
+ * settled. Parts may be settled in different batches.
+ */
+struct lf_cw_split_result {
+    struct lf_cw_event_ref ref;
+    uint32_t parts_settled;
+    bool rejected;                   /* a part was rejected for good */
+    enum lf_cw_reject_reason reason; /* of the first rejected part */
+    bool delivered;                  /* a part was stored by this agent */
+};
+
 struct lf_cw_stream {
     struct lf_cw_output *output;
     struct lf_cw_stream *next; /* in its hash bucket */
@@ -46,6 +58,11 @@ struct lf_cw_stream {
     size_t pending_bytes;      /* messages + overhead added since, an
                                   estimate before splits and truncation */
     struct lf_cw_batch *batch; /* in flight or waiting; NULL when idle */
+    /* Split events with parts still pending or in `batch`. Usually 0 or 1
+     * long, because the parts of an event are taken in order. */
+    struct lf_cw_split_result *splits;
+    size_t split_count;
+    size_t split_cap;
     enum lf_cw_op op;
     enum lf_cw_wait wait;
     unsigned attempt; /* failed tries of the current op */

@@ -726,6 +726,85 @@ def test_large_event_split(scratch):
     check_eq(counters["delivered"], 2, "delivered")
 
 
+def run_split_across_batches(scratch, *faults):
+    """Ship one line split into three parts, each in its own request
+    because max_batch_bytes fits one part, then the line "after".
+    Returns (line, stand-in, agent run)."""
+    standin = CwStandIn(scratch, {"groups": {"/test/app": {
+        "streams": ["main"]}}, "max_event_bytes": 262144})
+    standin.faults(*faults)
+    line = "s" + "\u00e9" * (300 * 1024)
+    path = scratch.write("a.log", line + "\nafter\n")
+    config = write_cw_config(scratch, [{"id": "raw", "paths": [path],
+                                        "max_line_bytes": "1MiB"}],
+                             standin.url, {"max_event_bytes": 262144,
+                                           "max_batch_bytes": 300000,
+                                           "backoff.init": "100ms"})
+    rejects = any("reject" in f and f["reject"] for f in faults)
+    proc = run_once(scratch, config, expect_rc=1 if rejects else 0,
+                    env=cw_env())
+    return line, standin, proc
+
+
+def split_parts(line):
+    """The parts of `line` as the agent cuts them for 262,144-byte events:
+    262,118 message bytes at most, cut at a character boundary."""
+    data = line.encode("utf-8")
+    parts = []
+    while data:
+        n = min(len(data), 262144 - 26)
+        while n < len(data) and (data[n] & 0xC0) == 0x80:
+            n -= 1
+        parts.append(data[:n].decode("utf-8"))
+        data = data[n:]
+    return parts
+
+
+def test_split_part_rejected(scratch):
+    # The first request stores part 1; the second has its one entry,
+    # part 2, marked expired.
+    line, standin, proc = run_split_across_batches(
+        scratch,
+        {"operation": "PutLogEvents", "count": 1, "reject": {}},
+        {"operation": "PutLogEvents", "count": 1, "reject": {"expired": 1}})
+    parts = split_parts(line)
+    check_eq(len(parts), 3, "parts")
+    puts = standin.puts()
+    check_eq([p["status"] for p in puts], [200, 200, 200], "PutLogEvents")
+    check_eq(sum(p["event_count"] for p in puts), 4, "entries sent")
+    messages = [e["message"] for e in standin.events("/test/app", "main")]
+    check_eq(messages, [parts[0], parts[2], "after"], "stored events")
+    counters = summary_counters(proc.stderr)
+    check_eq(counters["split_events"], 1, "split_events")
+    check_eq(counters["split_parts"], 3, "split_parts")
+    check_eq(counters["rejected_expired"], 1, "rejected_expired")
+    check_eq(counters["rejected"], 1, "rejected")
+    check_eq(counters["delivered"], 1, "delivered")
+
+
+def test_split_part_retried(scratch):
+    # Part 2 is throttled once; its request is sent again, part 1 is not.
+    line, standin, proc = run_split_across_batches(
+        scratch,
+        {"operation": "PutLogEvents", "count": 1, "reject": {}},
+        {"operation": "PutLogEvents", "count": 1, "status": 400,
+         "code": "ThrottlingException", "message": "Rate exceeded"})
+    parts = split_parts(line)
+    puts = standin.puts()
+    check_eq([p["status"] for p in puts], [200, 400, 200, 200],
+             "PutLogEvents")
+    check_eq([p["event_count"] for p in puts[:3]], [1, 1, 1],
+             "entries of the first three requests")
+    check_eq(sum(p["event_count"] for p in puts), 5, "entries sent")
+    messages = [e["message"] for e in standin.events("/test/app", "main")]
+    check_eq(messages, parts + ["after"], "stored events")
+    counters = summary_counters(proc.stderr)
+    check_eq(counters["throttled"], 1, "throttled")
+    check_eq(counters["retries"], 1, "retries")
+    check_eq(counters["rejected"], 0, "rejected")
+    check_eq(counters["delivered"], 2, "delivered")
+
+
 def test_test_output_command(scratch):
     standin = CwStandIn(scratch, {"groups": {"/test/app": {}}})
     config = write_cw_config(scratch, [seq_input([scratch.join("a.log")])],
@@ -763,6 +842,8 @@ TESTS = [
     test_batch_order_and_span,
     test_batch_limits,
     test_large_event_split,
+    test_split_part_rejected,
+    test_split_part_retried,
     test_throttling_retried,
     test_service_unavailable_retried,
     test_throttled_create_stream,

@@ -332,8 +332,10 @@ class CloudWatchLogsStandIn:
                                   "role_arn": form.get("RoleArn"),
                                   "session": form.get("RoleSessionName"),
                                   "external_id": form.get("ExternalId")})
-            if self.sts is None or \
-                    form.get("RoleArn") != self.sts.get("assume_role_arn"):
+            allowed = self.sts.get("assume_role_arn") if self.sts else None
+            if isinstance(allowed, str):
+                allowed = [allowed]
+            if form.get("RoleArn") not in (allowed or []):
                 return sts_error(403, "Sender", "AccessDenied",
                                  "User is not authorized to perform "
                                  "sts:AssumeRole")

@@ -405,6 +405,231 @@ static void test_aws_profile_load_files(void)
     rmdir(dir);
 }
 
+static const char chain_config[] =
+    "[profile app]\n"
+    "role_arn = arn:aws:iam::1:role/app\n"
+    "source_profile = hop\n"
+    "role_session_name = app-session\n"
+    "[profile hop]\n"
+    "role_arn = arn:aws:iam::1:role/hop\n"
+    "source_profile = base\n"
+    "external_id = ext-hop\n"
+    "[profile base]\n"
+    "aws_access_key_id = AKIDBASE\n"
+    "aws_secret_access_key = basesecret\n"
+    "role_arn = arn:aws:iam::1:role/ignored-in-a-source\n"
+    "source_profile = base\n"
+    "[profile self]\n"
+    "role_arn = arn:aws:iam::1:role/self\n"
+    "source_profile = self\n"
+    "aws_access_key_id = AKIDSELF\n"
+    "aws_secret_access_key = selfsecret\n"
+    "[profile loop-a]\n"
+    "role_arn = arn:aws:iam::1:role/a\n"
+    "source_profile = loop-b\n"
+    "[profile loop-b]\n"
+    "role_arn = arn:aws:iam::1:role/b\n"
+    "source_profile = loop-c\n"
+    "[profile loop-c]\n"
+    "role_arn = arn:aws:iam::1:role/c\n"
+    "source_profile = loop-a\n"
+    "[profile self-loop]\n"
+    "role_arn = arn:aws:iam::1:role/s\n"
+    "source_profile = self-loop\n"
+    "[profile on-ec2]\n"
+    "role_arn = arn:aws:iam::1:role/ec2\n"
+    "credential_source = Ec2InstanceMetadata\n"
+    "[profile via-ec2]\n"
+    "role_arn = arn:aws:iam::1:role/outer\n"
+    "source_profile = on-ec2\n"
+    "[profile bad-source]\n"
+    "role_arn = arn:aws:iam::1:role/x\n"
+    "credential_source = Ec2\n"
+    "[profile both]\n"
+    "role_arn = arn:aws:iam::1:role/x\n"
+    "credential_source = EcsContainer\n"
+    "source_profile = base\n"
+    "[profile neither]\n"
+    "role_arn = arn:aws:iam::1:role/x\n"
+    "[profile missing-source]\n"
+    "role_arn = arn:aws:iam::1:role/x\n"
+    "source_profile = nowhere\n"
+    "[profile empty-source]\n"
+    "role_arn = arn:aws:iam::1:role/x\n"
+    "source_profile = region-only\n"
+    "[profile region-only]\n"
+    "region = eu-west-1\n"
+    "[profile process]\n"
+    "credential_process = /usr/bin/creds --profile \"a b\"\n"
+    "[profile keys-and-process]\n"
+    "aws_access_key_id = AKIDKP\n"
+    "aws_secret_access_key = kpsecret\n"
+    "credential_process = /usr/bin/creds\n"
+    "[profile via-process]\n"
+    "role_arn = arn:aws:iam::1:role/p\n"
+    "source_profile = process\n"
+    "[profile web]\n"
+    "web_identity_token_file = /var/run/token\n";
+
+static struct lf_aws_shared_config *parse_chains(void)
+{
+    struct lf_aws_shared_config *cfg = lf_aws_shared_config_new();
+    char err[256] = "";
+
+    LF_CHECK_INT_EQ(lf_aws_shared_config_parse(
+                        cfg, LF_AWS_FILE_CONFIG, "config", chain_config,
+                        strlen(chain_config), err, sizeof(err)),
+                    0);
+    LF_CHECK_STR_EQ(err, "");
+    return cfg;
+}
+
+static void test_aws_chain_roles(void)
+{
+    struct lf_aws_shared_config *cfg = parse_chains();
+    struct lf_aws_chain chain;
+    char err[256] = "";
+
+    LF_CHECK_INT_EQ(
+        lf_aws_shared_config_resolve(cfg, "app", &chain, err, sizeof(err)), 0);
+    LF_CHECK_STR_EQ(err, "");
+    LF_CHECK_INT_EQ(chain.source, LF_AWS_CHAIN_KEYS);
+    LF_CHECK_STR_EQ(chain.base.name, "base");
+    LF_CHECK_STR_EQ(chain.base.aws_access_key_id, "AKIDBASE");
+    LF_CHECK_INT_EQ(chain.role_count, 2);
+    LF_CHECK_STR_EQ(chain.roles[0].profile, "hop");
+    LF_CHECK_STR_EQ(chain.roles[0].role_arn, "arn:aws:iam::1:role/hop");
+    LF_CHECK_STR_EQ(chain.roles[0].external_id, "ext-hop");
+    LF_CHECK(chain.roles[0].role_session_name == NULL);
+    LF_CHECK_STR_EQ(chain.roles[1].profile, "app");
+    LF_CHECK_STR_EQ(chain.roles[1].role_arn, "arn:aws:iam::1:role/app");
+    LF_CHECK_STR_EQ(chain.roles[1].role_session_name, "app-session");
+    LF_CHECK(chain.roles[1].external_id == NULL);
+    lf_aws_chain_cleanup(&chain);
+
+    /* Selected, a profile with keys and role_arn assumes the role. */
+    LF_CHECK_INT_EQ(
+        lf_aws_shared_config_resolve(cfg, "self", &chain, err, sizeof(err)), 0);
+    LF_CHECK_INT_EQ(chain.source, LF_AWS_CHAIN_KEYS);
+    LF_CHECK_STR_EQ(chain.base.aws_access_key_id, "AKIDSELF");
+    LF_CHECK_INT_EQ(chain.role_count, 1);
+    LF_CHECK_STR_EQ(chain.roles[0].role_arn, "arn:aws:iam::1:role/self");
+    lf_aws_chain_cleanup(&chain);
+
+    LF_CHECK_INT_EQ(
+        lf_aws_shared_config_resolve(cfg, "base", &chain, err, sizeof(err)), 0);
+    LF_CHECK_INT_EQ(chain.role_count, 1);
+    LF_CHECK_STR_EQ(chain.roles[0].role_arn,
+                    "arn:aws:iam::1:role/ignored-in-a-source");
+    lf_aws_chain_cleanup(&chain);
+    lf_aws_shared_config_free(cfg);
+}
+
+static void test_aws_chain_sources(void)
+{
+    struct lf_aws_shared_config *cfg = parse_chains();
+    struct lf_aws_chain chain;
+    char err[256] = "";
+
+    LF_CHECK_INT_EQ(
+        lf_aws_shared_config_resolve(cfg, "via-ec2", &chain, err, sizeof(err)),
+        0);
+    LF_CHECK_INT_EQ(chain.source, LF_AWS_CHAIN_EC2_METADATA);
+    LF_CHECK_INT_EQ(chain.role_count, 2);
+    LF_CHECK_STR_EQ(chain.roles[0].role_arn, "arn:aws:iam::1:role/ec2");
+    LF_CHECK_STR_EQ(chain.roles[1].role_arn, "arn:aws:iam::1:role/outer");
+    lf_aws_chain_cleanup(&chain);
+
+    LF_CHECK_INT_EQ(
+        lf_aws_shared_config_resolve(cfg, "process", &chain, err, sizeof(err)),
+        0);
+    LF_CHECK_INT_EQ(chain.source, LF_AWS_CHAIN_PROCESS);
+    LF_CHECK_STR_EQ(chain.base.credential_process,
+                    "/usr/bin/creds --profile \"a b\"");
+    LF_CHECK_INT_EQ(chain.role_count, 0);
+    lf_aws_chain_cleanup(&chain);
+
+    LF_CHECK_INT_EQ(lf_aws_shared_config_resolve(cfg, "keys-and-process",
+                                                 &chain, err, sizeof(err)),
+                    0);
+    LF_CHECK_INT_EQ(chain.source, LF_AWS_CHAIN_KEYS);
+    lf_aws_chain_cleanup(&chain);
+
+    LF_CHECK_INT_EQ(lf_aws_shared_config_resolve(cfg, "via-process", &chain,
+                                                 err, sizeof(err)),
+                    0);
+    LF_CHECK_INT_EQ(chain.source, LF_AWS_CHAIN_PROCESS);
+    LF_CHECK_STR_EQ(chain.base.name, "process");
+    LF_CHECK_INT_EQ(chain.role_count, 1);
+    lf_aws_chain_cleanup(&chain);
+
+    LF_CHECK_INT_EQ(lf_aws_shared_config_resolve(cfg, "region-only", &chain,
+                                                 err, sizeof(err)),
+                    LF_ENOENT);
+    LF_CHECK_INT_EQ(
+        lf_aws_shared_config_resolve(cfg, "absent", &chain, err, sizeof(err)),
+        LF_ENOENT);
+    lf_aws_shared_config_free(cfg);
+}
+
+static void check_chain_error(struct lf_aws_shared_config *cfg,
+                              const char *name, const char *expected)
+{
+    struct lf_aws_chain chain;
+    char err[512] = "";
+
+    LF_CHECK_INT_EQ(
+        lf_aws_shared_config_resolve(cfg, name, &chain, err, sizeof(err)),
+        LF_ECONFIG);
+    LF_CHECK_STR_EQ(err, expected);
+    LF_CHECK_INT_EQ(chain.role_count, 0);
+    LF_CHECK(chain.base.name == NULL);
+}
+
+static void test_aws_chain_errors(void)
+{
+    struct lf_aws_shared_config *cfg = parse_chains();
+
+    check_chain_error(cfg, "loop-a",
+                      "AWS profiles form a source_profile loop: loop-a -> "
+                      "loop-b -> loop-c -> loop-a; end the chain at a "
+                      "profile with keys, credential_process or "
+                      "credential_source");
+    check_chain_error(cfg, "loop-b",
+                      "AWS profiles form a source_profile loop: loop-b -> "
+                      "loop-c -> loop-a -> loop-b; end the chain at a "
+                      "profile with keys, credential_process or "
+                      "credential_source");
+    check_chain_error(cfg, "self-loop",
+                      "AWS profiles form a source_profile loop: self-loop -> "
+                      "self-loop; end the chain at a profile with keys, "
+                      "credential_process or credential_source");
+    check_chain_error(cfg, "bad-source",
+                      "profile \"bad-source\" has credential_source \"Ec2\", "
+                      "which is not valid; use Environment, "
+                      "Ec2InstanceMetadata or EcsContainer");
+    check_chain_error(cfg, "both",
+                      "profile \"both\" has both source_profile and "
+                      "credential_source; keep one of them");
+    check_chain_error(cfg, "neither",
+                      "profile \"neither\" has role_arn but neither "
+                      "source_profile nor credential_source; add one of "
+                      "them");
+    check_chain_error(cfg, "missing-source",
+                      "profile \"missing-source\" names source_profile "
+                      "\"nowhere\", which does not exist; add that profile "
+                      "or fix the name");
+    check_chain_error(cfg, "empty-source",
+                      "source_profile \"region-only\" of profile "
+                      "\"empty-source\" has no aws_access_key_id, role_arn "
+                      "or credential_process; add one of them");
+    check_chain_error(cfg, "web",
+                      "profile \"web\" uses web_identity_token_file, which "
+                      "logferry does not read; set "
+                      "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN instead");
+    lf_aws_shared_config_free(cfg);
+}
+
 int main(void)
 {
     LF_RUN(test_aws_profile_default);
@@ -418,5 +643,8 @@ int main(void)
     LF_RUN(test_aws_profile_select);
     LF_RUN(test_aws_profile_paths);
     LF_RUN(test_aws_profile_load_files);
+    LF_RUN(test_aws_chain_roles);
+    LF_RUN(test_aws_chain_sources);
+    LF_RUN(test_aws_chain_errors);
     return lf_test_end();
 }
