@@ -629,6 +629,7 @@ static void start_reading(void *arg)
         };
 
         agent->reload = lf_reload_new(config, &targets);
+        lf_agent_http_set_reload(agent->http, agent->reload);
     }
     prune_registry(agent);
     if (!agent->once && config->registry_clean_removed_ms > 0) {

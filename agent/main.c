@@ -5,6 +5,7 @@
  */
 #include "agent/agent.h"
 #include "agent/config/config.h"
+#include "agent/config/config_secrets.h"
 #include "agent/dlq_command.h"
 #include "agent/net/http_client.h"
 #include "agent/parse_command.h"
@@ -296,6 +297,18 @@ static void print_config_ok(const char *path, const struct lf_config *config)
     printf(")\n");
 }
 
+/* Prints each line of `warnings` to stderr, for `logferry test config`. */
+static void print_secrets_warnings(const char *warnings)
+{
+    while (warnings != NULL && *warnings != '\0') {
+        const char *end = strchr(warnings, '\n');
+        int len = end != NULL ? (int)(end - warnings) : (int)strlen(warnings);
+
+        fprintf(stderr, "logferry: warning: %.*s\n", len, warnings);
+        warnings = end != NULL ? end + 1 : NULL;
+    }
+}
+
 /* Runs the agent with its log set up as `logging` configures it. */
 static int run_agent(const struct lf_config *config, bool once)
 {
@@ -307,9 +320,7 @@ static int run_agent(const struct lf_config *config, bool once)
         lf_log_shutdown();
         return LF_EXIT_USAGE;
     }
-    if (config->secrets_warning != NULL) {
-        lf_log_warn("config", "%s", config->secrets_warning);
-    }
+    lf_config_log_secrets(config->secrets_warning);
     rc = lf_agent_run(config, once);
     lf_log_shutdown();
     return rc;
@@ -335,10 +346,7 @@ int main(int argc, char **argv)
         return LF_EXIT_USAGE;
     }
     if (opts.test_config) {
-        if (config.secrets_warning != NULL) {
-            fprintf(stderr, "logferry: warning: %s\n",
-                    config.secrets_warning);
-        }
+        print_secrets_warnings(config.secrets_warning);
         print_config_ok(opts.config_path, &config);
         lf_config_cleanup(&config);
         return LF_EXIT_OK;

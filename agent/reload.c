@@ -7,6 +7,7 @@
  * that covers every line it sent, and sends no line twice.
  */
 #include "agent/reload.h"
+#include "agent/config/config_secrets.h"
 #include "agent/metadata_bind.h"
 #include "lf/buf.h"
 #include "lf/error.h"
@@ -16,6 +17,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* How often a reload checks whether the stopped files have their results. */
 #define RELOAD_CHECK_MS 100
@@ -57,9 +59,22 @@ struct lf_reload {
     enum reload_state state;
     bool requested;  /* a SIGHUP came while a reload was being applied */
     bool closed;
+    /* last_success_time_s is 0 until a reload is accepted. */
+    struct lf_reload_stats stats;
     uint64_t wait_started_ms;
     uv_timer_t timer;
 };
+
+static void count_accepted(struct lf_reload *reload)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    reload->stats.accepted++;
+    reload->stats.last_rejected = false;
+    reload->stats.last_success_time_s =
+        (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
 
 static void diff_cleanup(struct diff *diff)
 {
@@ -356,6 +371,7 @@ static void apply(struct lf_reload *reload)
         lf_metadata_binds_close(old->binds);
     }
     log_applied(&reload->diff);
+    count_accepted(reload);
 
     reload->state = RELOAD_IDLE;
     if (reload->diff.started > 0) {
@@ -400,6 +416,18 @@ struct lf_reload *lf_reload_new(const struct lf_config *config,
     return reload;
 }
 
+void lf_reload_stats(const struct lf_reload *reload, double start_time_s,
+                     struct lf_reload_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (reload != NULL) {
+        *out = reload->stats;
+    }
+    if (out->last_success_time_s == 0) {
+        out->last_success_time_s = start_time_s;
+    }
+}
+
 void lf_reload_request(struct lf_reload *reload)
 {
     const char *path = lf_conf_name(reload->first->doc);
@@ -421,11 +449,14 @@ void lf_reload_request(struct lf_reload *reload)
     rc = lf_config_load(path, &gen->config, errbuf, sizeof(errbuf));
     if (rc != 0) {
         lf_log_error("reload", "configuration rejected, the running one is "
-                     "kept: %s", errbuf);
+                     "kept: %s path=%s", errbuf, path);
+        reload->stats.rejected++;
+        reload->stats.last_rejected = true;
         lf_free(gen);
         return;
     }
     gen->loaded = true;
+    lf_config_log_secrets(gen->config.secrets_warning);
     gen->next = reload->generations;
     reload->generations = gen;
     reload->pending = gen;
@@ -433,6 +464,7 @@ void lf_reload_request(struct lf_reload *reload)
     if (diff_empty(&reload->diff)) {
         lf_log_info("reload", "no input, processor or logging.level "
                     "changed; nothing to apply");
+        count_accepted(reload);
         discard_pending(reload);
         return;
     }
@@ -443,8 +475,10 @@ void lf_reload_request(struct lf_reload *reload)
                                  on_binds_ready, reload, &gen->binds);
     if (rc != 0) {
         lf_log_error("reload", "configuration rejected, the running one is "
-                     "kept: starting its metadata sources failed: %s",
-                     lf_strerror(rc));
+                     "kept: starting its metadata sources failed: %s path=%s",
+                     lf_strerror(rc), path);
+        reload->stats.rejected++;
+        reload->stats.last_rejected = true;
         if (reload->pending == gen) {
             discard_pending(reload);
         }

@@ -21,6 +21,15 @@ struct lf_reload_targets {
 
 struct lf_reload;
 
+/* Outcomes of the reloads since the agent started. */
+struct lf_reload_stats {
+    uint64_t accepted; /* files that validated, applied or with no change */
+    uint64_t rejected; /* files that did not load or validate */
+    bool last_rejected; /* the last reload was rejected */
+    /* Unix time of the last accepted file, or of the start; in seconds. */
+    double last_success_time_s;
+};
+
 /*
  * Creates the reloader of a running agent. `config` is the configuration
  * the agent started with, and lf_conf_name() of its document is the file
@@ -30,6 +39,15 @@ struct lf_reload;
  */
 struct lf_reload *lf_reload_new(const struct lf_config *config,
                                 const struct lf_reload_targets *targets);
+
+/*
+ * Fills `out` with the reload counters. `start_time_s` is the Unix time
+ * the agent loaded its first configuration, reported as the last success
+ * until a reload is accepted. Accepts a NULL `reload` (no reload yet, or a
+ * --once run) and then fills zero counts.
+ */
+void lf_reload_stats(const struct lf_reload *reload, double start_time_s,
+                     struct lf_reload_stats *out);
 
 /*
  * Reloads the configuration file. A file that does not load or validate

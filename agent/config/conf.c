@@ -66,6 +66,8 @@ struct lf_conf {
      * cannot be keyed by address: it is stored under the node's key path.
      */
     json_t *null_lines;
+    /* [{"path", "key", "mode"}] per ${file:...} read; NULL when none. */
+    json_t *secret_files;
 };
 
 /* A map or list still open while events are read. */
@@ -349,8 +351,12 @@ static int reference_error(struct conf_loader *ld, const char *ref,
                       lf_conf_quote_width(ref_len), ref);
 }
 
-/* Reads a secret file into `out`. Returns 0 or a negative LF_E* code. */
-static int read_secret_file(const char *file, struct lf_buf *out)
+/*
+ * Reads the secret file `file` into `out` and stores its permission bits in
+ * `*mode_out`. Returns 0 or a negative LF_E* code.
+ */
+static int read_secret_file(const char *file, struct lf_buf *out,
+                            unsigned *mode_out)
 {
     char chunk[4096];
     struct stat st;
@@ -373,6 +379,7 @@ static int read_secret_file(const char *file, struct lf_buf *out)
         close(fd);
         return S_ISDIR(st.st_mode) ? LF_EISDIR : LF_EINVAL;
     }
+    *mode_out = (unsigned)(st.st_mode & 07777);
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
 
@@ -394,6 +401,18 @@ static int read_secret_file(const char *file, struct lf_buf *out)
     return rc;
 }
 
+/* Records that the value at key path `key` was read from `file`. */
+static void record_secret_file(struct lf_conf *conf, const char *file,
+                               const char *key, unsigned mode)
+{
+    if (conf->secret_files == NULL) {
+        conf->secret_files = json_array();
+    }
+    json_array_append_new(conf->secret_files,
+                          json_pack("{s:s, s:s, s:I}", "path", file, "key",
+                                    key, "mode", (json_int_t)mode));
+}
+
 /*
  * Expands "${file:/path}" at text[*pos] to the content of the file, read
  * now, without one trailing newline. Errors name the file and never
@@ -406,6 +425,7 @@ static int expand_file_reference(struct conf_loader *ld, const char *text,
     size_t start = *pos + LF_STRLEN("${file:");
     const char *brace = memchr(text + start, '}', len - start);
     struct lf_buf content;
+    unsigned mode = 0;
     char *file;
     int rc;
 
@@ -426,7 +446,7 @@ static int expand_file_reference(struct conf_loader *ld, const char *text,
     }
 
     lf_buf_init(&content);
-    rc = read_secret_file(file, &content);
+    rc = read_secret_file(file, &content, &mode);
     if (rc != 0) {
         const char *reason = lf_strerror(rc);
 
@@ -451,6 +471,7 @@ static int expand_file_reference(struct conf_loader *ld, const char *text,
             }
         }
         lf_buf_append(out, content.data, n);
+        record_secret_file(ld->conf, file, path, mode);
     }
     if (content.data != NULL) {
         memset(content.data, 0, content.len);
@@ -1152,6 +1173,7 @@ void lf_conf_free(struct lf_conf *conf)
     }
     json_decref(conf->root);
     json_decref(conf->null_lines);
+    json_decref(conf->secret_files);
     lf_free(conf->meta.slots);
     lf_free(conf->name);
     lf_free(conf);
@@ -1160,6 +1182,20 @@ void lf_conf_free(struct lf_conf *conf)
 const char *lf_conf_name(const struct lf_conf *conf)
 {
     return conf->name;
+}
+
+bool lf_conf_secret_file_at(const struct lf_conf *conf, size_t index,
+                            struct lf_conf_secret_file *out)
+{
+    json_t *entry = json_array_get(conf->secret_files, index);
+
+    if (entry == NULL) {
+        return false;
+    }
+    out->path = json_string_value(json_object_get(entry, "path"));
+    out->key = json_string_value(json_object_get(entry, "key"));
+    out->mode = (unsigned)json_integer_value(json_object_get(entry, "mode"));
+    return true;
 }
 
 /* ---- navigation ---- */

@@ -89,7 +89,10 @@ struct lf_config {
     long long registry_clean_removed_ms;
     enum lf_log_level log_level;
     struct lf_log_options logging; /* the rest of `logging` */
-    /* Owned; set when the file contains secrets other users can read. */
+    /*
+     * Owned; one warning per line when the file, or a ${file:...} file it
+     * reads, contains secrets that other users can read.
+     */
     char *secrets_warning;
     struct lf_input_config *inputs;
     size_t input_count;

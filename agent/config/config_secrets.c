@@ -1,11 +1,13 @@
 /*
- * Warns about secrets in a configuration file that other users can read.
- * The check looks at key names and URLs in the loaded document, so it
- * covers every section, including those added later, without a list of
- * secret settings per output.
+ * Warns about secrets in a configuration file that other users can read,
+ * and about ${file:...} secret files that other users can read. The check
+ * looks at key names and URLs in the loaded document, so it covers every
+ * section, including those added later, without a list of secret settings
+ * per output.
  */
 #include "agent/config/config_secrets.h"
 #include "lf/buf.h"
+#include "lf/log.h"
 #include "lf/mem.h"
 
 #include <jansson.h>
@@ -103,32 +105,83 @@ static bool find_secret(const struct lf_conf_node *node, struct lf_buf *out)
     return false;
 }
 
+static const char *readers_of(unsigned mode)
+{
+    return (mode & S_IROTH) != 0 ? "every user" : "its group";
+}
+
+static void start_line(struct lf_buf *message)
+{
+    if (message->len > 0) {
+        lf_buf_append_char(message, '\n');
+    }
+}
+
+static void check_config_file(const char *path,
+                              const struct lf_conf_node *root,
+                              struct lf_buf *message)
+{
+    struct lf_buf secret;
+    struct stat st;
+    unsigned mode;
+
+    if (stat(path, &st) != 0 || (st.st_mode & (S_IRGRP | S_IROTH)) == 0) {
+        return;
+    }
+    lf_buf_init(&secret);
+    if (find_secret(root, &secret)) {
+        mode = (unsigned)(st.st_mode & 07777);
+        start_line(message);
+        lf_buf_appendf(message, "configuration file %s contains a secret "
+                       "(%s) and is readable by %s (mode %04o); run chmod "
+                       "600 %s", path, secret.data, readers_of(mode), mode,
+                       path);
+    }
+    lf_buf_cleanup(&secret);
+}
+
+/*
+ * Checks the modes that the secret files had when they were read, so the
+ * warning is about the content the agent uses.
+ */
+static void check_secret_files(const struct lf_conf *conf,
+                               struct lf_buf *message)
+{
+    struct lf_conf_secret_file file;
+
+    for (size_t i = 0; lf_conf_secret_file_at(conf, i, &file); i++) {
+        if ((file.mode & (S_IRGRP | S_IROTH)) == 0) {
+            continue;
+        }
+        start_line(message);
+        lf_buf_appendf(message, "secret file %s (read for %s) is readable "
+                       "by %s (mode %04o); run chmod 600 %s", file.path,
+                       file.key, readers_of(file.mode), file.mode, file.path);
+    }
+}
+
 char *lf_config_check_secrets(const char *path,
                               const struct lf_conf_node *root)
 {
-    struct lf_buf secret;
     struct lf_buf message;
-    const char *readers;
-    struct stat st;
 
-    if (stat(path, &st) != 0 || (st.st_mode & (S_IRGRP | S_IROTH)) == 0) {
-        return NULL;
-    }
-    lf_buf_init(&secret);
-    if (!find_secret(root, &secret)) {
-        lf_buf_cleanup(&secret);
-        return NULL;
-    }
-    if ((st.st_mode & S_IROTH) != 0) {
-        readers = "every user";
-    } else {
-        readers = "its group";
-    }
     lf_buf_init(&message);
-    lf_buf_appendf(&message, "configuration file %s contains a secret (%s) "
-                   "and is readable by %s (mode %04o); run chmod 600 %s",
-                   path, secret.data, readers,
-                   (unsigned)(st.st_mode & 07777), path);
-    lf_buf_cleanup(&secret);
+    check_config_file(path, root, &message);
+    check_secret_files(root->conf, &message);
+    if (message.len == 0) {
+        lf_buf_cleanup(&message);
+        return NULL;
+    }
     return message.data; /* owned by the caller */
+}
+
+void lf_config_log_secrets(const char *warnings)
+{
+    while (warnings != NULL && *warnings != '\0') {
+        const char *end = strchr(warnings, '\n');
+        int len = end != NULL ? (int)(end - warnings) : (int)strlen(warnings);
+
+        lf_log_warn("config", "%.*s", len, warnings);
+        warnings = end != NULL ? end + 1 : NULL;
+    }
 }

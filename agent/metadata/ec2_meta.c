@@ -315,6 +315,7 @@ int lf_ec2_meta_source_new(uv_loop_t *loop,
     fetcher.state = f;
     fetcher.fetch = ec2_fetch;
     fetcher.free = ec2_free;
+    fetcher.host = f->endpoint;
     source_opts.timeout_ms = opts->timeout_ms > 0
                                  ? opts->timeout_ms
                                  : LF_EC2_META_DEFAULT_TIMEOUT_MS;

@@ -406,6 +406,7 @@ int lf_ecs_task_meta_source_new(uv_loop_t *loop,
     fetcher.state = f;
     fetcher.fetch = ecs_fetch;
     fetcher.free = ecs_free;
+    fetcher.host = f->uri;
     source_opts.timeout_ms = LF_ECS_TASK_META_TIMEOUT_MS;
     source_opts.refresh_ms = opts->refresh_ms > 0
                                  ? opts->refresh_ms

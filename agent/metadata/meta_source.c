@@ -158,10 +158,12 @@ static void report_failure(struct lf_meta_source *src, int error,
         return;
     }
     src->failing = true;
-    lf_log_warn(component, "metadata fetch failed: %s (%s); %s", detail,
+    lf_log_warn(component, "metadata fetch failed: %s (%s); %s%s%s", detail,
                 lf_err_name(error),
                 src->current != NULL ? "keeping the fields of the last fetch"
-                                     : "events get no fields from it");
+                                     : "events get no fields from it",
+                src->fetcher.host != NULL ? " host=" : "",
+                src->fetcher.host != NULL ? src->fetcher.host : "");
 }
 
 static void on_fetched(void *arg, int error, struct lf_meta_set *set,

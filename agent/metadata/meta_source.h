@@ -44,6 +44,11 @@ struct lf_meta_fetcher {
     int (*fetch)(void *state, struct lf_http_client *http, long timeout_ms,
                  lf_meta_fetch_done_cb done, void *arg);
     void (*free)(void *state);
+    /*
+     * Base URL of the service, named as host= in failure warnings; owned
+     * by `state`. NULL for a source that reads local files.
+     */
+    const char *host;
 };
 
 struct lf_meta_source;

@@ -9,6 +9,7 @@
 #include "agent/metrics/log_metrics.h"
 #include "agent/metrics/prom.h"
 #include "agent/net/http_server.h"
+#include "agent/reload.h"
 #include "lf/error.h"
 #include "lf/json.h"
 #include "lf/log.h"
@@ -29,6 +30,7 @@ struct lf_agent_http {
     uv_loop_t *loop;
     const struct lf_config *config;
     struct lf_agent_http_sources sources;
+    const struct lf_reload *reload; /* NULL until reading starts */
     uint64_t ready_timeout_ms;
     struct lf_http_server *server;
 };
@@ -53,6 +55,7 @@ struct snapshot {
     struct lf_queue_stats queue;
     uint64_t oldest_unacked_ms;
     uint64_t registry_writes;
+    struct lf_reload_stats reload;
     struct process_stats process;
 };
 
@@ -152,6 +155,7 @@ static void take_snapshot(const struct lf_agent_http *http,
     out->oldest_unacked_ms =
         lf_pipeline_oldest_unresolved_age_ms(src->pipeline);
     out->registry_writes = lf_registry_saves(src->registry);
+    lf_reload_stats(http->reload, src->start_time_s, &out->reload);
     read_cpu(&out->process);
     read_memory(&out->process);
     read_open_fds(&out->process);
@@ -244,6 +248,28 @@ static void write_input_metrics(struct lf_buf *out,
                   s->pipeline.events_published);
 }
 
+/*
+ * An event is acknowledged once it has a final result, so the offset of
+ * its line may be committed. With a disk spool that result is "spooled".
+ */
+static void write_acknowledged(struct lf_buf *out, const struct snapshot *s)
+{
+    static const char *const name = "logferry_events_acknowledged_total";
+    struct lf_prom_label label = {"result", NULL};
+
+    lf_prom_family(out, name, "counter",
+                   "Events with a final result, whose offsets may be "
+                   "committed, by result.");
+    label.value = "indexed";
+    lf_prom_sample_u64(out, name, &label, 1, s->pipeline.events_indexed);
+    label.value = "duplicate";
+    lf_prom_sample_u64(out, name, &label, 1, s->pipeline.events_duplicate);
+    label.value = "rejected";
+    lf_prom_sample_u64(out, name, &label, 1, s->pipeline.events_rejected);
+    label.value = "spooled";
+    lf_prom_sample_u64(out, name, &label, 1, s->pipeline.events_spooled);
+}
+
 static void write_dropped(struct lf_buf *out, const struct snapshot *s)
 {
     static const char *const name = "logferry_events_dropped_total";
@@ -259,6 +285,11 @@ static void write_dropped(struct lf_buf *out, const struct snapshot *s)
                        s->pipeline.events_dropped_processor);
     label.value = "dead_letter_unavailable";
     lf_prom_sample_u64(out, name, &label, 1, s->output.dead_letter_dropped);
+    label.value = "spool_full";
+    lf_prom_sample_u64(out, name, &label, 1, s->queue.spool_dropped);
+    label.value = "spool_corrupt";
+    lf_prom_sample_u64(out, name, &label, 1,
+                       s->queue.spool_skipped + s->queue.spool_corrupt);
 }
 
 /* Writes one family with a sample per output, labelled by output. */
@@ -417,6 +448,36 @@ static void write_queue_metrics(struct lf_buf *out, const struct snapshot *s)
                   s->registry_writes);
 }
 
+/*
+ * The two gauges mirror prometheus_config_last_reload_successful and
+ * prometheus_config_last_reload_success_timestamp_seconds of the
+ * Prometheus server, so alerts written for one fit the other.
+ */
+static void write_reload_metrics(struct lf_buf *out, const struct snapshot *s)
+{
+    static const char *const reloads = "logferry_config_reloads_total";
+    static const char *const successful =
+        "logferry_config_last_reload_successful";
+    static const char *const last =
+        "logferry_config_last_reload_success_timestamp_seconds";
+    struct lf_prom_label label = {"result", NULL};
+
+    lf_prom_family(out, reloads, "counter",
+                   "Configuration reloads by result: ok when the file "
+                   "validated, rejected when it did not.");
+    label.value = "ok";
+    lf_prom_sample_u64(out, reloads, &label, 1, s->reload.accepted);
+    label.value = "rejected";
+    lf_prom_sample_u64(out, reloads, &label, 1, s->reload.rejected);
+    write_gauge(out, successful,
+                "1 unless the last reload was rejected, else 0.",
+                s->reload.last_rejected ? 0 : 1);
+    lf_prom_family(out, last, "gauge",
+                   "Unix time of the last accepted reload, or of the start, "
+                   "in seconds.");
+    lf_prom_sample_double(out, last, NULL, 0, s->reload.last_success_time_s);
+}
+
 static void write_process_metrics(struct lf_buf *out,
                                   const struct lf_agent_http *http,
                                   const struct snapshot *s)
@@ -443,9 +504,11 @@ static void write_metrics(const struct lf_agent_http *http, struct lf_buf *out)
 
     take_snapshot(http, &s);
     write_input_metrics(out, http, &s);
+    write_acknowledged(out, &s);
     write_dropped(out, &s);
     write_output_metrics(out, &s);
     write_queue_metrics(out, &s);
+    write_reload_metrics(out, &s);
     write_process_metrics(out, http, &s);
     lf_log_metrics_write(http->config->metrics, out);
 }
@@ -563,12 +626,20 @@ static void write_stats(const struct lf_agent_http *http, struct lf_buf *out)
     append_u64_field(out, "parse_failures", s.pipeline.parse_failures, false);
     append_u64_field(out, "events_published", s.pipeline.events_published,
                      true);
+    lf_buf_append_str(out, "},\"acknowledged\":{");
+    append_u64_field(out, "indexed", s.pipeline.events_indexed, false);
+    append_u64_field(out, "duplicate", s.pipeline.events_duplicate, false);
+    append_u64_field(out, "rejected", s.pipeline.events_rejected, false);
+    append_u64_field(out, "spooled", s.pipeline.events_spooled, true);
     lf_buf_append_str(out, "},\"dropped\":{");
     append_u64_field(out, "line_filter", s.input.lines_filtered, false);
     append_u64_field(out, "processor", s.pipeline.events_dropped_processor,
                      false);
     append_u64_field(out, "dead_letter_unavailable",
-                     s.output.dead_letter_dropped, true);
+                     s.output.dead_letter_dropped, false);
+    append_u64_field(out, "spool_full", s.queue.spool_dropped, false);
+    append_u64_field(out, "spool_corrupt",
+                     s.queue.spool_skipped + s.queue.spool_corrupt, true);
     lf_buf_append_str(out, "},\"output\":{");
     for (i = 0; i < s.output_count; i++) {
         if (i > 0) {
@@ -589,6 +660,13 @@ static void write_stats(const struct lf_agent_http *http, struct lf_buf *out)
                    (double)s.oldest_unacked_ms / 1000.0);
     lf_buf_append_str(out, "},\"registry\":{");
     append_u64_field(out, "writes", s.registry_writes, true);
+    lf_buf_append_str(out, "},\"reload\":{");
+    append_u64_field(out, "ok", s.reload.accepted, false);
+    append_u64_field(out, "rejected", s.reload.rejected, false);
+    append_u64_field(out, "last_successful", s.reload.last_rejected ? 0 : 1,
+                     false);
+    lf_buf_appendf(out, "\"last_success_timestamp_seconds\":%.3f",
+                   s.reload.last_success_time_s);
     lf_buf_appendf(out, "},\"process\":{\"cpu_seconds\":%.3f,",
                    s.process.cpu_s);
     append_u64_field(out, "resident_memory_bytes", s.process.resident_bytes,
@@ -699,6 +777,14 @@ int lf_agent_http_start(uv_loop_t *loop, const struct lf_config *config,
                 lf_http_server_port(http->server));
     *out = http;
     return 0;
+}
+
+void lf_agent_http_set_reload(struct lf_agent_http *http,
+                              const struct lf_reload *reload)
+{
+    if (http != NULL) {
+        http->reload = reload;
+    }
 }
 
 void lf_agent_http_close(struct lf_agent_http *http)

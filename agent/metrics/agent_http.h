@@ -26,6 +26,7 @@ struct lf_agent_http_sources {
 };
 
 struct lf_agent_http;
+struct lf_reload;
 
 /*
  * Starts serving on `config->http.host` and `config->http.port` and logs
@@ -36,6 +37,13 @@ struct lf_agent_http;
 int lf_agent_http_start(uv_loop_t *loop, const struct lf_config *config,
                         const struct lf_agent_http_sources *sources,
                         struct lf_agent_http **out);
+
+/*
+ * Sets the reloader whose counters /metrics and /stats serve; borrowed.
+ * Until it is set the reload counters are 0. Accepts a NULL `http`.
+ */
+void lf_agent_http_set_reload(struct lf_agent_http *http,
+                              const struct lf_reload *reload);
 
 /* Closes the listener and its connections; accepts NULL. */
 void lf_agent_http_close(struct lf_agent_http *http);

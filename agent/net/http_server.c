@@ -322,6 +322,7 @@ struct lf_http_server {
     size_t conn_count;
     uint64_t rejected_unlogged; /* closed over the cap since the warning */
     uint64_t reject_logged_ms;
+    char host[64]; /* the listening address, for log lines */
     int port;
     bool listener_open;
     bool closing;
@@ -584,8 +585,9 @@ static void reject_connection(struct lf_http_server *server)
     if (server->reject_logged_ms == 0 ||
         now - server->reject_logged_ms >= REJECT_LOG_INTERVAL_MS) {
         lf_log_warn("http", "closed connections over the limit of %zu open "
-                    "connections count=%" PRIu64, server->max_connections,
-                    server->rejected_unlogged);
+                    "connections count=%" PRIu64 " host=%s port=%d",
+                    server->max_connections, server->rejected_unlogged,
+                    server->host, server->port);
         server->rejected_unlogged = 0;
         server->reject_logged_ms = now > 0 ? now : 1;
     }
@@ -604,8 +606,9 @@ static void on_connection(uv_stream_t *listener, int status)
     struct conn *conn;
 
     if (status != 0) {
-        lf_log_warn("http", "accepting a connection failed: %s",
-                    uv_strerror(status));
+        lf_log_warn("http", "accepting a connection failed: %s host=%s "
+                    "port=%d", uv_strerror(status), server->host,
+                    server->port);
         return;
     }
     if (server->conn_count >= server->max_connections) {
@@ -679,6 +682,7 @@ static int listen_on(struct lf_http_server *server,
                  options->host, close, options->port, uv_strerror(rc));
         return rc;
     }
+    snprintf(server->host, sizeof(server->host), "%s", options->host);
     server->port = addr.ss_family == AF_INET6
                        ? ntohs(((struct sockaddr_in6 *)&addr)->sin6_port)
                        : ntohs(((struct sockaddr_in *)&addr)->sin_port);

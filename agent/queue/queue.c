@@ -168,12 +168,12 @@ static void spool_failed(struct lf_queue *queue, const char *step, int rc)
         queue->spool_failures_unlogged++;
         return;
     }
-    lf_log_error("queue", "spooling stopped: %s failed in %s: %s; events "
+    lf_log_error("queue", "spooling stopped: %s failed: %s; events "
                  "wait in memory, reading pauses when the memory queue is "
                  "full, and the spool is tried again every %dms "
-                 "(failures not logged since the last message: %" PRIu64 ")",
-                 step, queue->options.disk_path, lf_strerror(rc),
-                 QUEUE_SPOOL_RETRY_MS, queue->spool_failures_unlogged);
+                 "(failures not logged since the last message: %" PRIu64 ") "
+                 "path=%s", step, lf_strerror(rc), QUEUE_SPOOL_RETRY_MS,
+                 queue->spool_failures_unlogged, queue->options.disk_path);
     queue->spool_log_ms = now == 0 ? 1 : now;
     queue->spool_failures_unlogged = 0;
     queue->spool_stopped = true;
@@ -642,8 +642,8 @@ static int send_spool(struct lf_queue *queue)
     if (lf_event_decode(queue->held.data, queue->held.len, &queue->event,
                         doc_id) != 0) {
         lf_log_error("queue", "spool record is not a valid event, skipped "
-                     "seq=%" PRIu64 " bytes=%zu", queue->held_seq,
-                     queue->held.len);
+                     "seq=%" PRIu64 " bytes=%zu path=%s", queue->held_seq,
+                     queue->held.len, queue->options.disk_path);
         queue->stats.spool_corrupt++;
         queue->held_valid = false;
         lf_spool_ack(queue->spool, queue->held_seq);
@@ -710,9 +710,9 @@ void lf_queue_on_output_result(struct lf_queue *queue, struct lf_ack_ref ref,
     queue->stats.spool_delivered++;
     rc = lf_spool_ack(queue->spool, ref.ticket);
     if (rc != 0) {
-        lf_log_warn("queue", "acknowledging spool record failed seq=%" PRIu64
-                    ": %s; it may be sent again after a restart",
-                    ref.ticket, lf_strerror(rc));
+        lf_log_warn("queue", "acknowledging spool record failed: %s; it may "
+                    "be sent again after a restart seq=%" PRIu64 " path=%s",
+                    lf_strerror(rc), ref.ticket, queue->options.disk_path);
     }
     p = pending_find(queue, ref.ticket);
     if (p != NULL && !p->resolved) {
@@ -751,9 +751,10 @@ static int open_spool(struct lf_queue *queue)
     }
     rc = lf_spool_open(queue->options.disk_path, &options, &queue->spool);
     if (rc != 0) {
-        lf_log_error("queue", "opening the spool in %s failed: %s%s",
-                     queue->options.disk_path, lf_strerror(rc),
-                     rc == LF_EAGAIN ? " (another logferry uses it)" : "");
+        lf_log_error("queue", "opening the spool failed: %s%s path=%s",
+                     lf_strerror(rc),
+                     rc == LF_EAGAIN ? " (another logferry uses it)" : "",
+                     queue->options.disk_path);
         return rc;
     }
     lf_spool_stats(queue->spool, &stats);
@@ -833,8 +834,9 @@ int lf_queue_spool_memory(struct lf_queue *queue, void (*done)(void *arg),
         if (rc != 0) {
             lf_log_error("queue", "spooling the memory queue at shutdown "
                          "failed: %s; %" PRIu64 " events stay in their "
-                         "files and are read again", lf_strerror(rc),
-                         queue->mem_events);
+                         "files and are read again path=%s",
+                         lf_strerror(rc), queue->mem_events,
+                         queue->options.disk_path);
             break;
         }
         queue->stats.spooled++;
@@ -892,6 +894,8 @@ void lf_queue_stats(const struct lf_queue *queue,
         lf_spool_stats(queue->spool, &spool);
         stats_out->spool_records = spool.records;
         stats_out->spool_bytes = spool.bytes;
+        stats_out->spool_skipped = spool.records_corrupt;
+        stats_out->spool_dropped = spool.records_dropped;
     }
 }
 

@@ -83,6 +83,8 @@ struct lf_queue_stats {
     uint64_t replayed;          /* events sent from the spool */
     uint64_t spool_delivered;   /* spool records the output acknowledged */
     uint64_t spool_corrupt;     /* spool records that failed to decode */
+    uint64_t spool_skipped;     /* records the spool skipped as corrupt */
+    uint64_t spool_dropped;     /* records deleted by drop_oldest */
     uint64_t spool_errors;      /* failed appends, reads and syncs */
     uint64_t spool_records;     /* records in the spool not acknowledged */
     uint64_t spool_bytes;

@@ -296,10 +296,10 @@ static int load_file(struct lf_registry *registry, const char *name,
     }
     for (size_t i = 0; i < json_array_size(files); i++) {
         if (parse_entry(registry, json_array_get(files, i)) != 0) {
-            lf_log_warn("registry", "%s/%s: entry %zu is invalid and was "
+            lf_log_warn("registry", "entry %zu is invalid and was "
                         "skipped; its file is read from the start and "
-                        "lines sent before are answered 409",
-                        registry->dir, name, i);
+                        "lines sent before are answered 409 path=%s/%s",
+                        i, registry->dir, name);
         }
     }
 
@@ -342,8 +342,9 @@ static int load(struct lf_registry *registry, char *errbuf, size_t errlen)
     if (rc == 0) {
         lf_log_error("registry",
                      "%s; resuming from the previous copy "
-                     "registry.json.prev, lines after it are sent again",
-                     first_error);
+                     "registry.json.prev, lines after it are sent again "
+                     "path=%s/registry.json",
+                     first_error, registry->dir);
     }
     return rc;
 }

@@ -57,6 +57,20 @@ void lf_conf_free(struct lf_conf *conf);
 /* Returns the file name the document was loaded from. */
 const char *lf_conf_name(const struct lf_conf *conf);
 
+/* A file that a `${file:/path}` reference of the document was read from. */
+struct lf_conf_secret_file {
+    const char *path; /* as written after "file:" */
+    const char *key;  /* key path of the value that contains the reference */
+    unsigned mode;    /* permission bits of the file when it was read */
+};
+
+/*
+ * Fills `out` with the secret file read `index`-th, in document order,
+ * borrowed from the document. Returns false when `index` is past the end.
+ */
+bool lf_conf_secret_file_at(const struct lf_conf *conf, size_t index,
+                            struct lf_conf_secret_file *out);
+
 void lf_conf_root(const struct lf_conf *conf, struct lf_conf_node *out);
 
 enum lf_conf_kind lf_conf_kind(const struct lf_conf_node *node);

@@ -91,7 +91,9 @@ static struct lf_cw_stream *new_stream(struct lf_cw_output *output,
         lf_cw_batcher_new(&output->config->batch, errbuf, sizeof(errbuf));
     if (s->batcher == NULL) {
         /* The configuration loader checked the same limits. */
-        lf_log_error(LF_CW_LOG, "invalid batch limits: %s", errbuf);
+        lf_log_error(LF_CW_LOG, "invalid batch limits: %s group=%.*s "
+                     "stream=%.*s", errbuf, (int)group_len, group,
+                     (int)name_len, name);
         lf_free(s);
         return NULL;
     }

@@ -51,8 +51,8 @@ int lf_es_reject_open(struct lf_es_output *output)
     rc = lf_es_dlq_open(dir.data, config->dead_letter_max_bytes,
                         &output->dlq, errbuf, sizeof(errbuf));
     if (rc != 0) {
-        lf_log_error(LF_ES_LOG, "opening the dead-letter queue failed: %s",
-                     errbuf);
+        lf_log_error(LF_ES_LOG, "opening the dead-letter queue failed: %s "
+                     "path=%s", errbuf, dir.data);
     }
     lf_buf_cleanup(&dir);
     return rc;
@@ -162,8 +162,9 @@ static void finish_run(struct lf_es_output *output, struct reject_run *run)
     if (rc != 0) {
         lf_log_error(LF_ES_LOG,
                      "fsync of the dead-letter queue failed: %s (%s); "
-                     "records=%zu may be lost on a crash",
-                     lf_strerror(rc), lf_err_name(rc), run->written);
+                     "records=%zu may be lost on a crash path=%s/%s",
+                     lf_strerror(rc), lf_err_name(rc), run->written,
+                     output->config->data_path, LF_ES_DLQ_DIR);
     }
     if (run->dropped == 0) {
         return;
@@ -172,15 +173,16 @@ static void finish_run(struct lf_es_output *output, struct reject_run *run)
         lf_log_error(LF_ES_LOG,
                      "dead-letter queue full (dead_letter.max_bytes=%llu), "
                      "rejected documents not kept: %zu; run 'logferry dlq "
-                     "replay' or raise the limit",
+                     "replay' or raise the limit path=%s/%s",
                      (unsigned long long)output->config->dead_letter_max_bytes,
-                     run->dropped);
+                     run->dropped, output->config->data_path, LF_ES_DLQ_DIR);
     } else {
         lf_log_error(LF_ES_LOG,
                      "writing to the dead-letter queue failed: %s (%s), "
-                     "rejected documents not kept: %zu",
+                     "rejected documents not kept: %zu path=%s/%s",
                      lf_strerror(run->drop_error),
-                     lf_err_name(run->drop_error), run->dropped);
+                     lf_err_name(run->drop_error), run->dropped,
+                     output->config->data_path, LF_ES_DLQ_DIR);
     }
 }
 
@@ -224,7 +226,8 @@ static bool relocate_item(struct lf_es_output *output,
                               true);
         output->stats.events_relocated++;
         lf_log_warn(LF_ES_LOG, "document rejected, sending it again with "
-                    "%s", message.data);
+                    "%s host=%s", message.data,
+                    lf_es_send_host(output, batch));
     }
     lf_buf_cleanup(&message);
     lf_buf_cleanup(&doc);
@@ -261,6 +264,11 @@ static bool redirect_item(struct lf_es_output *output,
     meta = json_object_iter_value(json_object_iter(action));
     name = json_string_value(json_object_get(meta, "_index"));
     if (name != NULL && strcmp(name, fallback) != 0) {
+        /* Logged before the name it points to is replaced and freed. */
+        lf_log_warn(LF_ES_LOG, "index name rejected, sending the document to "
+                    "index_fallback=%s: %s index=%s host=%s", fallback,
+                    result->error_reason, name,
+                    lf_es_send_host(output, batch));
         json_object_set_new(meta, "_index", json_string(fallback));
         text = json_dumps(action, JSON_COMPACT);
     }
@@ -268,9 +276,6 @@ static bool redirect_item(struct lf_es_output *output,
         if (*retry == NULL) {
             *retry = lf_es_batch_new(output);
         }
-        lf_log_warn(LF_ES_LOG, "index name rejected, sending the document to "
-                    "index_fallback=%s: %s", fallback,
-                    result->error_reason);
         lf_es_batch_add_lines(*retry, text, strlen(text), lines.doc,
                               lines.doc_len, batch->items[index].ref, true);
         output->stats.events_relocated++;

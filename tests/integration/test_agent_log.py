@@ -1,6 +1,6 @@
 """The agent's own log: JSON lines in a file, the rate limit of repeated
-warnings, and the warning about a configuration file that other users can
-read while it contains a secret."""
+warnings, and the warnings about a configuration file that other users can
+read while it contains a secret, and about readable ${file:...} files."""
 
 import json
 import os
@@ -152,6 +152,39 @@ def test_secret_warning_file_reference(scratch):
              "test config stderr")
 
 
+def test_secret_warning_readable_secret_file(scratch):
+    standin = scratch.standin()
+    scratch.write("logs/app.log", "")
+    secret = scratch.write("secret", "hunter2\n")
+    os.chmod(secret, 0o644)
+    config = secret_config(scratch, standin, "${file:%s}" % secret, 0o600)
+    expected = ("secret file %s (read for output.elasticsearch.password) is "
+                "readable by every user (mode 0644); run chmod 600 %s"
+                % (secret, secret))
+
+    proc = harness.run_once(scratch, config)
+    lines = [TEXT_PREFIX.sub("", line) for line in proc.stderr.splitlines()]
+    check_eq([l for l in lines if l.startswith("warn  config: ")],
+             ["warn  config: " + expected], "warnings of the run")
+    check("hunter2" not in proc.stderr, "the password was logged")
+
+    # A readable configuration file and a secret file readable by the
+    # group: one warning each.
+    os.chmod(secret, 0o640)
+    os.chmod(config, 0o604)
+    proc = harness.run_agent(["test", "config", "-c", config],
+                             cwd=scratch.path)
+    check_eq(proc.returncode, 0, "test config exit status")
+    check_eq(proc.stderr.splitlines(), [
+        "logferry: warning: configuration file %s contains a secret "
+        "(output.elasticsearch.password) and is readable by every user "
+        "(mode 0604); run chmod 600 %s" % (config, config),
+        "logferry: warning: secret file %s (read for "
+        "output.elasticsearch.password) is readable by its group (mode "
+        "0640); run chmod 600 %s" % (secret, secret)],
+        "test config warnings")
+
+
 def test_no_secret_warning_when_private(scratch):
     standin = scratch.standin()
     scratch.write("logs/app.log", "")
@@ -175,6 +208,7 @@ TESTS = [
     test_summary_when_window_ends,
     test_secret_warning_readable_config,
     test_secret_warning_file_reference,
+    test_secret_warning_readable_secret_file,
     test_no_secret_warning_when_private,
 ]
 

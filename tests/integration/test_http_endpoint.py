@@ -249,6 +249,11 @@ def test_metrics_match_standin(scratch):
           in body, "input label escaped in /metrics")
     check_eq(metric(values, "logferry_events_published_total"), 53,
              "events published")
+    check_eq(metric(values, "logferry_events_acknowledged_total",
+                    result="indexed"), 53, "events acknowledged as indexed")
+    for result in ("duplicate", "rejected", "spooled"):
+        check_eq(metric(values, "logferry_events_acknowledged_total",
+                        result=result), 0, "events acknowledged as " + result)
     check_eq(metric(values, "logferry_parse_failures_total", input="app"), 0,
              "parse failures of app")
     check_eq(metric(values,
@@ -274,7 +279,8 @@ def test_metrics_match_standin(scratch):
     for reason in ("mapping", "item", "too_large", "request"):
         check_eq(metric(values, "logferry_output_events_rejected_total",
                         reason=reason, **es), 0, "rejected %s" % reason)
-    for reason in ("line_filter", "processor", "dead_letter_unavailable"):
+    for reason in ("line_filter", "processor", "dead_letter_unavailable",
+                   "spool_full", "spool_corrupt"):
         check_eq(metric(values, "logferry_events_dropped_total",
                         reason=reason), 0, "dropped %s" % reason)
     check(metric(values, "process_resident_memory_bytes") > 1 << 20,
@@ -282,6 +288,15 @@ def test_metrics_match_standin(scratch):
     check(metric(values, "process_open_fds") >= 3, "open descriptors")
     start = metric(values, "process_start_time_seconds")
     check(abs(start - time.time()) < 60, "start time %s is now" % start)
+    check_eq(metric(values, "logferry_config_reloads_total", result="ok"), 0,
+             "accepted reloads")
+    check_eq(metric(values, "logferry_config_reloads_total",
+                    result="rejected"), 0, "rejected reloads")
+    check_eq(metric(values,
+                    "logferry_config_last_reload_success_timestamp_seconds"),
+             start, "last successful configuration load")
+    check_eq(metric(values, "logferry_config_last_reload_successful"), 1,
+             "last reload successful")
     check("/" + os.path.basename(path) not in body,
           "a file path appears in /metrics")
     promtool = shutil.which("promtool")
@@ -305,6 +320,13 @@ def test_metrics_match_standin(scratch):
     check_eq(stats["input"]["lines_read"], 53, "/stats lines read")
     check_eq(stats["output"]["elasticsearch"]["events_indexed"], 53,
              "/stats indexed")
+    check_eq(stats["acknowledged"], {"indexed": 53, "duplicate": 0,
+                                     "rejected": 0, "spooled": 0},
+             "/stats acknowledged")
+    check_eq(stats["reload"]["ok"], 0, "/stats accepted reloads")
+    check_eq(stats["reload"]["rejected"], 0, "/stats rejected reloads")
+    check_eq(stats["reload"]["last_successful"], 1,
+             "/stats last reload successful")
     check_eq(stats["output"]["elasticsearch"]["bulk_requests"]["2xx"], bulk,
              "/stats 2xx bulk requests")
     check_eq(http_get(port, "/healthz")[:1], (200,), "status of /healthz")
@@ -387,7 +409,8 @@ def test_server_survives_hostile_clients(scratch):
             closed += 1
     check_eq(closed, 16, "connections over the cap closed")
     check_eq(agent.output().count("http: closed connections over the limit "
-                                  "of 64 open connections count=1"), 1,
+                                  "of 64 open connections count=1 "
+                                  "host=127.0.0.1 port=%d\n" % port), 1,
              "one warning for the connections over the cap")
     for conn in held:
         conn.close()

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import check, check_eq, field  # noqa: E402
+from test_http_endpoint import metric, scrape  # noqa: E402
 
 # Seconds the writer runs before and after each reload.
 WRITE_S = 1.0
@@ -367,6 +368,133 @@ def test_reload_metadata_processor(scratch):
     check_eq(runs, [False, True, False], "host.architecture in file order")
 
 
+def http_port(agent):
+    """Return the port of the agent's endpoint, read from its log."""
+    found = []
+
+    def port_logged():
+        agent.check_running()
+        match = re.search(r"http: serving .* port=(\d+)", agent.output())
+        if match:
+            found.append(int(match.group(1)))
+        return bool(found)
+
+    harness.wait_until(port_logged, what="the endpoint's port in the log")
+    return found[0]
+
+
+def append_lines(path, lines):
+    with open(path, "a") as fp:
+        fp.write("".join(line + "\n" for line in lines))
+
+
+def test_reload_counters_and_metrics_rules(scratch):
+    """A rejected and an accepted reload are counted, and a changed
+    `metrics:` list is warned about while the rules of the start keep
+    counting."""
+    standin = scratch.standin()
+    a = scratch.write("logs/a.log", "")
+    b = scratch.write("logs/b.log", "")
+    http = {"http": {"enabled": True, "port": 0}}
+    first_rules = [{"type": "counter", "name": "reload_test_lines",
+                    "help": "Lines shipped."}]
+    inputs = [plain_input("a", a)]
+    config = write_config(scratch, standin, inputs, metrics=first_rules,
+                          **http)
+    agent = harness.Agent(scratch, config)
+    port = http_port(agent)
+    lines_a = ["a line %d" % i for i in range(3)]
+    append_lines(a, lines_a)
+    wait_for_lines(standin, a, lines_a)
+    harness.wait_until(
+        lambda: metric(scrape(port)[1], "reload_test_lines_total") == 3,
+        what="3 lines counted by the rule")
+    values = scrape(port)[1]
+    started = metric(values, "process_start_time_seconds")
+    last_success = "logferry_config_last_reload_success_timestamp_seconds"
+    check_eq(metric(values, "logferry_config_reloads_total", result="ok"), 0,
+             "accepted reloads at start")
+    check_eq(metric(values, "logferry_config_reloads_total",
+                    result="rejected"), 0, "rejected reloads at start")
+    check_eq(metric(values, last_success), started,
+             "last successful load at start")
+    check_eq(metric(values, "logferry_config_last_reload_successful"), 1,
+             "last reload successful at start")
+
+    # Two inputs with one id: valid YAML, invalid configuration.
+    write_config(scratch, standin, inputs + [plain_input("a", a)],
+                 metrics=first_rules, **http)
+    os.kill(agent.proc.pid, signal.SIGHUP)
+    harness.wait_until(lambda: "configuration rejected" in agent.output(),
+                       what="the rejection to be logged")
+    values = scrape(port)[1]
+    check_eq(metric(values, "logferry_config_reloads_total", result="ok"), 0,
+             "accepted reloads after the rejection")
+    check_eq(metric(values, "logferry_config_reloads_total",
+                    result="rejected"), 1, "rejected reloads")
+    check_eq(metric(values, last_success), started,
+             "last successful load after the rejection")
+    check_eq(metric(values, "logferry_config_last_reload_successful"), 0,
+             "last reload successful after the rejection")
+
+    before_reload = time.time()
+    new_rules = [{"type": "counter", "name": "reload_test_other",
+                  "help": "Lines shipped, counted by a rule added later."}]
+    reload(agent, scratch, standin, inputs + [plain_input("b", b)],
+           metrics=new_rules, **http)
+    lines_b = ["b line %d" % i for i in range(2)]
+    append_lines(a, ["a line 3"])
+    append_lines(b, lines_b)
+    wait_for_lines(standin, b, lines_b)
+    wait_for_lines(standin, a, lines_a + ["a line 3"])
+    harness.wait_until(
+        lambda: metric(scrape(port)[1], "reload_test_lines_total") == 6,
+        what="6 lines counted by the rule of the start")
+    body, values = scrape(port)
+    check_eq(metric(values, "logferry_config_reloads_total", result="ok"), 1,
+             "accepted reloads")
+    check_eq(metric(values, "logferry_config_reloads_total",
+                    result="rejected"), 1, "rejected reloads at the end")
+    check_eq(metric(values, "logferry_config_last_reload_successful"), 1,
+             "last reload successful after the accepted reload")
+    reloaded_at = metric(values, last_success)
+    check(before_reload <= reloaded_at <= time.time(),
+          "last successful reload at %s, sent at %s"
+          % (reloaded_at, before_reload))
+    check("reload_test_other" not in body,
+          "a rule of the reloaded file is served")
+    stop(agent)
+    out = agent.output()
+    check_eq(out.count("setting changed but needs a restart to take "
+                       "effect, the running value is kept key=metrics"), 1,
+             "restart warnings for metrics")
+    check_eq(out.count("needs a restart"), 1, "restart warnings")
+    check_once(standin, a, lines_a + ["a line 3"])
+    check_once(standin, b, lines_b)
+
+
+def test_reload_warns_readable_secret_file(scratch):
+    standin = scratch.standin()
+    a = scratch.write("logs/a.log", "a line\n")
+    secret = scratch.write("token", "s3cr3t-token\n")
+    os.chmod(secret, 0o644)
+    config = write_config(scratch, standin, [plain_input("a", a)])
+    os.chmod(config, 0o600)
+    agent = harness.Agent(scratch, config)
+    wait_for_lines(standin, a, ["a line"])
+    reload(agent, scratch, standin,
+           [plain_input("a", a, fields={"labels.token":
+                                        "${file:%s}" % secret})])
+    stop(agent)
+    warnings = [line.split(" ", 1)[1] for line in agent.output().splitlines()
+                if " warn  config: " in line]
+    check_eq(warnings, [
+        "warn  config: secret file %s (read for inputs[0].fields.labels.token)"
+        " is readable by every user (mode 0644); run chmod 600 %s"
+        % (secret, secret)], "warnings of the reload")
+    check("s3cr3t-token" not in agent.output(), "the secret was logged")
+
+
 def revisions(standin, path):
     """Return labels.rev of the documents of `path`, in file order."""
     docs = [d for d in harness.documents(standin)
@@ -384,6 +512,8 @@ TESTS = [
     test_reload_warns_restart_settings,
     test_reload_repeated_signals,
     test_reload_metadata_processor,
+    test_reload_counters_and_metrics_rules,
+    test_reload_warns_readable_secret_file,
 ]
 
 if __name__ == "__main__":

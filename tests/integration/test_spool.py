@@ -15,9 +15,12 @@ import time
 
 import harness
 from harness import check, check_eq, field
+from test_http_endpoint import metric, scrape
 
 SEGMENT_HEADER = 20
 RECORD_HEADER = 24
+# The agent's endpoint on a port of the system's choosing.
+HTTP = {"enabled": True, "port": 0}
 
 
 def registry_offset(scratch, path):
@@ -97,6 +100,14 @@ def summary(output):
     check(found, "no shutdown report in the output: %s"
           % harness.tail(output))
     return dict(kv.split("=", 1) for kv in found[-1].split())
+
+
+def http_port(agent):
+    """Return the port of the agent's endpoint, read from its log."""
+    match = re.search(r"http: serving .* port=(\d+)", agent.output())
+    check(match is not None, "no endpoint in the log: %s"
+          % harness.tail(agent.output()))
+    return int(match.group(1))
 
 
 def doc_count(standin):
@@ -334,7 +345,7 @@ def test_drop_oldest_keeps_reading(scratch):
     url = "http://127.0.0.1:%d" % port
     path, lines, expected = write_lines(scratch, 3000, seed=70)
     config = spool_config(scratch, path, url, mode="always",
-                          max_bytes="256KiB",
+                          max_bytes="256KiB", http=HTTP,
                           **{"queue.disk.on_full": "drop_oldest"})
     agent = harness.Agent(scratch, config)
     size = os.path.getsize(path)
@@ -347,6 +358,11 @@ def test_drop_oldest_keeps_reading(scratch):
     for first, last, count in drops:
         check_eq(int(last) - int(first) + 1, int(count),
                  "events of the range %s..%s" % (first, last))
+    values = scrape(http_port(agent))[1]
+    check_eq(metric(values, "logferry_events_dropped_total",
+                    reason="spool_full"), dropped, "spool_full drops")
+    check_eq(metric(values, "logferry_events_dropped_total",
+                    reason="spool_corrupt"), 0, "spool_corrupt drops")
 
     standin = scratch.standin(port=port)
     harness.wait_until(lambda: doc_count(standin) >= 3000 - dropped,
@@ -399,7 +415,8 @@ def test_corrupt_spool_and_registry(scratch):
     url = "http://127.0.0.1:%d" % port
     path, lines, expected = write_lines(scratch, 300, seed=67)
     config = spool_config(scratch, path, url, mode="always",
-                          max_bytes="1MiB", **{"shutdown.timeout": "1s"})
+                          max_bytes="1MiB", http=HTTP,
+                          **{"shutdown.timeout": "1s"})
     agent = harness.Agent(scratch, config)
     half = os.path.getsize(path)
     harness.wait_until(lambda: registry_offset(scratch, path) == half,
@@ -452,6 +469,11 @@ def test_corrupt_spool_and_registry(scratch):
     harness.wait_until(lambda: doc_count(standin) >= len(wanted),
                        timeout=30, what="%d documents" % len(wanted))
     time.sleep(1)
+    values = scrape(http_port(second))[1]
+    check_eq(metric(values, "logferry_events_dropped_total",
+                    reason="spool_corrupt"), 1, "spool_corrupt drops")
+    check_eq(metric(values, "logferry_events_dropped_total",
+                    reason="spool_full"), 0, "spool_full drops")
     check_eq(second.stop(), 0, "exit status of the second run")
     out = second.output()
     check(re.search(r"registry\.json\.prev", out),

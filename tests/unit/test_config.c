@@ -1308,6 +1308,41 @@ static void test_config_secrets_warning(void)
     LF_CHECK(warning == NULL);
 }
 
+static void test_config_secret_file_warning(void)
+{
+    char secret[sizeof(dir) + 16];
+    char text[ERRLEN];
+    char expected[ERRLEN];
+    char *warning;
+    FILE *fp;
+
+    snprintf(secret, sizeof(secret), "%s/api_key", dir);
+    fp = fopen(secret, "w");
+    LF_CHECK(fp != NULL);
+    fputs("abc\n", fp);
+    fclose(fp);
+    snprintf(text, sizeof(text),
+             "inputs: [{id: a, paths: [x.log]}]\n"
+             "output.elasticsearch:\n"
+             "  hosts: [\"http://127.0.0.1:9200\"]\n"
+             "  api_key: ${file:%s}\n",
+             secret);
+
+    LF_CHECK_INT_EQ(chmod(secret, 0604), 0);
+    warning = load_secrets_warning(text, 0600);
+    snprintf(expected, sizeof(expected),
+             "secret file %s (read for output.elasticsearch.api_key) is "
+             "readable by every user (mode 0604); run chmod 600 %s",
+             secret, secret);
+    LF_CHECK_STR_EQ(warning, expected);
+    free(warning);
+
+    LF_CHECK_INT_EQ(chmod(secret, 0600), 0);
+    warning = load_secrets_warning(text, 0600);
+    LF_CHECK(warning == NULL);
+    unlink(secret);
+}
+
 int main(void)
 {
     if (mkdtemp(dir) == NULL) {
@@ -1355,6 +1390,7 @@ int main(void)
     LF_RUN(test_config_http);
     LF_RUN(test_config_logging);
     LF_RUN(test_config_secrets_warning);
+    LF_RUN(test_config_secret_file_warning);
 
     unlink(path);
     rmdir(dir);

@@ -494,8 +494,8 @@ static void test_ec2_source_token_rejected(void)
     lf_buf_appendf(&expected,
                    "add_cloud_metadata: metadata fetch failed: PUT "
                    "%s/latest/api/token returned HTTP status 403 (EPROTO); "
-                   "events get no fields from it\n",
-                   s.url);
+                   "events get no fields from it host=%s\n",
+                   s.url, s.url);
     check_ec2_failure(s.url, 3000, expected.data, TEST_WAIT_MS);
     LF_CHECK_INT_EQ(count_lines(s.log), 1);
     lf_buf_cleanup(&expected);
@@ -859,7 +859,7 @@ static void new_fake_source(struct fixture *fx, struct fake_fetcher *fake,
                             uint64_t refresh_ms)
 {
     struct lf_meta_fetcher fetcher = {"fake_metadata", fake, fake_fetch,
-                                      fake_free};
+                                      fake_free, NULL};
     struct lf_meta_source_options opts = {1000, refresh_ms, NULL};
 
     uv_timer_init(&fx->loop, &fake->timer);
