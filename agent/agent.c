@@ -456,6 +456,25 @@ static void on_signal(uv_signal_t *handle, int signum)
     lf_inputs_read_to_end(agent->inputs, on_read_to_end, agent);
 }
 
+static volatile sig_atomic_t early_sighup;
+
+static void note_early_sighup(int signum)
+{
+    (void)signum;
+    early_sighup = 1;
+}
+
+void lf_agent_defer_sighup(void)
+{
+    struct sigaction action;
+
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = note_early_sighup;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGHUP, &action, NULL);
+}
+
 /* Reloads the configuration file; see agent/reload.c. */
 static void on_sighup(uv_signal_t *handle, int signum)
 {
@@ -671,6 +690,10 @@ int lf_agent_run(const struct lf_config *config, bool once)
     uv_signal_start(&agent.sigterm, on_signal, SIGTERM);
     uv_signal_start(&agent.sigint, on_signal, SIGINT);
     uv_signal_start(&agent.sighup, on_sighup, SIGHUP);
+    if (early_sighup) {
+        lf_log_warn("agent", "received SIGHUP while starting; the "
+                    "configuration is not reloaded");
+    }
     if (once) {
         /* Watches for a stuck output while files are still being read. */
         agent.drain_progress_ms = uv_now(&agent.loop);

@@ -17,6 +17,13 @@ enum lf_exit {
 };
 
 /*
+ * Makes SIGHUP set a flag instead of ending the process, from the start
+ * of main() until lf_agent_run() takes the signal over, so that a reload
+ * sent while the agent starts cannot kill it.
+ */
+void lf_agent_defer_sighup(void);
+
+/*
  * Runs until SIGTERM or SIGINT, or with `once` until every matched file is
  * read to its end and acknowledged. Returns an enum lf_exit value.
  */

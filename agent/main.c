@@ -333,6 +333,7 @@ int main(int argc, char **argv)
     char errbuf[1024];
     int rc;
 
+    lf_agent_defer_sighup();
     rc = parse_options(argc, argv, &opts);
     if (rc >= 0) {
         return rc;

@@ -5,6 +5,7 @@ test_es_connection.py)."""
 import os
 import re
 import signal
+import time
 
 import harness
 from harness import check, check_eq
@@ -210,6 +211,56 @@ def test_sigint_stops_and_saves_state(scratch):
              "bulk requests of a --once run after the agent stopped")
 
 
+def exe_of(pid):
+    try:
+        return os.readlink("/proc/%d/exe" % pid)
+    except OSError:
+        return None
+
+
+def test_sighup_while_starting(scratch):
+    """A SIGHUP that comes before the agent runs its loop is logged, not
+    fatal. The configuration is read from a FIFO, so loading it waits
+    until the test has sent the signal."""
+    standin = scratch.standin()
+    lines, _ = harness.app_lines(5, seed=3)
+    path = scratch.write("logs/app.log", "".join(l + "\n" for l in lines))
+    written = harness.write_config(scratch, [harness.app_input([path])],
+                                   standin.url)
+    fifo = scratch.join("fifo.yml")
+    os.mkfifo(fifo, 0o600)
+    agent = harness.Agent(scratch, fifo)
+    harness.wait_until(lambda: exe_of(agent.proc.pid) ==
+                       os.path.realpath(harness.logferry_path()),
+                       what="logferry executed")
+    # Enough for the loader and main() to start; opening the FIFO then
+    # blocks the configuration load until the test writes to it.
+    time.sleep(0.3)
+    agent.proc.send_signal(signal.SIGHUP)
+    fd = harness.wait_until(lambda: open_writer(fifo),
+                            what="logferry reading its configuration")
+    with open(written, "rb") as src, os.fdopen(fd, "wb") as dst:
+        dst.write(src.read())
+    harness.wait_until(lambda: len(harness.documents(standin)) >= 5,
+                       what="5 documents")
+    agent.check_running()
+    check("received SIGHUP while starting; the configuration is not "
+          "reloaded" in agent.output(),
+          "no warning about the early SIGHUP: %s" % harness.tail(
+              agent.output()))
+    check_eq(agent.stop(), 0, "exit status after SIGTERM")
+
+
+def open_writer(fifo):
+    """Opens the FIFO for writing once a reader has it open, else None."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    os.set_blocking(fd, True)
+    return fd
+
+
 TESTS = [
     test_version,
     test_help,
@@ -223,6 +274,7 @@ TESTS = [
     test_output_unreachable_host_exits_1,
     test_missing_config_file,
     test_sigint_stops_and_saves_state,
+    test_sighup_while_starting,
 ]
 
 if __name__ == "__main__":
