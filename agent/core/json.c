@@ -94,8 +94,8 @@ static inline void terminate(struct lf_buf *buf)
  * 1. Each maximal subpart becomes one U+FFFD, as the Unicode Standard
  * recommends in section 3.9.
  */
-static size_t utf8_sequence(const unsigned char *p, size_t avail,
-                            size_t *bad_len)
+size_t lf_utf8_sequence(const unsigned char *p, size_t avail,
+                        size_t *bad_len)
 {
     unsigned char lead = p[0];
     unsigned char lo = 0x80;
@@ -213,7 +213,7 @@ static size_t verbatim_run(const unsigned char *s, size_t len)
         if (i == len || byte_class[s[i]] == BYTE_ESCAPE) {
             break;
         }
-        n = utf8_sequence(s + i, len - i, &bad_len);
+        n = lf_utf8_sequence(s + i, len - i, &bad_len);
         if (n == 0) {
             break;
         }
@@ -294,7 +294,7 @@ append_string_rest(struct lf_buf *buf, const unsigned char *p, size_t len)
         if (byte_class[p[i]] == BYTE_ESCAPE) {
             buf->len += write_escape(buf->data + buf->len, p[i]);
         } else {
-            utf8_sequence(p + i, len - i, &bad_len);
+            lf_utf8_sequence(p + i, len - i, &bad_len);
             memcpy(buf->data + buf->len, replacement, LF_STRLEN(replacement));
             buf->len += LF_STRLEN(replacement);
         }

@@ -34,8 +34,24 @@ static void append_double_text(struct lf_buf *key, double value)
 }
 
 /*
+ * Returns how much of `s` fits in `max` bytes without splitting a UTF-8
+ * sequence: the cut moves back over continuation bytes.
+ */
+static size_t utf8_prefix_len(const char *s, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80) {
+        max--;
+    }
+    return max;
+}
+
+/*
  * Appends the text of `value`. A string stops at its first NUL byte,
- * because the series key uses NUL to end each value.
+ * because the series key uses NUL to end each value, and at
+ * LF_LOG_METRICS_LABEL_VALUE_MAX bytes.
  */
 static void append_value_text(struct lf_buf *key, const struct lf_value *value)
 {
@@ -46,6 +62,8 @@ static void append_value_text(struct lf_buf *key, const struct lf_value *value)
         size_t len = nul != NULL ? (size_t)(nul - value->u.str.ptr)
                                  : value->u.str.len;
 
+        len = utf8_prefix_len(value->u.str.ptr, len,
+                              LF_LOG_METRICS_LABEL_VALUE_MAX);
         lf_buf_append(key, value->u.str.ptr, len);
         break;
     }

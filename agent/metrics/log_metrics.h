@@ -18,6 +18,11 @@
 #define LF_LOG_METRICS_MAX_SERIES_LIMIT 1000000
 #define LF_LOG_METRICS_MAX_LABELS 8 /* lf_prom_histogram() writes 8 */
 #define LF_LOG_METRICS_MAX_BUCKETS 64
+/*
+ * Bytes kept of a label value taken from an event. Longer values are cut
+ * at a UTF-8 boundary, so one rule's series cannot hold large strings.
+ */
+#define LF_LOG_METRICS_LABEL_VALUE_MAX 256
 
 struct lf_log_metrics;
 

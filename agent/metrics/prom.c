@@ -3,6 +3,7 @@
  * double quote and line feed; HELP text escapes backslash and line feed.
  */
 #include "agent/metrics/prom.h"
+#include "lf/json.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -27,18 +28,39 @@ static void format_finite(char *out, size_t len, double value)
     }
 }
 
+/*
+ * Appends `s` escaped for a help text or, with `quote`, a label value.
+ * The exposition format is UTF-8 and Prometheus rejects a whole scrape
+ * over one invalid byte, so ill-formed sequences become U+FFFD.
+ */
 static void append_escaped(struct lf_buf *out, const char *s, bool quote)
 {
-    for (; *s != '\0'; s++) {
-        if (*s == '\\') {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    size_t i = 0;
+
+    while (i < len) {
+        size_t step = 1;
+        size_t bad_len;
+
+        if (p[i] == '\\') {
             lf_buf_append(out, "\\\\", 2);
-        } else if (*s == '\n') {
+        } else if (p[i] == '\n') {
             lf_buf_append(out, "\\n", 2);
-        } else if (quote && *s == '"') {
+        } else if (quote && p[i] == '"') {
             lf_buf_append(out, "\\\"", 2);
+        } else if (p[i] < 0x80) {
+            lf_buf_append_char(out, (char)p[i]);
         } else {
-            lf_buf_append_char(out, *s);
+            step = lf_utf8_sequence(p + i, len - i, &bad_len);
+            if (step == 0) {
+                lf_buf_append(out, "\xef\xbf\xbd", 3);
+                step = bad_len;
+            } else {
+                lf_buf_append(out, s + i, step);
+            }
         }
+        i += step;
     }
 }
 

@@ -356,6 +356,40 @@ static void test_log_metrics_label_escaping(void)
     teardown(&f);
 }
 
+/* Ill-formed UTF-8 becomes U+FFFD; long values are cut at a boundary. */
+static void test_log_metrics_label_utf8_and_length(void)
+{
+    static const char bad[] = "a\xff\xc3(b\xe2\x82";
+    char long_value[LF_LOG_METRICS_LABEL_VALUE_MAX + 16];
+    char expected[LF_LOG_METRICS_LABEL_VALUE_MAX + 64];
+    struct fixture f;
+
+    LF_CHECK_INT_EQ(setup(&f, "metrics:\n"
+                              "  - type: counter\n"
+                              "    name: odd\n"
+                              "    help: Odd values.\n"
+                              "    labels: {v: f}\n"),
+                    0);
+    lf_event_set_str(&f.ev, "f", bad, strlen(bad));
+    lf_log_metrics_observe(f.metrics, &f.ev, "app");
+    write(&f);
+    LF_CHECK(strstr(f.out.data, "odd_total{v=\"a\xef\xbf\xbd\xef\xbf\xbd"
+                                "(b\xef\xbf\xbd\"} 1\n") != NULL);
+
+    /* 255 ASCII bytes, then a 2-byte sequence across the limit. */
+    memset(long_value, 'x', sizeof(long_value));
+    long_value[LF_LOG_METRICS_LABEL_VALUE_MAX - 1] = '\xc3';
+    long_value[LF_LOG_METRICS_LABEL_VALUE_MAX] = '\xa9';
+    lf_event_reset(&f.ev);
+    lf_event_set_str(&f.ev, "f", long_value, sizeof(long_value));
+    lf_log_metrics_observe(f.metrics, &f.ev, "app");
+    snprintf(expected, sizeof(expected), "odd_total{v=\"%.*s\"} 1\n",
+             LF_LOG_METRICS_LABEL_VALUE_MAX - 1, long_value);
+    write(&f);
+    LF_CHECK(strstr(f.out.data, expected) != NULL);
+    teardown(&f);
+}
+
 /* Checks that `yaml` is rejected with exactly `message` after "test.yml:". */
 static void check_error(const char *yaml, const char *message)
 {
@@ -435,6 +469,7 @@ int main(void)
     LF_RUN(test_log_metrics_cap_drops_new_series);
     LF_RUN(test_log_metrics_many_series);
     LF_RUN(test_log_metrics_label_escaping);
+    LF_RUN(test_log_metrics_label_utf8_and_length);
     LF_RUN(test_log_metrics_config_errors);
     return lf_test_end();
 }
