@@ -412,8 +412,9 @@ static void log_cw_stats(const struct lf_cw_output *cw)
         " rejected=%" PRIu64 " rejected_too_old=%" PRIu64
         " rejected_too_new=%" PRIu64 " rejected_expired=%" PRIu64
         " rejected_policy=%" PRIu64 " rejected_request=%" PRIu64
-        " rejected_not_found=%" PRIu64 " rejected_credentials=%" PRIu64
-        " requests=%" PRIu64 " request_failures=%" PRIu64 " throttled=%" PRIu64
+        " rejected_not_found=%" PRIu64 " requests=%" PRIu64
+        " request_failures=%" PRIu64 " throttled=%" PRIu64
+        " denied=%" PRIu64
         " retries=%" PRIu64 " groups_created=%" PRIu64
         " streams_created=%" PRIu64 " token_resends=%" PRIu64
         " credential_refreshes=%" PRIu64 " too_old_dropped=%" PRIu64
@@ -427,8 +428,8 @@ static void log_cw_stats(const struct lf_cw_output *cw)
         s.rejected_by_reason[LF_CW_REJECT_POLICY],
         s.rejected_by_reason[LF_CW_REJECT_REQUEST],
         s.rejected_by_reason[LF_CW_REJECT_NOT_FOUND],
-        s.rejected_by_reason[LF_CW_REJECT_CREDENTIALS], s.requests_sent,
-        s.requests_failed, s.throttled, s.retries, s.groups_created,
+        s.requests_sent, s.requests_failed, s.throttled, s.requests_denied,
+        s.retries, s.groups_created,
         s.streams_created, s.token_resends, s.credential_refreshes,
         s.batch.too_old_dropped, s.batch.too_old_clamped,
         s.batch.too_new_dropped, s.batch.too_new_clamped, s.batch.split_events,

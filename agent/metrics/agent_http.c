@@ -389,6 +389,12 @@ static void write_cw_metrics(struct lf_buf *out, const struct snapshot *s)
                    "Requests answered with throttling or 429.");
     lf_prom_sample_u64(out, "logferry_output_requests_throttled_total", &label,
                        1, s->cw.throttled);
+    lf_prom_family(out, "logferry_output_requests_denied_total", "counter",
+                   "Requests refused for permission or signature, or still "
+                   "refused as expired after fetching credentials again; "
+                   "their batches are sent again after a backoff.");
+    lf_prom_sample_u64(out, "logferry_output_requests_denied_total", &label, 1,
+                       s->cw.requests_denied);
 }
 
 static void write_output_metrics(struct lf_buf *out, const struct snapshot *s)

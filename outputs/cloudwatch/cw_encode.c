@@ -286,6 +286,19 @@ static const struct code_action code_actions[] = {
     {"ExpiredTokenException", LF_CW_ERROR_REFRESH_CREDENTIALS},
     {"ExpiredToken", LF_CW_ERROR_REFRESH_CREDENTIALS},
     {"UnrecognizedClientException", LF_CW_ERROR_REFRESH_CREDENTIALS},
+    /*
+     * A missing IAM permission, or a signature refused because the clock
+     * is off or the keys are wrong, is fixed outside the agent; the
+     * batch waits for that instead of being dropped.
+     */
+    {"AccessDeniedException", LF_CW_ERROR_DENIED},
+    {"InvalidSignatureException", LF_CW_ERROR_DENIED},
+    {"SignatureDoesNotMatch", LF_CW_ERROR_DENIED},
+    {"IncompleteSignature", LF_CW_ERROR_DENIED},
+    {"IncompleteSignatureException", LF_CW_ERROR_DENIED},
+    {"InvalidClientTokenId", LF_CW_ERROR_DENIED},
+    {"MissingAuthenticationToken", LF_CW_ERROR_DENIED},
+    {"MissingAuthenticationTokenException", LF_CW_ERROR_DENIED},
     {"InvalidSequenceTokenException", LF_CW_ERROR_RESEND_WITH_TOKEN},
     {"DataAlreadyAcceptedException", LF_CW_ERROR_ALREADY_ACCEPTED},
 };

@@ -41,6 +41,7 @@ enum lf_cw_error_action {
     LF_CW_ERROR_CREATE,              /* ResourceNotFoundException */
     LF_CW_ERROR_ALREADY_EXISTS,      /* ResourceAlreadyExistsException */
     LF_CW_ERROR_REFRESH_CREDENTIALS, /* expired or unrecognised token */
+    LF_CW_ERROR_DENIED,              /* permission or signature refused */
     LF_CW_ERROR_RESEND_WITH_TOKEN,   /* InvalidSequenceTokenException */
     LF_CW_ERROR_ALREADY_ACCEPTED,    /* DataAlreadyAcceptedException */
     LF_CW_ERROR_REJECT,              /* any other client error */

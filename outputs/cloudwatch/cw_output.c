@@ -24,7 +24,6 @@ static const char *const reason_names[LF_CW_REJECT_REASON_COUNT] = {
     [LF_CW_REJECT_POLICY] = "policy",
     [LF_CW_REJECT_REQUEST] = "request",
     [LF_CW_REJECT_NOT_FOUND] = "not_found",
-    [LF_CW_REJECT_CREDENTIALS] = "credentials",
 };
 
 const char *lf_cw_reject_reason_name(enum lf_cw_reject_reason reason)

@@ -44,13 +44,12 @@ enum lf_cw_reject_reason {
     LF_CW_REJECT_POLICY,      /* dropped by out_of_window or an empty line */
     LF_CW_REJECT_REQUEST,     /* the service rejected the whole request */
     LF_CW_REJECT_NOT_FOUND,   /* group or stream missing, auto_create off */
-    LF_CW_REJECT_CREDENTIALS, /* still expired after a refresh */
 };
 
-#define LF_CW_REJECT_REASON_COUNT 7
+#define LF_CW_REJECT_REASON_COUNT 6
 
-/* Returns "too_old", "too_new", "expired", "policy", "request",
- * "not_found" or "credentials". */
+/* Returns "too_old", "too_new", "expired", "policy", "request" or
+ * "not_found". */
 const char *lf_cw_reject_reason_name(enum lf_cw_reject_reason reason);
 
 /* Counters since start; read with lf_cw_output_stats(). */
@@ -62,6 +61,9 @@ struct lf_cw_stats {
     uint64_t requests_sent;   /* every API call, retries included */
     uint64_t requests_failed; /* transport errors and error replies */
     uint64_t throttled;       /* throttling and 429 replies */
+    /* refused for permission or signature, or still expired after a
+     * refresh; retried after a backoff */
+    uint64_t requests_denied;
     uint64_t retries;         /* requests sent again after a backoff */
     uint64_t bytes_sent;      /* request bodies */
     uint64_t groups_created;

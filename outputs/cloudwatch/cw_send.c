@@ -396,9 +396,24 @@ static void on_error(struct lf_cw_stream *stream, const struct lf_cw_error *err)
             on_create_step_done(stream);
         }
         return;
+    case LF_CW_ERROR_DENIED:
+        lf_log_error(LF_CW_LOG,
+                     "%s refused: %s: %s; the batch is kept and sent again "
+                     "after a backoff, fix the IAM policy, the credentials "
+                     "or the clock group=%s stream=%s",
+                     op_name(stream->op), reason,
+                     err->message != NULL ? err->message : "(no message)",
+                     stream->group, stream->name);
+        output->stats.requests_denied++;
+        lf_cw_backoff(stream, reason);
+        return;
     case LF_CW_ERROR_REFRESH_CREDENTIALS:
         if (stream->refreshed) {
-            reject_batch(stream, err, LF_CW_REJECT_CREDENTIALS);
+            /* Fresh credentials did not help: fetch them again after a
+             * backoff rather than drop the batch. */
+            lf_aws_creds_invalidate(output->creds);
+            output->stats.requests_denied++;
+            lf_cw_backoff(stream, reason);
             return;
         }
         stream->refreshed = true;

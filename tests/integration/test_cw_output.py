@@ -310,6 +310,41 @@ def test_throttled_create_stream(scratch):
              "events stored")
 
 
+def test_access_denied_kept_and_retried(scratch):
+    """A refused permission or signature keeps the batch; it is sent
+    again after a backoff until the service accepts it."""
+    standin = CwStandIn(scratch, {"groups": {"/test/app": {
+        "streams": ["main"]}}})
+    standin.faults({"operation": "PutLogEvents", "count": 2, "status": 400,
+                    "code": "AccessDeniedException",
+                    "message": "User is not authorized to perform: "
+                               "logs:PutLogEvents"},
+                   {"operation": "PutLogEvents", "count": 1, "status": 400,
+                    "code": "InvalidSignatureException",
+                    "message": "Signature expired"})
+    base = now_utc() - datetime.timedelta(minutes=1)
+    path = write_seq(scratch, "a.log", [
+        (base + datetime.timedelta(seconds=i), i) for i in range(4)])
+    config = write_cw_config(scratch, [seq_input([path])], standin.url)
+    proc = run_once(scratch, config, env=cw_env())
+    check_eq(request_statuses(standin.state()), [
+        ("PutLogEvents", 400, "AccessDeniedException"),
+        ("PutLogEvents", 400, "AccessDeniedException"),
+        ("PutLogEvents", 400, "InvalidSignatureException"),
+        ("PutLogEvents", 200, None)], "requests")
+    events = standin.events("/test/app", "main")
+    check_eq([e["message"].split("seq=")[1] for e in events],
+             ["0", "1", "2", "3"], "stored events")
+    counters = summary_counters(proc.stderr)
+    check_eq(counters["delivered"], 4, "delivered")
+    check_eq(counters["rejected"], 0, "rejected")
+    check_eq(counters["denied"], 3, "denied")
+    check_eq(proc.stderr.count("PutLogEvents refused: HTTP 400 "
+                               "AccessDeniedException: User is not "
+                               "authorized"), 2,
+             "errors logged for AccessDeniedException")
+
+
 def test_rejected_events_counted(scratch):
     standin = CwStandIn(scratch, {"groups": {"/test/app": {
         "streams": ["main"]}}})
@@ -835,6 +870,7 @@ def test_test_output_command(scratch):
 
 
 TESTS = [
+    test_access_denied_kept_and_retried,
     test_auto_create_with_retention,
     test_missing_group_without_auto_create,
     test_name_templates,

@@ -639,7 +639,9 @@ static void test_cw_encode_error_actions(void)
         {"InvalidSequenceTokenException", 400, LF_CW_ERROR_RESEND_WITH_TOKEN},
         {"DataAlreadyAcceptedException", 400, LF_CW_ERROR_ALREADY_ACCEPTED},
         {"InvalidParameterException", 400, LF_CW_ERROR_REJECT},
-        {"AccessDeniedException", 400, LF_CW_ERROR_REJECT},
+        {"AccessDeniedException", 400, LF_CW_ERROR_DENIED},
+        {"InvalidSignatureException", 400, LF_CW_ERROR_DENIED},
+        {"MissingAuthenticationTokenException", 403, LF_CW_ERROR_DENIED},
         {"", 413, LF_CW_ERROR_REJECT},
     };
 
