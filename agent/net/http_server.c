@@ -18,6 +18,13 @@
 #define LISTEN_BACKLOG 64
 /* Minimum interval between warnings about connections over the cap. */
 #define REJECT_LOG_INTERVAL_MS (60 * 1000)
+/*
+ * After an error response that ends the connection, how long the server
+ * goes on reading and discarding what the client still sends. Closing
+ * with unread data makes the kernel send a reset, which can reach the
+ * client before it has read the response.
+ */
+#define LINGER_MS 2000
 
 /* ---- request parsing ---- */
 
@@ -298,6 +305,7 @@ struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_write_t write;
+    uv_shutdown_t shutdown;
     struct lf_http_server *server;
     struct conn *prev;
     struct conn *next;
@@ -307,6 +315,7 @@ struct conn {
     int open_handles;
     bool writing;
     bool close_after_write;
+    bool lingering; /* response sent, input discarded until EOF or LINGER_MS */
     bool closing;
     char in[LF_HTTP_SERVER_REQUEST_MAX];
 };
@@ -410,6 +419,38 @@ static void process_input(struct conn *conn);
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
+static void on_linger_timeout(uv_timer_t *timer)
+{
+    close_conn(timer->data);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct conn *conn = req->data;
+
+    if (status != 0 && !conn->closing) {
+        close_conn(conn);
+    }
+}
+
+/*
+ * Ends the connection after its last response: sends FIN, then reads and
+ * discards input until the client closes or LINGER_MS passes.
+ */
+static void start_linger(struct conn *conn)
+{
+    conn->lingering = true;
+    conn->in_len = 0;
+    conn->shutdown.data = conn;
+    if (uv_shutdown(&conn->shutdown, (uv_stream_t *)&conn->tcp,
+                    on_shutdown) != 0) {
+        close_conn(conn);
+        return;
+    }
+    uv_timer_start(&conn->timer, on_linger_timeout, LINGER_MS, 0);
+    uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     struct conn *conn = req->data;
@@ -418,8 +459,12 @@ static void on_write(uv_write_t *req, int status)
     if (conn->closing) {
         return;
     }
-    if (status != 0 || conn->close_after_write) {
+    if (status != 0) {
         close_conn(conn);
+        return;
+    }
+    if (conn->close_after_write) {
+        start_linger(conn);
         return;
     }
     arm_timer(conn);
@@ -558,6 +603,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
     if (nread < 0) {
         close_conn(conn);
+        return;
+    }
+    if (conn->lingering) {
+        conn->in_len = 0;
         return;
     }
     conn->in_len += (size_t)nread;

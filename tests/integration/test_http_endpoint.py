@@ -434,6 +434,17 @@ def test_server_survives_hostile_clients(scratch):
         check(b"\r\nConnection: close\r\n" in reply,
               "connection closed after %d" % expected)
 
+    # A client still sending after the reply to a head that is too large
+    # gets the reply, not a reset: the server reads on and discards.
+    conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+    conn.sendall(b"GET /metrics HTTP/1.1\r\nHost: a\r\nX: " + b"y" * 9000)
+    time.sleep(0.3)
+    conn.sendall(b"y" * 20000)
+    reply = read_all(conn)
+    conn.close()
+    check(reply.startswith(b"HTTP/1.1 431 "),
+          "reply to a head still being sent: %r" % reply[:60])
+
     # Two pipelined requests on one connection, served in order.
     conn = socket.create_connection(("127.0.0.1", port), timeout=5)
     conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
