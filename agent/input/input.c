@@ -106,6 +106,22 @@ struct waiting_file {
     int64_t end_offset; /* see open_harvester() */
 };
 
+/*
+ * A file whose harvester a reload stopped because its input changed. The
+ * restarted input reads the rest of it unless a scan reaches it under a
+ * matched name (see adopt_stopped_files()).
+ */
+struct stopped_file {
+    const char *input_id; /* borrowed from the new configuration */
+    char *path;           /* owned; the name the harvester last knew */
+    uint64_t dev;
+    uint64_t ino;
+    uint64_t base_id;     /* the file's base id, or 0 if not identified */
+    int64_t btime_ns;     /* birth time, or 0 if unknown */
+    bool gone;            /* no matched name referred to it at the stop */
+    uint64_t gone_ms;     /* loop time `gone` was set */
+};
+
 /* Reason a path is polled with stat instead of watched by inotify. */
 enum poll_reason {
     POLL_NO_INOTIFY,    /* inotify_init1 failed */
@@ -162,6 +178,9 @@ struct lf_inputs {
     struct poll_tally poll_tally[POLL_REASON_COUNT];
     struct waiting_file *waiting; /* FIFO, oldest first */
     size_t waiting_count;
+    /* Stopped by the last reload, until lf_inputs_start_deferred(). */
+    struct stopped_file *stopped_files;
+    size_t stopped_count;
     struct harvester *harvesters;
     struct harvester *ready_head;
     struct harvester *ready_tail;
@@ -449,6 +468,17 @@ static bool has_waiting(const struct lf_inputs *inputs,
     return false;
 }
 
+static bool is_waiting(const struct lf_inputs *inputs, uint64_t dev,
+                       uint64_t ino)
+{
+    for (size_t i = 0; i < inputs->waiting_count; i++) {
+        if (inputs->waiting[i].dev == dev && inputs->waiting[i].ino == ino) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Queues a file for a slot unless it is queued already. */
 static void push_waiting(struct lf_inputs *inputs,
                          const struct lf_input_config *input,
@@ -457,10 +487,8 @@ static void push_waiting(struct lf_inputs *inputs,
 {
     struct waiting_file *w;
 
-    for (size_t i = 0; i < inputs->waiting_count; i++) {
-        if (inputs->waiting[i].dev == dev && inputs->waiting[i].ino == ino) {
-            return;
-        }
+    if (is_waiting(inputs, dev, ino)) {
+        return;
     }
     inputs->waiting = lf_realloc(inputs->waiting, (inputs->waiting_count + 1) *
                                                       sizeof(*w));
@@ -2358,6 +2386,36 @@ static bool stopped_by(const struct lf_config *config, const bool *restart,
     return next == NULL || restart[next - config->inputs];
 }
 
+/* Records the file of `h`, whose input `next` replaces, for adoption. */
+static void push_stopped(struct lf_inputs *inputs, const struct harvester *h,
+                         const struct lf_input_config *next)
+{
+    struct stopped_file *f;
+
+    inputs->stopped_files =
+        lf_realloc(inputs->stopped_files,
+                   (inputs->stopped_count + 1) * sizeof(*f));
+    f = &inputs->stopped_files[inputs->stopped_count++];
+    f->input_id = next->id;
+    f->path = lf_strdup(h->path);
+    f->dev = h->info.dev;
+    f->ino = h->info.ino;
+    f->base_id = h->state == HARVESTER_WAITING_HEAD ? 0 : h->info.base_id;
+    f->btime_ns = h->state == HARVESTER_WAITING_HEAD ? 0 : h->btime_ns;
+    f->gone = h->gone;
+    f->gone_ms = h->gone_ms;
+}
+
+static void free_stopped(struct lf_inputs *inputs)
+{
+    for (size_t i = 0; i < inputs->stopped_count; i++) {
+        lf_free(inputs->stopped_files[i].path);
+    }
+    lf_free(inputs->stopped_files);
+    inputs->stopped_files = NULL;
+    inputs->stopped_count = 0;
+}
+
 /*
  * Sends the multiline groups that the stages of `h` hold, then closes
  * it. The registry keeps the offset of the first byte not sent, where
@@ -2389,13 +2447,26 @@ void lf_inputs_reload(struct lf_inputs *inputs, const struct lf_config *config,
         inputs->waiting_count--;
         memmove(w, w + 1, (inputs->waiting_count - i) * sizeof(*w));
     }
-    /* A closed harvester leaves the list unless a read is queued for it. */
+    /*
+     * A closed harvester leaves the list unless a read is queued for it.
+     * A removed input stops for good. A changed input gets its files
+     * back in lf_inputs_start_deferred(), so they are recorded first.
+     */
+    free_stopped(inputs);
     for (struct harvester *h = inputs->harvesters; h != NULL; h = next) {
+        const struct lf_input_config *input = h->info.input;
+        const struct lf_input_config *changed;
+
         next = h->next;
-        if (h->state != HARVESTER_CLOSING &&
-            stopped_by(config, restart, h->info.input)) {
-            stop_harvester(h);
+        if (h->state == HARVESTER_CLOSING ||
+            !stopped_by(config, restart, input)) {
+            continue;
         }
+        changed = find_input(config, input->id);
+        if (changed != NULL) {
+            push_stopped(inputs, h, changed);
+        }
+        stop_harvester(h);
     }
     /*
      * NOTE: the folders watched for removed inputs stay watched until the
@@ -2408,6 +2479,72 @@ void lf_inputs_reload(struct lf_inputs *inputs, const struct lf_config *config,
     }
 }
 
+/*
+ * Stores in `path_out` the name of the stopped file `f` and returns true
+ * when the file was renamed away from the globs before or after the
+ * stop: it is still in the folder it was last read in, and it was gone
+ * already or is no longer under the name its harvester knew. A file
+ * still under that name is left to the scan, because a changed `paths`
+ * or `exclude_files` may exclude it on purpose.
+ */
+static bool find_renamed_file(const struct stopped_file *f,
+                              struct lf_buf *path_out)
+{
+    struct lf_file_stat st;
+
+    if (!f->gone && lf_file_stat_path(f->path, &st) == 0 &&
+        st.dev == f->dev && st.ino == f->ino) {
+        return false;
+    }
+    /* The kernel reuses the inode numbers of removed files at once. */
+    return find_inode(f->path, f->dev, f->ino, path_out) &&
+           lf_file_stat_path(path_out->data, &st) == 0 &&
+           (f->btime_ns == 0 || st.btime_ns == f->btime_ns);
+}
+
+/*
+ * Opens the files of changed inputs that the last reload stopped and that
+ * the scan of the restarted inputs did not reach. Those files were renamed
+ * away from the globs, before the reload or during the wait for their
+ * results. Each resumes from its registry offset, which covers every line
+ * sent, and is read to its end under the close rules for renamed files.
+ */
+static void adopt_stopped_files(struct lf_inputs *inputs)
+{
+    struct lf_buf path;
+
+    lf_buf_init(&path);
+    for (size_t i = 0; i < inputs->stopped_count; i++) {
+        const struct stopped_file *f = &inputs->stopped_files[i];
+        const struct lf_input_config *input;
+        struct harvester *h;
+
+        if (find_harvester(inputs, f->dev, f->ino) != NULL ||
+            is_waiting(inputs, f->dev, f->ino) ||
+            !find_renamed_file(f, &path)) {
+            continue;
+        }
+        input = find_input(inputs->config, f->input_id);
+        h = open_harvester(inputs, input, path.data, -1);
+        if (h == NULL) {
+            continue;
+        }
+        h->expected_id = f->base_id;
+        mark_gone(h);
+        if (f->gone) {
+            /* close.removed_after counts from the rename, as before. */
+            h->gone_ms = f->gone_ms;
+            arm_limit_timer(h);
+        }
+        lf_log_info("input", "resuming a file renamed away from the globs "
+                    "after a reload path=%s input=%s", path.data,
+                    input->id);
+    }
+    lf_buf_cleanup(&path);
+    free_stopped(inputs);
+    report_polled(inputs);
+}
+
 void lf_inputs_start_deferred(struct lf_inputs *inputs)
 {
     for (size_t i = 0; i < inputs->config->input_count; i++) {
@@ -2415,7 +2552,9 @@ void lf_inputs_start_deferred(struct lf_inputs *inputs)
     }
     if (!inputs->stopped && !inputs->discovery_stopped) {
         scan(inputs);
+        adopt_stopped_files(inputs);
     }
+    free_stopped(inputs);
 }
 
 /* Returns true when `input` is one of the entries of config->inputs. */
@@ -2469,6 +2608,7 @@ static void free_inputs(uv_handle_t *handle)
         lf_free(inputs->waiting[i].path);
     }
     lf_free(inputs->waiting);
+    free_stopped(inputs);
     free_patterns(inputs->patterns);
     for (size_t i = 0; i < inputs->counter_count; i++) {
         lf_free(inputs->counters[i]->id);

@@ -186,7 +186,12 @@ bool lf_inputs_input_counts(const struct lf_inputs *inputs, size_t index,
 void lf_inputs_reload(struct lf_inputs *inputs, const struct lf_config *config,
                       const bool *restart);
 
-/* Starts the inputs that lf_inputs_reload() deferred with a scan. */
+/*
+ * Starts the inputs that lf_inputs_reload() deferred with a scan. Then
+ * reads to its end each file of a changed input that the reload stopped
+ * and that was renamed away from the globs since, from its registry
+ * offset.
+ */
 void lf_inputs_start_deferred(struct lf_inputs *inputs);
 
 /*

@@ -495,6 +495,107 @@ def test_reload_warns_readable_secret_file(scratch):
     check("s3cr3t-token" not in agent.output(), "the secret was logged")
 
 
+class RotatingWriter(Writer):
+    """Appends numbered lines to `path` and renames it to path.N after
+    every `per_file` lines, as a rotation that the input's glob does not
+    match."""
+
+    def __init__(self, path, per_file, interval=0.002):
+        super().__init__([path], interval)
+        self.path = path
+        self.per_file = per_file
+        self.rotations = 0
+
+    def run(self):
+        seq = 0
+        while not self.done.is_set():
+            with open(self.path, "a") as fp:
+                for _ in range(10):
+                    line = "line %07d" % seq
+                    fp.write(line + "\n")
+                    self.lines[self.path].append(line)
+                    seq += 1
+            if seq % self.per_file == 0:
+                self.rotations += 1
+                os.rename(self.path, "%s.%d" % (self.path, self.rotations))
+            time.sleep(self.interval)
+
+
+def test_reload_during_rename_rotation(scratch):
+    """A restarted input reads the rest of each file renamed away from
+    its glob, and no line twice."""
+    standin = scratch.standin()
+    a = scratch.write("logs/app.log", "")
+
+    def inputs(rev):
+        return [plain_input("app", a, fields={"labels.rev": str(rev)})]
+
+    config = write_config(scratch, standin, inputs(0))
+    agent = harness.Agent(scratch, config)
+    writer = RotatingWriter(a, per_file=600, interval=0.005).start()
+    reloads = 16
+    for rev in range(1, reloads + 1):
+        time.sleep(0.2)
+        write_config(scratch, standin, inputs(rev))
+        os.kill(agent.proc.pid, signal.SIGHUP)
+    harness.wait_until(
+        lambda: agent.output().count("added and changed inputs started") >=
+        1, what="a restarted input")
+    time.sleep(0.3)
+    writer.stop()
+    lines = writer.lines[a]
+    check(writer.rotations >= 4, "rotations: %d" % writer.rotations)
+
+    def all_messages():
+        return [field(d, "message") for d in harness.documents(standin)]
+
+    try:
+        harness.wait_until(lambda: len(all_messages()) >= len(lines),
+                           timeout=20,
+                           what="%d lines at the stand-in" % len(lines))
+    except harness.TestFailure:
+        pass  # the checks below name the missing lines
+    stop(agent)
+    got = all_messages()
+    missing = sorted(set(lines) - set(got))
+    check_eq(missing[:3], [], "lines missing (first 3 of %d)" % len(missing))
+    check_eq(len(got), len(set(got)), "distinct messages")
+    check_eq(sorted(got), sorted(lines), "messages")
+    check_items_created(standin, len(lines))
+    check("resuming a file renamed away from the globs" in agent.output(),
+          "no renamed file was resumed: " + harness.tail(agent.output()))
+
+
+def test_reload_drops_path_of_changed_input(scratch):
+    """A file that a changed input's new `paths` no longer match stops
+    being read, although it stays under its name."""
+    standin = scratch.standin()
+    a = scratch.write("logs/a.log", "")
+    b = scratch.write("logs/b.log", "")
+    config = write_config(scratch, standin,
+                          [{"id": "app", "paths": [a, b]}])
+    agent = harness.Agent(scratch, config)
+    writer = Writer([a, b]).start()
+    time.sleep(WRITE_S)
+    reload(agent, scratch, standin, [{"id": "app", "paths": [a]}])
+    stopped_at = len(writer.lines[b])
+    harness.wait_until(
+        lambda: "added and changed inputs started" in agent.output(),
+        what="the changed input to start")
+    time.sleep(WRITE_S)
+    writer.stop()
+    wait_for_lines(standin, a, writer.lines[a])
+    stop(agent)
+    check_once(standin, a, writer.lines[a])
+    got = messages_of(standin, b)
+    check(0 < len(got) <= stopped_at,
+          "b.log lines at the stand-in: %d, written by the reload: %d"
+          % (len(got), stopped_at))
+    check_eq(sorted(got), writer.lines[b][:len(got)], "b.log prefix read")
+    check_items_created(standin, len(writer.lines[a]) + len(got))
+    check_eq(harvest_count(agent, b), 1, "harvesters opened for b.log")
+
+
 def revisions(standin, path):
     """Return labels.rev of the documents of `path`, in file order."""
     docs = [d for d in harness.documents(standin)
@@ -514,6 +615,8 @@ TESTS = [
     test_reload_metadata_processor,
     test_reload_counters_and_metrics_rules,
     test_reload_warns_readable_secret_file,
+    test_reload_during_rename_rotation,
+    test_reload_drops_path_of_changed_input,
 ]
 
 if __name__ == "__main__":
