@@ -591,6 +591,9 @@ static int start(struct agent *agent)
         return rc;
     }
     lf_pipeline_set_queue(agent->pipeline, agent->queue);
+    /* Before the output is set: the scan uses the spool's read cursor. */
+    lf_queue_scan_spool(agent->queue, lf_pipeline_add_spooled,
+                        agent->pipeline);
 
     callbacks.arg = agent;
     callbacks.on_result = on_output_result;

@@ -309,7 +309,7 @@ int lf_output_publish(struct lf_output *output, const struct lf_event *ev,
         }
         if (output->carry_mask == 0) {
             lf_buf_reset(&output->carry);
-            sink_rc = lf_event_encode(ev, doc_id, &output->carry);
+            sink_rc = lf_event_encode(ev, doc_id, NULL, &output->carry);
             if (sink_rc != 0) {
                 reject_not_taken(output, &output->sinks[i], ref, sink_rc);
                 continue;

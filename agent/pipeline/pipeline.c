@@ -21,6 +21,23 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * A range of a file whose published events all have a record in the spool
+ * found at start: a file resumed at an offset inside it can skip to its
+ * end, because the spool sends those events.
+ */
+struct spooled_range {
+    uint64_t file_id;
+    uint64_t start;
+    uint64_t end;
+};
+
+/*
+ * Bound of the ranges kept. Records that would start a range past it are
+ * not used, so their lines are read again from the files as well.
+ */
+#define PIPELINE_SPOOLED_RANGES_MAX 65536
+
 /* One file whose events are in flight or still being read. */
 struct source {
     struct source *prev;
@@ -33,6 +50,13 @@ struct source {
     uint32_t path_version;   /* lf_file_info.path_version of `path` */
     struct lf_registry_entry *entry; /* this file's registry entry */
     struct lf_ack_tracker tracker;
+    uint64_t published_end;  /* commit offset of the last published event */
+    /* published_end moved forward with the last published event, so the
+     * next event's span may start there. */
+    bool span_chained;
+    /* Ranges of the spool found at start past the offset read from. */
+    struct spooled_range *spooled;
+    size_t spooled_count;
     bool reading;            /* the harvester is open */
     bool retired;            /* truncated: results no longer commit */
 };
@@ -49,6 +73,9 @@ struct lf_pipeline {
     char hostname[256];
     size_t hostname_len;
     struct source *sources;
+    struct spooled_range *spooled;
+    size_t spooled_count;
+    size_t spooled_cap;
     uint64_t unresolved;
     struct lf_pipeline_stats stats;
     /*
@@ -123,6 +150,7 @@ static void free_source(struct lf_pipeline *pipeline, struct source *src)
         src->next->prev = src->prev;
     }
     lf_ack_tracker_cleanup(&src->tracker);
+    lf_free(src->spooled);
     lf_free(src->path);
     lf_free(src);
     pipeline->stats.sources_open--;
@@ -303,6 +331,143 @@ static struct lf_registry_entry *find_replaced(struct lf_pipeline *pipeline,
     return found;
 }
 
+void lf_pipeline_add_spooled(void *arg, const struct lf_event_span *span)
+{
+    struct lf_pipeline *pipeline = arg;
+    struct spooled_range *range;
+
+    if (span->end <= span->prev_end) {
+        return;
+    }
+    /* Records of one file are mostly appended in order, so look back. */
+    for (size_t i = pipeline->spooled_count; i > 0; i--) {
+        range = &pipeline->spooled[i - 1];
+        if (range->file_id != span->file_id) {
+            continue;
+        }
+        if (span->prev_end >= range->start && span->prev_end <= range->end) {
+            if (span->end > range->end) {
+                range->end = span->end;
+            }
+            return;
+        }
+        break;
+    }
+    if (pipeline->spooled_count == PIPELINE_SPOOLED_RANGES_MAX) {
+        return;
+    }
+    if (pipeline->spooled_count == pipeline->spooled_cap) {
+        pipeline->spooled_cap =
+            pipeline->spooled_cap == 0 ? 16 : pipeline->spooled_cap * 2;
+        pipeline->spooled =
+            lf_realloc(pipeline->spooled,
+                       pipeline->spooled_cap * sizeof(*pipeline->spooled));
+    }
+    range = &pipeline->spooled[pipeline->spooled_count++];
+    range->file_id = span->file_id;
+    range->start = span->prev_end;
+    range->end = span->end;
+}
+
+/*
+ * Returns the offset to read `info` from instead of `offset`: past every
+ * spooled range that `offset` lies in, so that lines the spool sends are
+ * not read again. A range that ends past the end of the file is not used,
+ * because the file was replaced or truncated. The file's ranges past that
+ * offset move to `src`, for skip_spooled_event().
+ *
+ * NOTE: ranges are keyed by the file id that was read, so a rotated copy
+ * continuing a truncated file's document ids does not skip the lines the
+ * spool holds for the original.
+ */
+static uint64_t skip_spooled(struct lf_pipeline *pipeline,
+                             const struct lf_file_info *info,
+                             struct source *src, uint64_t offset)
+{
+    bool moved = true;
+    size_t i;
+
+    while (moved) {
+        moved = false;
+        for (i = 0; i < pipeline->spooled_count; i++) {
+            const struct spooled_range *range = &pipeline->spooled[i];
+
+            if (range->file_id == info->file_id && range->start <= offset &&
+                range->end > offset &&
+                (info->compressed || range->end <= info->size)) {
+                offset = range->end;
+                moved = true;
+            }
+        }
+    }
+    i = 0;
+    while (i < pipeline->spooled_count) {
+        struct spooled_range range = pipeline->spooled[i];
+
+        if (range.file_id != info->file_id) {
+            i++;
+            continue;
+        }
+        pipeline->spooled[i] = pipeline->spooled[--pipeline->spooled_count];
+        if (range.start > offset && !info->compressed &&
+            range.end <= info->size) {
+            src->spooled = lf_realloc(src->spooled, (src->spooled_count + 1) *
+                                                        sizeof(*src->spooled));
+            src->spooled[src->spooled_count++] = range;
+        }
+    }
+    return offset;
+}
+
+/*
+ * Returns true when the spool found at start contains the event `line`,
+ * which is read again because an event before it was not spooled. Its
+ * bytes then lie within a spooled range. Forgets the ranges passed.
+ */
+static bool skip_spooled_event(struct source *src, const struct lf_line *line)
+{
+    size_t i = 0;
+    bool found = false;
+
+    while (i < src->spooled_count) {
+        const struct spooled_range *range = &src->spooled[i];
+
+        if (range->end <= line->offset) {
+            src->spooled[i] = src->spooled[--src->spooled_count];
+            continue;
+        }
+        /* Container lines can commit less than they read: not skipped. */
+        if (line->commit_offset == line->end_offset &&
+            line->offset >= range->start && line->end_offset <= range->end) {
+            found = true;
+        }
+        i++;
+    }
+    return found;
+}
+
+/*
+ * Saves the registry at once after a file's offset moved past its spooled
+ * events. Once the spool has sent them and dropped their records, only
+ * the saved offset keeps them from being read again after another crash.
+ */
+static void save_spooled_offset(struct lf_pipeline *pipeline,
+                                const char *path, uint64_t offset,
+                                uint64_t read_from)
+{
+    char errbuf[256];
+
+    lf_log_info("pipeline", "the spool contains events of a file past its "
+                "saved offset, reading the file after them path=%s "
+                "offset=%llu read_from=%llu", path,
+                (unsigned long long)offset, (unsigned long long)read_from);
+    if (lf_registry_save(pipeline->registry, errbuf, sizeof(errbuf)) != 0) {
+        lf_log_error("registry", "%s; a crash before the next save reads "
+                     "the spooled events of the file again path=%s", errbuf,
+                     path);
+    }
+}
+
 static uint64_t open_file(void *arg, struct lf_file_info *info,
                           void **source_out)
 {
@@ -310,6 +475,7 @@ static uint64_t open_file(void *arg, struct lf_file_info *info,
     struct source *src = lf_calloc(1, sizeof(*src));
     struct lf_registry_entry *entry;
     uint64_t offset = info->start_offset;
+    uint64_t read_from;
 
     entry = find_resume_entry(pipeline, info);
     info->file_id = lf_file_id_generation(info->base_id, info->generation);
@@ -346,6 +512,7 @@ static uint64_t open_file(void *arg, struct lf_file_info *info,
     if (info->doc_file_id == 0) {
         info->doc_file_id = info->file_id;
     }
+    read_from = skip_spooled(pipeline, info, src, offset);
 
     /*
      * The entry exists from the first read on, with the offset reading
@@ -353,13 +520,19 @@ static uint64_t open_file(void *arg, struct lf_file_info *info,
      * every glob before any of its lines was acknowledged.
      */
     src->entry = lf_registry_update(pipeline->registry, info->file_id,
-                                    offset, info->path, info->dev, info->ino);
+                                    read_from, info->path, info->dev,
+                                    info->ino);
     src->entry->base_id = info->base_id;
     src->entry->generation = info->generation;
     src->entry->doc_file_id = info->doc_file_id;
     src->entry->head_hash = info->head_hash;
     lf_registry_set_input(pipeline->registry, src->entry, info->input->id);
-    if (entry == NULL && pipeline->on_commit != NULL) {
+    if (read_from != offset) {
+        lf_cuts_drop_through(&src->entry->cuts, read_from);
+        save_spooled_offset(pipeline, info->path, offset, read_from);
+    }
+    if ((entry == NULL || read_from != offset) &&
+        pipeline->on_commit != NULL) {
         pipeline->on_commit(pipeline->commit_arg);
     }
     src->file_id = info->file_id;
@@ -369,7 +542,9 @@ static uint64_t open_file(void *arg, struct lf_file_info *info,
     src->path = lf_strdup(info->path);
     src->path_version = info->path_version;
     src->reading = true;
-    lf_ack_tracker_init(&src->tracker, offset);
+    lf_ack_tracker_init(&src->tracker, read_from);
+    src->published_end = read_from;
+    src->span_chained = true;
 
     src->next = pipeline->sources;
     if (src->next != NULL) {
@@ -378,7 +553,7 @@ static uint64_t open_file(void *arg, struct lf_file_info *info,
     pipeline->sources = src;
     pipeline->stats.sources_open++;
     *source_out = src;
-    return offset;
+    return read_from;
 }
 
 static void close_file(void *arg, void *source, bool truncated)
@@ -539,12 +714,27 @@ static enum lf_processor_result build_event(struct lf_pipeline *pipeline,
 static void resolve_ticket(struct lf_pipeline *pipeline, struct source *src,
                            uint64_t ticket);
 
+/*
+ * Notes a published event that commits up to `commit_offset`. An event
+ * that does not move the commit offset (a container line waiting for the
+ * rest of another stream's line) breaks the chain of spans, because a
+ * span could not tell it apart from the event before it.
+ */
+static void advance_published_end(struct source *src, uint64_t commit_offset)
+{
+    src->span_chained = commit_offset > src->published_end;
+    if (commit_offset > src->published_end) {
+        src->published_end = commit_offset;
+    }
+}
+
 static int on_line(void *arg, void *source, const struct lf_file_info *info,
                    const struct lf_line *line)
 {
     struct lf_pipeline *pipeline = arg;
     struct source *src = source;
     struct lf_ack_ref ref = {.source = src};
+    struct lf_event_span span;
     char doc_id[LF_DOC_ID_MAX + 1];
     int rc;
 
@@ -554,6 +744,14 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
         src->path_version = info->path_version;
     }
 
+    if (src->spooled_count > 0 && skip_spooled_event(src, line)) {
+        /* Sent from the spool: resolved like a filtered line. */
+        pipeline->stats.events_skipped_spooled++;
+        resolve_ticket(pipeline, src, lf_ack_tracker_track(
+                                          &src->tracker, line->commit_offset));
+        advance_published_end(src, line->commit_offset);
+        return 0;
+    }
     if (build_event(pipeline, info, line) == LF_PROCESSOR_DROP) {
         /* Resolved at once, like a filtered line: see on_filtered(). */
         pipeline->stats.events_dropped_processor++;
@@ -562,16 +760,23 @@ static int on_line(void *arg, void *source, const struct lf_file_info *info,
         return 0;
     }
     lf_pipeline_doc_id(src->doc_file_id, line->offset, doc_id);
+    span.file_id = src->file_id;
+    /* An empty span (end at prev_end) is never used to skip lines. */
+    span.prev_end =
+        src->span_chained ? src->published_end : line->commit_offset;
+    span.end = line->commit_offset;
     ref.ticket = lf_ack_tracker_track_at(&src->tracker, line->commit_offset,
                                          monotonic_ms());
     pipeline->unresolved++;
 
-    rc = lf_queue_publish(pipeline->queue, &pipeline->event, doc_id, ref);
+    rc = lf_queue_publish(pipeline->queue, &pipeline->event, doc_id, &span,
+                          ref);
     if (rc != 0) {
         lf_ack_tracker_untrack_from(&src->tracker, ref.ticket);
         pipeline->unresolved--;
         return rc;
     }
+    advance_published_end(src, line->commit_offset);
     pipeline->stats.events_published++;
     lf_log_metrics_observe(pipeline->metrics, &pipeline->event,
                            info->input->id);
@@ -728,6 +933,7 @@ void lf_pipeline_free(struct lf_pipeline *pipeline)
         free_source(pipeline, pipeline->sources);
     }
     lf_event_cleanup(&pipeline->event);
+    lf_free(pipeline->spooled);
     for (size_t i = 0; i < pipeline->parse_failure_inputs; i++) {
         lf_free(pipeline->parse_failures[i].input_id);
     }

@@ -31,6 +31,9 @@ struct lf_pipeline_stats {
     uint64_t parse_failures;
     /* Events that drop_event or include_event removed; never published. */
     uint64_t events_dropped_processor;
+    /* Events read again after a crash and not sent, because the spool
+     * found at start contains them. */
+    uint64_t events_skipped_spooled;
     size_t sources_open; /* files with events not yet resolved or open */
 };
 
@@ -66,6 +69,14 @@ void lf_pipeline_set_config(struct lf_pipeline *pipeline,
  * their events still wait for a result.
  */
 size_t lf_pipeline_closed_pending(const struct lf_pipeline *pipeline);
+
+/*
+ * Notes that the spool found at start holds an event with `span`. Fits
+ * lf_queue_scan_spool() (`arg` is the pipeline). A file then opened at an
+ * offset inside a range of such events is read on from the run's end, and
+ * its registry entry moves there, because the spool sends those events.
+ */
+void lf_pipeline_add_spooled(void *arg, const struct lf_event_span *span);
 
 /* Sets the queue that events are published to. */
 void lf_pipeline_set_queue(struct lf_pipeline *pipeline,

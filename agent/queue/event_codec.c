@@ -10,7 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-enum { CODEC_VERSION = 1 };
+/* Version 2 adds the event's span after the version byte. */
+enum { CODEC_VERSION = 1, CODEC_VERSION_SPAN = 2, CODEC_SPAN_BYTES = 24 };
 
 static void put_u8(char *p, unsigned v)
 {
@@ -122,7 +123,7 @@ static char *put_value(char *p, const struct lf_value *value)
 }
 
 int lf_event_encode(const struct lf_event *ev, const char *doc_id,
-                    struct lf_buf *out)
+                    const struct lf_event_span *span, struct lf_buf *out)
 {
     size_t doc_id_len = strlen(doc_id);
     size_t size = encoded_size(ev, doc_id_len);
@@ -132,10 +133,18 @@ int lf_event_encode(const struct lf_event *ev, const char *doc_id,
     if (size == 0) {
         return LF_ETOOBIG;
     }
-    lf_buf_reserve(out, size);
+    lf_buf_reserve(out, size + CODEC_SPAN_BYTES);
     start = out->data + out->len;
     p = start;
-    put_u8(p++, CODEC_VERSION);
+    if (span != NULL) {
+        put_u8(p++, CODEC_VERSION_SPAN);
+        put_u64(p, span->file_id);
+        put_u64(p + 8, span->prev_end);
+        put_u64(p + 16, span->end);
+        p += CODEC_SPAN_BYTES;
+    } else {
+        put_u8(p++, CODEC_VERSION);
+    }
     put_u8(p++, (unsigned)doc_id_len);
     p = put_bytes(p, doc_id, doc_id_len);
     put_u32(p, ev->tags);
@@ -258,7 +267,13 @@ int lf_event_decode(const void *data, size_t len, struct lf_event *ev,
     size_t count;
 
     lf_event_reset(ev);
-    if (take_uint(&r, 1) != CODEC_VERSION) {
+    switch (take_uint(&r, 1)) {
+    case CODEC_VERSION:
+        break;
+    case CODEC_VERSION_SPAN:
+        take(&r, CODEC_SPAN_BYTES);
+        break;
+    default:
         return LF_ECORRUPT;
     }
     id_len = (size_t)take_uint(&r, 1);
@@ -295,4 +310,23 @@ int lf_event_decode(const void *data, size_t len, struct lf_event *ev,
         return LF_ECORRUPT;
     }
     return 0;
+}
+
+int lf_event_decode_span(const void *data, size_t len,
+                         struct lf_event_span *span_out)
+{
+    struct reader r = {.p = data, .end = (const unsigned char *)data + len};
+
+    switch (take_uint(&r, 1)) {
+    case CODEC_VERSION:
+        return r.failed ? LF_ECORRUPT : LF_ENOENT;
+    case CODEC_VERSION_SPAN:
+        break;
+    default:
+        return LF_ECORRUPT;
+    }
+    span_out->file_id = take_uint(&r, 8);
+    span_out->prev_end = take_uint(&r, 8);
+    span_out->end = take_uint(&r, 8);
+    return r.failed ? LF_ECORRUPT : 0;
 }

@@ -525,7 +525,8 @@ static bool backlog(const struct lf_queue *queue)
 }
 
 int lf_queue_publish(struct lf_queue *queue, const struct lf_event *ev,
-                     const char *doc_id, struct lf_ack_ref ref)
+                     const char *doc_id, const struct lf_event_span *span,
+                     struct lf_ack_ref ref)
 {
     bool always = queue->spool != NULL &&
                   queue->options.disk_mode == LF_QUEUE_DISK_ALWAYS;
@@ -545,7 +546,7 @@ int lf_queue_publish(struct lf_queue *queue, const struct lf_event *ev,
         queue->output_full = true;
     }
     lf_buf_reset(&queue->scratch);
-    rc = lf_event_encode(ev, doc_id, &queue->scratch);
+    rc = lf_event_encode(ev, doc_id, span, &queue->scratch);
     if (rc != 0) {
         lf_log_error("queue", "event too large to queue, reported as "
                      "rejected id=%s: %s", doc_id, lf_strerror(rc));
@@ -804,6 +805,34 @@ int lf_queue_new(uv_loop_t *loop, const struct lf_queue_options *options,
     }
     *queue_out = queue;
     return 0;
+}
+
+int lf_queue_scan_spool(struct lf_queue *queue,
+                        void (*cb)(void *arg, const struct lf_event_span *span),
+                        void *arg)
+{
+    struct lf_event_span span;
+    const void *payload;
+    size_t len;
+    uint64_t seq;
+    int rc;
+
+    if (queue->spool == NULL) {
+        return 0;
+    }
+    while ((rc = lf_spool_read(queue->spool, &payload, &len, &seq)) == 1) {
+        if (lf_event_decode_span(payload, len, &span) == 0) {
+            cb(arg, &span);
+        }
+    }
+    lf_spool_rewind(queue->spool);
+    if (rc < 0) {
+        lf_log_error("queue", "reading the spool for the offsets of its "
+                     "events failed: %s; the lines of the events not read "
+                     "are read again from their files path=%s",
+                     lf_strerror(rc), queue->options.disk_path);
+    }
+    return rc;
 }
 
 void lf_queue_set_output(struct lf_queue *queue,

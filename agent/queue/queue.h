@@ -30,6 +30,7 @@
 
 #include <uv.h>
 
+#include "agent/queue/event_codec.h"
 #include "agent/queue/spool.h"
 #include "lf/event.h"
 /* NOTE: struct lf_ack_ref and enum lf_delivery are declared there. */
@@ -114,12 +115,24 @@ void lf_queue_set_output(struct lf_queue *queue,
                          const struct lf_queue_output *output);
 
 /*
- * Takes `ev` with `doc_id`: hands it to the output when nothing waits, or
- * queues it. Returns 0, or LF_EFULL when nothing was taken (on_ready
- * follows). An event the codec cannot carry is reported REJECTED.
+ * Calls `cb(arg, span)` for the span of every unacknowledged spool record,
+ * oldest first, skipping records written without one (format version 1).
+ * Call it before lf_queue_set_output(), which starts reading the spool.
+ * Returns 0, or the negated errno of a failed read after logging it.
+ */
+int lf_queue_scan_spool(struct lf_queue *queue,
+                        void (*cb)(void *arg, const struct lf_event_span *span),
+                        void *arg);
+
+/*
+ * Takes `ev` with `doc_id` and `span` (may be NULL): hands it to the output
+ * when nothing waits, or queues it. Returns 0, or LF_EFULL when nothing
+ * was taken (on_ready follows). An event the codec cannot carry is
+ * reported REJECTED.
  */
 int lf_queue_publish(struct lf_queue *queue, const struct lf_event *ev,
-                     const char *doc_id, struct lf_ack_ref ref);
+                     const char *doc_id, const struct lf_event_span *span,
+                     struct lf_ack_ref ref);
 
 /* The output's on_result: routes spool records and pipeline events. */
 void lf_queue_on_output_result(struct lf_queue *queue, struct lf_ack_ref ref,

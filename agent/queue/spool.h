@@ -135,7 +135,9 @@ struct lf_spool_stats {
  * Opens the spool in `dir`, creating the folder (not its parents) when
  * missing, and recovers what is there: torn tails are cut, corrupt records
  * skipped, segments with a bad header set aside, each reported through
- * `on_event` before this returns. Returns 0 and stores the spool in
+ * `on_event` before this returns. Unless the policy is
+ * LF_SPOOL_FSYNC_NEVER, the segments found are fsynced, so what a crashed
+ * run wrote is durable. Returns 0 and stores the spool in
  * `spool_out`. Returns LF_EINVAL for options out of range (segment_bytes
  * outside LF_SPOOL_SEGMENT_BYTES_MIN..MAX, max_bytes below twice
  * segment_bytes), and LF_EAGAIN when another spool, in this process or

@@ -295,6 +295,16 @@ static int recover_segment(struct lf_spool *spool, uint64_t first_seq)
         rc = 0;
         goto out;
     }
+    /*
+     * Records written before a process crash may not have been synced,
+     * and the owner moves file offsets past the records it finds (see
+     * lf_queue_scan_spool()), so they must be durable first.
+     */
+    if (spool->options.fsync != LF_SPOOL_FSYNC_NEVER &&
+        spool->options.io->fsync(fd) != 0) {
+        rc = -errno;
+        goto out;
+    }
 
     segment = spool_segment_new(first_seq);
     valid = scan_records(spool, name, segment, buf, (size_t)st.st_size);

@@ -399,8 +399,11 @@ def segment_records(path):
         if magic != b"LFRC" or pos + RECORD_HEADER + length > len(data):
             break
         payload = pos + RECORD_HEADER
-        id_len = data[payload + 1]
-        doc_id = data[payload + 2:payload + 2 + id_len].decode()
+        # Event format 2 puts the file id and two offsets (24 bytes) after
+        # the version byte. Format 1 has the document id there.
+        id_at = payload + 1 + (24 if data[payload] == 2 else 0)
+        id_len = data[id_at]
+        doc_id = data[id_at + 1:id_at + 1 + id_len].decode()
         records.append((pos, length, doc_id))
         pos = payload + length
     return records

@@ -44,7 +44,8 @@ static void test_codec_round_trip(void)
     fill_event(&in);
     lf_event_init(&out);
     lf_buf_init(&buf);
-    LF_CHECK_INT_EQ(lf_event_encode(&in, "00000000000000ab-1f", &buf), 0);
+    LF_CHECK_INT_EQ(
+        lf_event_encode(&in, "00000000000000ab-1f", NULL, &buf), 0);
     LF_CHECK_INT_EQ(lf_event_decode(buf.data, buf.len, &out, doc_id), 0);
 
     LF_CHECK_STR_EQ(doc_id, "00000000000000ab-1f");
@@ -109,7 +110,7 @@ static void test_codec_edge_values(void)
     lf_buf_init(&buf);
     lf_event_set_float(&in, "x", -0.0);
     lf_event_set_int(&in, "min", INT64_MIN);
-    LF_CHECK_INT_EQ(lf_event_encode(&in, "", &buf), 0);
+    LF_CHECK_INT_EQ(lf_event_encode(&in, "", NULL, &buf), 0);
     LF_CHECK_INT_EQ(lf_event_decode(buf.data, buf.len, &out, doc_id), 0);
     LF_CHECK_STR_EQ(doc_id, "");
     LF_CHECK_INT_EQ(out.message_len, 0);
@@ -135,7 +136,7 @@ static void test_codec_truncated(void)
     fill_event(&in);
     lf_event_init(&out);
     lf_buf_init(&buf);
-    LF_CHECK_INT_EQ(lf_event_encode(&in, "id-1", &buf), 0);
+    LF_CHECK_INT_EQ(lf_event_encode(&in, "id-1", NULL, &buf), 0);
     for (size_t len = 0; len < buf.len; len++) {
         if (lf_event_decode(buf.data, len, &out, doc_id) == LF_ECORRUPT) {
             rejected++;
@@ -163,7 +164,7 @@ static void test_codec_bad_bytes(void)
     lf_event_init(&out);
     lf_buf_init(&buf);
     lf_event_set_bool(&in, "b", true);
-    LF_CHECK_INT_EQ(lf_event_encode(&in, "i", &buf), 0);
+    LF_CHECK_INT_EQ(lf_event_encode(&in, "i", NULL, &buf), 0);
     /* version, id, tags, flags, message, tag count, field count, key */
     LF_CHECK_INT_EQ(buf.len, 1 + 1 + 1 + 4 + 4 + 4 + 2 + 2 + 2 + 2 + 1 + 1);
 
@@ -200,10 +201,60 @@ static void test_codec_id_too_long(void)
     id[sizeof(id) - 1] = '\0';
     lf_event_init(&in);
     lf_buf_init(&buf);
-    LF_CHECK_INT_EQ(lf_event_encode(&in, id, &buf), LF_ETOOBIG);
+    LF_CHECK_INT_EQ(lf_event_encode(&in, id, NULL, &buf), LF_ETOOBIG);
     LF_CHECK_INT_EQ(buf.len, 0);
     lf_buf_cleanup(&buf);
     lf_event_cleanup(&in);
+}
+
+/* A version 2 record carries its span, and version 1 records decode too. */
+static void test_codec_span(void)
+{
+    const struct lf_event_span span = {
+        .file_id = UINT64_C(0x0123456789abcdef),
+        .prev_end = 4096,
+        .end = UINT64_C(1) << 40,
+    };
+    struct lf_event_span got = {0};
+    struct lf_event in;
+    struct lf_event out;
+    struct lf_buf with_span;
+    struct lf_buf without_span;
+    char doc_id[LF_EVENT_CODEC_DOC_ID_MAX + 1];
+
+    fill_event(&in);
+    lf_event_init(&out);
+    lf_buf_init(&with_span);
+    lf_buf_init(&without_span);
+    LF_CHECK_INT_EQ(lf_event_encode(&in, "id-2", &span, &with_span), 0);
+    LF_CHECK_INT_EQ(lf_event_encode(&in, "id-2", NULL, &without_span), 0);
+    LF_CHECK_INT_EQ(with_span.len, without_span.len + 24);
+
+    LF_CHECK_INT_EQ(lf_event_decode_span(with_span.data, with_span.len, &got),
+                    0);
+    LF_CHECK_INT_EQ(got.file_id, span.file_id);
+    LF_CHECK_INT_EQ(got.prev_end, span.prev_end);
+    LF_CHECK_INT_EQ(got.end, span.end);
+    LF_CHECK_INT_EQ(
+        lf_event_decode(with_span.data, with_span.len, &out, doc_id), 0);
+    LF_CHECK_STR_EQ(doc_id, "id-2");
+    LF_CHECK_MEM_EQ(out.message, out.message_len, "GET /index.html 200");
+    LF_CHECK_INT_EQ(out.field_count, in.field_count);
+
+    LF_CHECK_INT_EQ(lf_event_decode_span(without_span.data, without_span.len,
+                                         &got),
+                    LF_ENOENT);
+    LF_CHECK_INT_EQ(lf_event_decode_span(with_span.data, 20, &got),
+                    LF_ECORRUPT);
+    LF_CHECK_INT_EQ(lf_event_decode(with_span.data, 20, &out, doc_id),
+                    LF_ECORRUPT);
+    LF_CHECK_INT_EQ(lf_event_decode_span("\x03", 1, &got), LF_ECORRUPT);
+    LF_CHECK_INT_EQ(lf_event_decode_span("", 0, &got), LF_ECORRUPT);
+
+    lf_buf_cleanup(&with_span);
+    lf_buf_cleanup(&without_span);
+    lf_event_cleanup(&in);
+    lf_event_cleanup(&out);
 }
 
 int main(void)
@@ -213,5 +264,6 @@ int main(void)
     LF_RUN(test_codec_truncated);
     LF_RUN(test_codec_bad_bytes);
     LF_RUN(test_codec_id_too_long);
+    LF_RUN(test_codec_span);
     return lf_test_end();
 }

@@ -187,7 +187,7 @@ static int publish_next(struct fixture *f)
     f->ev.message = id;
     f->ev.message_len = strlen(id);
     lf_event_set_int(&f->ev, "n", (int64_t)f->next_ticket);
-    rc = lf_queue_publish(f->queue, &f->ev, id, ref);
+    rc = lf_queue_publish(f->queue, &f->ev, id, NULL, ref);
     if (rc == 0) {
         f->next_ticket++;
     }
@@ -358,6 +358,84 @@ static void test_queue_replay_after_restart(void)
     fixture_init(&f, 1000);
     LF_CHECK_INT_EQ(open_queue(&f, &opt), 0);
     LF_CHECK_INT_EQ(f.output.taken, 0);
+    fixture_cleanup(&f);
+    cleanup_dir();
+}
+
+struct span_log {
+    size_t count;
+    struct lf_event_span spans[MAX_EVENTS];
+};
+
+static void collect_span(void *arg, const struct lf_event_span *span)
+{
+    struct span_log *log = arg;
+
+    if (log->count < MAX_EVENTS) {
+        log->spans[log->count] = *span;
+    }
+    log->count++;
+}
+
+/*
+ * The scan at start returns the span of every spooled event in order,
+ * skips events spooled without one, and leaves the whole spool to send.
+ */
+static void test_queue_scan_spool_spans(void)
+{
+    struct lf_queue_options opt = spool_options(LF_SPOOL_FSYNC_BATCH);
+    struct fixture f;
+    struct lf_queue_callbacks callbacks = {
+        .arg = &f.owner,
+        .on_result = on_result,
+        .on_spooled = on_spooled,
+        .on_ready = on_ready,
+    };
+    struct lf_queue_output output;
+    static struct span_log log;
+
+    make_dir();
+    opt.disk_mode = LF_QUEUE_DISK_ALWAYS;
+    fixture_init(&f, 0);
+    LF_CHECK_INT_EQ(open_queue(&f, &opt), 0);
+    for (uint64_t i = 0; i < 120; i++) {
+        struct lf_event_span span = {.file_id = 7 + i % 2,
+                                     .prev_end = i * 10,
+                                     .end = i * 10 + 10};
+        struct lf_ack_ref ref = {.source = &f, .ticket = i};
+        char id[32];
+
+        snprintf(id, sizeof(id), "doc-%" PRIu64, i);
+        lf_event_reset(&f.ev);
+        f.ev.message = id;
+        f.ev.message_len = strlen(id);
+        /* Every sixth event goes without a span, as format 1 did. */
+        LF_CHECK_INT_EQ(lf_queue_publish(f.queue, &f.ev, id,
+                                         i % 6 == 5 ? NULL : &span, ref),
+                        0);
+    }
+    run_syncs(&f);
+    LF_CHECK_INT_EQ(f.owner.spooled, 120);
+    fixture_cleanup(&f);
+
+    fixture_init(&f, 1000);
+    LF_CHECK_INT_EQ(lf_queue_new(&f.loop, &opt, &callbacks, &f.queue), 0);
+    memset(&log, 0, sizeof(log));
+    LF_CHECK_INT_EQ(lf_queue_scan_spool(f.queue, collect_span, &log), 0);
+    LF_CHECK_INT_EQ(log.count, 100);
+    for (size_t n = 0, i = 0; n < log.count && n < MAX_EVENTS; n++, i++) {
+        if (i % 6 == 5) {
+            i++;
+        }
+        LF_CHECK_INT_EQ(log.spans[n].file_id, 7 + i % 2);
+        LF_CHECK_INT_EQ(log.spans[n].prev_end, i * 10);
+        LF_CHECK_INT_EQ(log.spans[n].end, i * 10 + 10);
+    }
+    output.arg = &f.output;
+    output.publish = fake_publish;
+    lf_queue_set_output(f.queue, &output);
+    LF_CHECK_INT_EQ(f.output.taken, 120);
+    LF_CHECK(ids_in_order(&f.output, 0, 0, 120));
     fixture_cleanup(&f);
     cleanup_dir();
 }
@@ -558,6 +636,7 @@ int main(void)
     LF_RUN(test_queue_memory_bound);
     LF_RUN(test_queue_overflow_to_spool);
     LF_RUN(test_queue_replay_after_restart);
+    LF_RUN(test_queue_scan_spool_spans);
     LF_RUN(test_queue_enospc_backpressure);
     LF_RUN(test_queue_fsync_eio_reappends);
     LF_RUN(test_queue_fsync_never_acks_on_write);
