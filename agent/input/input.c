@@ -97,7 +97,11 @@ struct harvester {
     uv_timer_t line_timer; /* lf_line_stages_deadline() */
 };
 
-/* A matched file that waits for a slot under harvester_limit. */
+/*
+ * A matched file that waits for a slot under harvester_limit.
+ * NOTE: it is found again by `path` only, so a file renamed away from
+ * the globs while it waits is never read.
+ */
 struct waiting_file {
     const struct lf_input_config *input;
     char *path;

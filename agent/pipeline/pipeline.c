@@ -318,6 +318,8 @@ static struct lf_registry_entry *find_replaced(struct lf_pipeline *pipeline,
             entry->head_hash == 0 || strcmp(entry->path, info->path) != 0) {
             continue;
         }
+        /* NOTE: updated_s has whole seconds, so two generations written
+         * in the same second tie and the first one listed wins. */
         if (found == NULL || entry->updated_s > found->updated_s) {
             found = entry;
         }
