@@ -409,8 +409,9 @@ static void on_error(struct lf_cw_stream *stream, const struct lf_cw_error *err)
         return;
     case LF_CW_ERROR_REFRESH_CREDENTIALS:
         if (stream->refreshed) {
-            /* Fresh credentials did not help: fetch them again after a
-             * backoff rather than drop the batch. */
+            /* The credentials fetched again were refused as well, so
+             * fetch them once more after a backoff instead of dropping
+             * the batch. */
             lf_aws_creds_invalidate(output->creds);
             output->stats.requests_denied++;
             lf_cw_backoff(stream, reason);
