@@ -28,10 +28,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from cw_throughput import generate, start_c_receiver  # noqa: E402
-
-KEY_ID = "AKIDLOGFERRYBENCH001"
-SECRET = "benchSecretKeyLOGFERRYBENCH000000000001"
+from cw_throughput import (KEY_ID, SECRET, generate,  # noqa: E402
+                           start_c_receiver)
 
 INPUT = """\
 path.data: {data}

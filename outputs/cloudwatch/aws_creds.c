@@ -570,6 +570,23 @@ static int send_fetch(struct creds_fetch *fetch,
     return rc;
 }
 
+/*
+ * Sends the first request of `fetch` and makes it the provider's fetch.
+ * Returns 1 when it was sent, or a negative code after freeing `fetch`.
+ */
+static int start_fetch(struct creds_fetch *fetch,
+                       const struct lf_http_request *req)
+{
+    int rc = send_fetch(fetch, req);
+
+    if (rc != 0) {
+        free_fetch(fetch);
+        return rc;
+    }
+    fetch->provider->fetch = fetch;
+    return 1;
+}
+
 /* Sends the next IMDSv2 request after `fetch->step` succeeded. */
 static int send_imds_step(struct creds_fetch *fetch, const char *role,
                           size_t role_len)
@@ -822,13 +839,7 @@ static int start_ecs(struct lf_aws_creds_provider *p)
     req.timeout_ms = ECS_TIMEOUT_MS;
     req.no_proxy = 1;
     fetch = new_fetch(p, FETCH_ECS);
-    rc = send_fetch(fetch, &req);
-    if (rc != 0) {
-        free_fetch(fetch);
-    } else {
-        p->fetch = fetch;
-        rc = 1;
-    }
+    rc = start_fetch(fetch, &req);
 
 done:
     if (header.data != NULL) {
@@ -970,13 +981,7 @@ static int start_web_identity(struct lf_aws_creds_provider *p)
     req.body = body->data;
     req.body_len = body->len;
     req.timeout_ms = STS_TIMEOUT_MS;
-    rc = send_fetch(fetch, &req);
-    if (rc != 0) {
-        free_fetch(fetch);
-    } else {
-        p->fetch = fetch;
-        rc = 1;
-    }
+    rc = start_fetch(fetch, &req);
 
 done:
     if (token.data != NULL) {
@@ -1107,13 +1112,7 @@ static int start_assume_role(struct lf_aws_creds_provider *p)
     req.body = fetch->body.data;
     req.body_len = fetch->body.len;
     req.timeout_ms = STS_TIMEOUT_MS;
-    rc = send_fetch(fetch, &req);
-    if (rc != 0) {
-        free_fetch(fetch);
-    } else {
-        p->fetch = fetch;
-        rc = 1;
-    }
+    rc = start_fetch(fetch, &req);
 
 done:
     if (header_text.data != NULL) {
