@@ -71,7 +71,7 @@ void lf_pipeline_set_config(struct lf_pipeline *pipeline,
 size_t lf_pipeline_closed_pending(const struct lf_pipeline *pipeline);
 
 /*
- * Notes that the spool found at start holds an event with `span`. Fits
+ * Notes that the spool found at start contains an event with `span`. Fits
  * lf_queue_scan_spool() (`arg` is the pipeline). A file then opened at an
  * offset inside a range of such events is read on from the run's end, and
  * its registry entry moves there, because the spool sends those events.

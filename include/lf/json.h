@@ -12,16 +12,16 @@
 #include "lf/buf.h"
 #include "lf/event.h"
 
-/* Appends `len` bytes of `s` as a quoted, escaped JSON string. */
 /*
  * Returns the length of the well-formed UTF-8 sequence at `p`, of which
- * `avail` bytes may be read, or 0 when it is ill-formed; then `*bad_len`
- * is the number of bytes to replace with one U+FFFD (Unicode Standard,
- * section 3.9).
+ * `avail` bytes may be read, or 0 when it is ill-formed. Then `*bad_len`
+ * is the number of bytes to replace with one U+FFFD, as section 3.9 of
+ * the Unicode Standard recommends.
  */
 size_t lf_utf8_sequence(const unsigned char *p, size_t avail,
                         size_t *bad_len);
 
+/* Appends `len` bytes of `s` as a quoted, escaped JSON string. */
 void lf_json_append_string(struct lf_buf *buf, const char *s, size_t len);
 
 /* Appends a timestamp as "2024-03-01T10:00:01.123Z" (milliseconds). */

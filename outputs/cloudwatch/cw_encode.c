@@ -287,9 +287,9 @@ static const struct code_action code_actions[] = {
     {"ExpiredToken", LF_CW_ERROR_REFRESH_CREDENTIALS},
     {"UnrecognizedClientException", LF_CW_ERROR_REFRESH_CREDENTIALS},
     /*
-     * A missing IAM permission, or a signature refused because the clock
-     * is off or the keys are wrong, is fixed outside the agent; the
-     * batch waits for that instead of being dropped.
+     * A missing IAM permission, a wrong key or a clock that is off is
+     * fixed outside the agent, so the batch waits for the fix instead of
+     * being dropped.
      */
     {"AccessDeniedException", LF_CW_ERROR_DENIED},
     {"InvalidSignatureException", LF_CW_ERROR_DENIED},

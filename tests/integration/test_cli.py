@@ -229,6 +229,7 @@ def test_sighup_while_starting(scratch):
                                    standin.url)
     fifo = scratch.join("fifo.yml")
     os.mkfifo(fifo, 0o600)
+
     agent = harness.Agent(scratch, fifo)
     harness.wait_until(lambda: exe_of(agent.proc.pid) ==
                        os.path.realpath(harness.logferry_path()),
@@ -241,6 +242,7 @@ def test_sighup_while_starting(scratch):
                             what="logferry reading its configuration")
     with open(written, "rb") as src, os.fdopen(fd, "wb") as dst:
         dst.write(src.read())
+
     harness.wait_until(lambda: len(harness.documents(standin)) >= 5,
                        what="5 documents")
     agent.check_running()

@@ -311,7 +311,7 @@ def test_throttled_create_stream(scratch):
 
 
 def test_access_denied_kept_and_retried(scratch):
-    """A refused permission or signature keeps the batch; it is sent
+    """A refused permission or signature keeps the batch, which is sent
     again after a backoff until the service accepts it."""
     standin = CwStandIn(scratch, {"groups": {"/test/app": {
         "streams": ["main"]}}})
@@ -322,11 +322,13 @@ def test_access_denied_kept_and_retried(scratch):
                    {"operation": "PutLogEvents", "count": 1, "status": 400,
                     "code": "InvalidSignatureException",
                     "message": "Signature expired"})
+
     base = now_utc() - datetime.timedelta(minutes=1)
     path = write_seq(scratch, "a.log", [
         (base + datetime.timedelta(seconds=i), i) for i in range(4)])
     config = write_cw_config(scratch, [seq_input([path])], standin.url)
     proc = run_once(scratch, config, env=cw_env())
+
     check_eq(request_statuses(standin.state()), [
         ("PutLogEvents", 400, "AccessDeniedException"),
         ("PutLogEvents", 400, "AccessDeniedException"),
@@ -335,6 +337,7 @@ def test_access_denied_kept_and_retried(scratch):
     events = standin.events("/test/app", "main")
     check_eq([e["message"].split("seq=")[1] for e in events],
              ["0", "1", "2", "3"], "stored events")
+
     counters = summary_counters(proc.stderr)
     check_eq(counters["delivered"], 4, "delivered")
     check_eq(counters["rejected"], 0, "rejected")

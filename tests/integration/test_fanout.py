@@ -1,7 +1,7 @@
 """Elasticsearch and CloudWatch Logs from one agent: every line reaches
 each destination exactly once, and the registry moves only past lines
 both acknowledged. While CloudWatch Logs fails, Elasticsearch gets
-events until CloudWatch Logs holds its in-flight limit, then neither
+events until CloudWatch Logs reaches its in-flight limit, then neither
 gets more. After a SIGKILL the restart sends CloudWatch Logs every line,
 and Elasticsearch replies 409 to the lines sent again, so it stores no
 duplicate."""
